@@ -1,0 +1,40 @@
+"""Server-side sessions for Starlette and FastAPI, stored in Amazon DynamoDB."""
+
+from .clock import Clock, system_clock
+from .exceptions import (
+    ConfigurationError,
+    DynSessionError,
+    SessionConflict,
+    SessionNotSerializable,
+    SessionTooLarge,
+    StoreError,
+    StoreUnavailable,
+    TableConfigError,
+)
+from .middleware import SessionMiddleware
+from .session import SessionInfo, end_session, regenerate_session, session_info
+from .stores import DynamoDBStore, MemoryStore, SessionRecord, SessionStore
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Clock",
+    "ConfigurationError",
+    "DynSessionError",
+    "DynamoDBStore",
+    "MemoryStore",
+    "SessionConflict",
+    "SessionInfo",
+    "SessionMiddleware",
+    "SessionNotSerializable",
+    "SessionRecord",
+    "SessionStore",
+    "SessionTooLarge",
+    "StoreError",
+    "StoreUnavailable",
+    "TableConfigError",
+    "end_session",
+    "regenerate_session",
+    "session_info",
+    "system_clock",
+]

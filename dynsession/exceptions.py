@@ -1,0 +1,87 @@
+"""dynsession's exceptions.
+
+    DynSessionError
+    ├── ConfigurationError          bad middleware or store options
+    │   └── TableConfigError        the DynamoDB table is missing or shaped wrongly
+    ├── StoreError                  a store call failed; ``.original`` holds the cause
+    │   ├── StoreUnavailable        unreachable, timed out, throttled past retries, table missing
+    │   └── SessionConflict         a conditional write lost against a concurrent writer
+    ├── SessionTooLarge             the stored item would exceed the store's size limit
+    └── SessionNotSerializable      a session value cannot be encoded (also a TypeError)
+
+No exception raised by dynsession carries a raw session ID. Messages name at most the first
+eight hex characters of the hashed store key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "ConfigurationError",
+    "DynSessionError",
+    "SessionConflict",
+    "SessionNotSerializable",
+    "SessionTooLarge",
+    "StoreError",
+    "StoreUnavailable",
+    "TableConfigError",
+]
+
+
+class DynSessionError(Exception):
+    """Base class of every error dynsession raises."""
+
+
+class ConfigurationError(DynSessionError, ValueError):
+    """An option passed to the middleware or a store is invalid."""
+
+
+class TableConfigError(ConfigurationError):
+    """The DynamoDB table is missing or does not have the layout dynsession needs."""
+
+
+class StoreError(DynSessionError):
+    """A session store call failed.
+
+    ``original`` is the exception the backend raised, if any (also chained as ``__cause__``).
+    """
+
+    def __init__(self, message: str, *, original: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.original = original
+
+
+class StoreUnavailable(StoreError):
+    """The store could not be reached or refused the call: the request cannot be served safely."""
+
+
+class SessionConflict(StoreError):
+    """A conditional write found a different version than expected (another request wrote first)."""
+
+
+class SessionTooLarge(DynSessionError):
+    """The session would not fit in one stored item; nothing was written.
+
+    ``size`` and ``limit`` are in bytes; ``largest_keys`` lists ``(key, encoded size)`` for the
+    biggest top-level session keys, largest first, when the middleware knows them.
+    """
+
+    def __init__(self, size: int, limit: int, largest_keys: Sequence[tuple[str, int]] = ()) -> None:
+        self.size = size
+        self.limit = limit
+        self.largest_keys = list(largest_keys)
+        message = f"session item is {size} bytes, over the {limit} byte limit"
+        if self.largest_keys:
+            listed = ", ".join(f"{key!r} ({n} bytes)" for key, n in self.largest_keys)
+            message += f"; largest keys: {listed}"
+        super().__init__(message)
+
+
+class SessionNotSerializable(DynSessionError, TypeError):
+    """A session value cannot be encoded as JSON; ``key`` names the top-level key holding it."""
+
+    def __init__(self, key: str | None, reason: str) -> None:
+        self.key = key
+        where = f"session key {key!r}" if key is not None else "the session"
+        super().__init__(f"{where} cannot be serialized to JSON: {reason}")

@@ -1,0 +1,176 @@
+"""What to write when a response starts: create, save with versions, merge on conflict, refresh, delete."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import anyio
+
+from . import serialization
+from .cookies import new_session_id, store_key
+from .exceptions import ConfigurationError, SessionConflict, SessionTooLarge
+from .session import RequestSession, Timing
+from .stores.base import SessionRecord, SessionStore
+
+logger = logging.getLogger("dynsession")
+
+ConflictPolicy = Literal["merge", "raise", "overwrite"]
+_BACKOFF_SECONDS = 0.01
+_BACKOFF_CAP_SECONDS = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class CookieChange:
+    """The cookie the response must carry: ``session_id`` to set, or ``None`` to expire it."""
+
+    session_id: str | None
+
+
+_EXPIRE = CookieChange(None)
+
+
+class Writer:
+    """Persists one request's session through a store, with the fewest calls that keep it right."""
+
+    def __init__(
+        self,
+        store: SessionStore,
+        timing: Timing,
+        *,
+        on_conflict: ConflictPolicy,
+        conflict_attempts: int,
+        compress_threshold: int | None,
+        resend_cookie: bool,
+    ) -> None:
+        if on_conflict not in ("merge", "raise", "overwrite"):
+            raise ConfigurationError(
+                f"on_conflict must be 'merge', 'raise' or 'overwrite', not {on_conflict!r}"
+            )
+        if conflict_attempts < 1:
+            raise ConfigurationError("conflict_attempts must be at least 1")
+        self.store = store
+        self.timing = timing
+        self.on_conflict = on_conflict
+        self.conflict_attempts = conflict_attempts
+        self.compress_threshold = compress_threshold
+        # A cookie with a lifetime of its own (max_age) is re-sent on every write so it slides.
+        self.resend_cookie = resend_cookie
+
+    async def persist(self, state: RequestSession) -> CookieChange | None:
+        """Write what the request changed; return the cookie change the response needs, if any."""
+        record, key = state.record, state.key
+        if state.ended:
+            if record is not None and key is not None:
+                await self.store.delete(key)
+            return _EXPIRE if key is not None else None
+        raw = serialization.dumps(state.data)
+        if record is None or key is None or state.regenerate:
+            return await self._create(state, raw)
+        if raw == state.loaded:
+            return await self._refresh(state, record, key)
+        if not state.data:
+            await self.store.delete(key)
+            return _EXPIRE
+        if not await self._save_changes(state, record, key, raw):
+            return _EXPIRE
+        return self._same_cookie(state)
+
+    def _same_cookie(self, state: RequestSession) -> CookieChange | None:
+        if self.resend_cookie or not state.signed_with_current_key:
+            return CookieChange(state.session_id)
+        return None
+
+    async def _create(self, state: RequestSession, raw: bytes) -> CookieChange | None:
+        old = state.record
+        if not state.data:
+            if old is not None and state.key is not None:
+                await self.store.delete(state.key)
+            # A cookie naming a session the store no longer has is cleared rather than resent.
+            return _EXPIRE if state.key is not None else None
+        now = self.timing.clock()
+        if old is None or state.fresh_start:
+            created, absolute = now, self.timing.absolute_deadline(now)
+        else:
+            created, absolute = old.created, state.absolute_deadline
+        session_id = new_session_id()
+        record = SessionRecord(
+            data=self._pack(raw),
+            version=1,
+            created=created,
+            expires=self.timing.expires(now, absolute),
+            absolute_deadline=absolute,
+        )
+        await self._save(state, store_key(session_id), record, expected_version=None)
+        if old is not None and state.key is not None:
+            await self.store.delete(state.key)
+        return CookieChange(session_id)
+
+    async def _refresh(self, state: RequestSession, record: SessionRecord, key: str) -> CookieChange | None:
+        expires = self.timing.expires(self.timing.clock(), state.absolute_deadline)
+        if not self.timing.refresh_due(record, expires):
+            return None
+        if await self.store.touch(key, expires):
+            return self._same_cookie(state)
+        logger.info("session %s vanished before its refresh; ending it", key[:8])
+        return _EXPIRE
+
+    async def _save_changes(self, state: RequestSession, record: SessionRecord, key: str, raw: bytes) -> bool:
+        """Versioned save with the conflict policy. False when the session was deleted meanwhile."""
+        now = self.timing.clock()
+        expected, current = record.version, record
+        for attempt in range(self.conflict_attempts):
+            new = SessionRecord(
+                data=self._pack(raw),
+                version=expected + 1,
+                created=current.created,
+                expires=self.timing.expires(now, state.absolute_deadline),
+                absolute_deadline=state.absolute_deadline,
+            )
+            try:
+                await self._save(state, key, new, expected_version=expected)
+                return True
+            except SessionConflict:
+                if self.on_conflict == "raise" or attempt + 1 == self.conflict_attempts:
+                    raise
+            await anyio.sleep(random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_SECONDS * 2**attempt)))
+            fresh = await self.store.load(key)
+            if fresh is None:
+                logger.info("session %s was ended by another request; its deletion wins", key[:8])
+                return False
+            if self.on_conflict == "merge":
+                raw = serialization.dumps(_merge(state, fresh))
+                if raw == b"{}":
+                    await self.store.delete(key)
+                    return False
+            expected, current = fresh.version, fresh
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _save(
+        self, state: RequestSession, key: str, record: SessionRecord, *, expected_version: int | None
+    ) -> None:
+        try:
+            await self.store.save(key, record, expected_version=expected_version)
+        except SessionTooLarge as exc:
+            if exc.largest_keys:
+                raise
+            raise SessionTooLarge(exc.size, exc.limit, serialization.largest_keys(state.data)) from None
+
+    def _pack(self, raw: bytes) -> bytes:
+        return serialization.pack(raw, self.compress_threshold)
+
+
+def _merge(state: RequestSession, fresh: SessionRecord) -> dict[str, Any]:
+    """Apply this request's key-level edits onto the data another request stored meanwhile."""
+    before = serialization.loads(state.loaded)
+    try:
+        current = serialization.loads(serialization.unpack(fresh.data))
+    except serialization.BlobDecodeError:
+        current = {}
+    updated, deleted = serialization.changed_keys(before, state.data)
+    current.update(updated)
+    for name in deleted:
+        current.pop(name, None)
+    return current

@@ -1,0 +1,7 @@
+"""Session stores: the contract and its implementations."""
+
+from .base import SessionRecord, SessionStore
+from .dynamodb import DynamoDBStore
+from .memory import MemoryStore
+
+__all__ = ["DynamoDBStore", "MemoryStore", "SessionRecord", "SessionStore"]

@@ -1,0 +1,247 @@
+"""Sessions in an Amazon DynamoDB table, one item per session, through boto3 in worker threads."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+import anyio.to_thread
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from ..clock import Clock, system_clock
+from ..exceptions import SessionConflict, SessionTooLarge, StoreError, StoreUnavailable
+from .base import SessionRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+logger = logging.getLogger("dynsession")
+
+T = TypeVar("T")
+
+MAX_ITEM_BYTES = 400 * 1024
+DEFAULT_MAX_CONCURRENCY = 16
+
+_DATA, _VERSION, _CREATED, _ABSOLUTE = "data", "ver", "created", "abs"
+
+
+class DynamoDBStore:
+    """A :class:`~dynsession.SessionStore` backed by one DynamoDB table.
+
+    The item for a session is keyed by ``key_prefix`` + the store key (a SHA-256 digest of the
+    session ID) under ``partition_key``; ``ttl_attribute`` holds the idle deadline as integer epoch
+    seconds so DynamoDB's TTL can remove it; ``data`` (Binary), ``ver``, ``created`` and ``abs``
+    (Numbers) hold the rest.
+
+    ``client`` may be any object with the boto3 DynamoDB client's methods (a boto3 client you
+    built, a DAX client). Without it, one boto3 client is built on first use with ``endpoint_url``,
+    ``region_name`` and ``config`` merged over dynsession's defaults (standard retry mode, bounded
+    timeouts, a connection pool as large as ``max_concurrency``). Calls run in worker threads,
+    at most ``max_concurrency`` at once; none runs on the event loop.
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        partition_key: str = "id",
+        ttl_attribute: str = "ttl",
+        key_prefix: str = "dc:",
+        consistent_read: bool = True,
+        client: DynamoDBClient | None = None,
+        endpoint_url: str | None = None,
+        region_name: str | None = None,
+        config: botocore.config.Config | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        clock: Clock = system_clock,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self.table_name = table_name
+        self.partition_key = partition_key
+        self.ttl_attribute = ttl_attribute
+        self.key_prefix = key_prefix
+        self.consistent_read = consistent_read
+        self.max_concurrency = max_concurrency
+        self._endpoint_url = endpoint_url
+        self._region_name = region_name
+        self._config = config
+        self._clock = clock
+        self._client = client
+        self._client_lock = threading.Lock()
+        self._limiter = anyio.CapacityLimiter(max_concurrency)
+
+    def __repr__(self) -> str:
+        return f"DynamoDBStore(table_name={self.table_name!r})"
+
+    # -- the SessionStore contract -------------------------------------------------------------
+
+    async def load(self, key: str) -> SessionRecord | None:
+        response = await self._call(
+            "GetItem",
+            lambda client: client.get_item(
+                TableName=self.table_name, Key=self._key(key), ConsistentRead=self.consistent_read
+            ),
+        )
+        item = response.get("Item")
+        if item is None:
+            return None
+        record = self._record(item)
+        return None if record.is_expired(self._clock()) else record
+
+    async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
+        item = self._item(key, record)
+        size = item_size(item)
+        if size > MAX_ITEM_BYTES:
+            raise SessionTooLarge(size, MAX_ITEM_BYTES)
+        condition: dict[str, Any]
+        if expected_version is None:
+            condition = {
+                "ConditionExpression": "attribute_not_exists(#k)",
+                "ExpressionAttributeNames": {"#k": self.partition_key},
+            }
+        else:
+            condition = {
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": _VERSION},
+                "ExpressionAttributeValues": {":v": {"N": str(expected_version)}},
+            }
+        try:
+            await self._call(
+                "PutItem",
+                lambda client: client.put_item(TableName=self.table_name, Item=item, **condition),
+            )
+        except _ConditionFailed as exc:
+            raise SessionConflict("session was changed by another request", original=exc.original) from None
+
+    async def touch(self, key: str, expires: int) -> bool:
+        try:
+            await self._call(
+                "UpdateItem",
+                lambda client: client.update_item(
+                    TableName=self.table_name,
+                    Key=self._key(key),
+                    UpdateExpression="SET #t = :t",
+                    ConditionExpression="attribute_exists(#k)",
+                    ExpressionAttributeNames={"#t": self.ttl_attribute, "#k": self.partition_key},
+                    ExpressionAttributeValues={":t": {"N": str(expires)}},
+                ),
+            )
+        except _ConditionFailed:
+            return False
+        return True
+
+    async def delete(self, key: str) -> None:
+        await self._call(
+            "DeleteItem", lambda client: client.delete_item(TableName=self.table_name, Key=self._key(key))
+        )
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    @property
+    def client(self) -> DynamoDBClient:
+        """The DynamoDB client, built on first use. Blocking: call it from a worker thread."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = self._build_client()
+        return self._client
+
+    def _build_client(self) -> DynamoDBClient:
+        defaults = botocore.config.Config(
+            retries={"mode": "standard", "max_attempts": 3},
+            connect_timeout=2,
+            read_timeout=5,
+            max_pool_connections=self.max_concurrency,
+        )
+        config = defaults if self._config is None else defaults.merge(self._config)
+        return boto3.session.Session().client(
+            "dynamodb", endpoint_url=self._endpoint_url, region_name=self._region_name, config=config
+        )
+
+    async def _call(self, operation: str, call: Callable[[DynamoDBClient], T]) -> T:
+        def run() -> T:
+            with translate_errors(operation, self.table_name):
+                return call(self.client)
+
+        return await anyio.to_thread.run_sync(run, limiter=self._limiter)
+
+    def _key(self, key: str) -> dict[str, AttributeValueTypeDef]:
+        return {self.partition_key: {"S": self.key_prefix + key}}
+
+    def _item(self, key: str, record: SessionRecord) -> dict[str, AttributeValueTypeDef]:
+        item: dict[str, AttributeValueTypeDef] = {
+            self.partition_key: {"S": self.key_prefix + key},
+            self.ttl_attribute: {"N": str(record.expires)},
+            _DATA: {"B": record.data},
+            _VERSION: {"N": str(record.version)},
+            _CREATED: {"N": str(record.created)},
+        }
+        if record.absolute_deadline is not None:
+            item[_ABSOLUTE] = {"N": str(record.absolute_deadline)}
+        return item
+
+    def _record(self, item: Mapping[str, Any]) -> SessionRecord:
+        absolute = item.get(_ABSOLUTE)
+        return SessionRecord(
+            data=bytes(item[_DATA]["B"]),
+            version=int(item[_VERSION]["N"]),
+            created=int(item[_CREATED]["N"]),
+            expires=int(item[self.ttl_attribute]["N"]),
+            absolute_deadline=None if absolute is None else int(absolute["N"]),
+        )
+
+
+class _ConditionFailed(StoreError):
+    """Internal: a condition expression did not hold (mapped to a conflict or ``False`` by callers)."""
+
+
+_THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+
+
+@contextlib.contextmanager
+def translate_errors(operation: str, table_name: str) -> Iterator[None]:
+    """Turn botocore's exceptions into dynsession's; the one place that knows botocore's errors."""
+    try:
+        yield
+    except botocore.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "Unknown")
+        if code == "ConditionalCheckFailedException":
+            raise _ConditionFailed(f"{operation}: condition failed", original=exc) from exc
+        if code == "ResourceNotFoundException":
+            message = f"{operation}: DynamoDB table {table_name!r} does not exist"
+        elif code in _THROTTLED:
+            message = f"{operation}: throttled by DynamoDB past retries ({code})"
+        else:
+            message = f"{operation}: DynamoDB returned {code}"
+        raise StoreUnavailable(message, original=exc) from exc
+    except botocore.exceptions.BotoCoreError as exc:
+        raise StoreUnavailable(f"{operation}: {type(exc).__name__}", original=exc) from exc
+
+
+def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
+    """Return an item's size by DynamoDB's rules: attribute names plus values.
+
+    Numbers count one byte per two significant digits plus one, strings their UTF-8 length,
+    binaries their length. Only the scalar types dynsession writes are handled.
+    """
+    total = 0
+    for name, value in item.items():
+        total += len(name.encode("utf-8"))
+        if "S" in value:
+            total += len(value["S"].encode("utf-8"))
+        elif "B" in value:
+            total += len(value["B"])
+        elif "N" in value:
+            digits = value["N"].lstrip("-").replace(".", "").strip("0") or "0"
+            total += (len(digits) + 1) // 2 + 1
+        else:  # pragma: no cover - dynsession writes no other types
+            raise TypeError(f"unsupported attribute type in {name!r}")
+    return total

@@ -1,0 +1,1 @@
+"""dynsession's example app."""

@@ -1,0 +1,111 @@
+"""Fixtures: a real DynamoDB wire protocol (moto's server, or DYNSESSION_TEST_ENDPOINT), stores, clock."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import boto3
+import pytest
+from blockbuster import BlockBuster, blockbuster_ctx
+
+from dynsession import DynamoDBStore, MemoryStore, SessionStore
+
+from .support import CountingStore, FakeClock
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+EXTERNAL_ENDPOINT = os.environ.get("DYNSESSION_TEST_ENDPOINT")
+
+
+@pytest.fixture(autouse=True)
+def blockbuster() -> Iterator[BlockBuster]:
+    """Any blocking call that dynsession makes on the event loop fails the test."""
+    with blockbuster_ctx("dynsession") as bb:
+        yield bb
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[str]:
+    """The URL of a DynamoDB-compatible server: DYNSESSION_TEST_ENDPOINT, or moto's on loopback."""
+    if EXTERNAL_ENDPOINT:
+        yield EXTERNAL_ENDPOINT
+        return
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def dynamodb_client(dynamodb_endpoint: str) -> DynamoDBClient:
+    return boto3.client("dynamodb", endpoint_url=dynamodb_endpoint)
+
+
+def create_session_table(client: DynamoDBClient, name: str, partition_key: str = "id") -> None:
+    client.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": partition_key, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": partition_key, "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+
+@pytest.fixture(scope="session")
+def table_name(dynamodb_client: DynamoDBClient) -> Iterator[str]:
+    """One sessions table for the run; tests keep apart through their own key prefix."""
+    name = f"dynsession-test-{uuid.uuid4().hex[:8]}"
+    create_session_table(dynamodb_client, name)
+    yield name
+    dynamodb_client.delete_table(TableName=name)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:10]}:"
+
+
+@pytest.fixture
+def dynamodb_store(
+    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock
+) -> DynamoDBStore:
+    return DynamoDBStore(table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock)
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def store(store_kind: str, clock: FakeClock, request: pytest.FixtureRequest) -> SessionStore:
+    """Every store implementation, one test run each."""
+    if store_kind == "memory":
+        return MemoryStore(clock=clock)
+    result: DynamoDBStore = request.getfixturevalue("dynamodb_store")
+    return result
+
+
+@pytest.fixture
+def counting(store: SessionStore) -> CountingStore:
+    return CountingStore(store)
