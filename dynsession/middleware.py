@@ -171,6 +171,7 @@ class SessionMiddleware:
             outcome = None
         else:
             outcome = await self.writer.persist(state)
+        message.setdefault("headers", [])
         headers = MutableHeaders(scope=message)
         if outcome is not None or state.data.accessed:
             headers.add_vary_header("Cookie")
