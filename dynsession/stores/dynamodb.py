@@ -17,6 +17,7 @@ import botocore.exceptions
 from ..clock import Clock, system_clock
 from ..exceptions import SessionConflict, SessionTooLarge, StoreError, StoreUnavailable
 from .base import SessionRecord
+from .capacity import CapacityTally
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -45,6 +46,9 @@ class DynamoDBStore:
     ``region_name`` and ``config`` merged over dynsession's defaults (standard retry mode, bounded
     timeouts, a connection pool as large as ``max_concurrency``). Calls run in worker threads,
     at most ``max_concurrency`` at once; none runs on the event loop.
+
+    With ``return_consumed_capacity=True`` every call asks for ``ReturnConsumedCapacity="TOTAL"``
+    and ``consumed_capacity`` (a :class:`CapacityTally`) adds up the units; otherwise it is ``None``.
     """
 
     def __init__(
@@ -61,6 +65,7 @@ class DynamoDBStore:
         config: botocore.config.Config | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         clock: Clock = system_clock,
+        return_consumed_capacity: bool = False,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -77,6 +82,9 @@ class DynamoDBStore:
         self._client = client
         self._client_lock = threading.Lock()
         self._limiter = anyio.CapacityLimiter(max_concurrency)
+        # Opt-in (benchmarks, cost audits): ask DynamoDB for the units each call consumed.
+        self.consumed_capacity: CapacityTally | None = CapacityTally() if return_consumed_capacity else None
+        self._extra: dict[str, Any] = {"ReturnConsumedCapacity": "TOTAL"} if return_consumed_capacity else {}
 
     def __repr__(self) -> str:
         return f"DynamoDBStore(table_name={self.table_name!r})"
@@ -87,7 +95,10 @@ class DynamoDBStore:
         response = await self._call(
             "GetItem",
             lambda client: client.get_item(
-                TableName=self.table_name, Key=self._key(key), ConsistentRead=self.consistent_read
+                TableName=self.table_name,
+                Key=self._key(key),
+                ConsistentRead=self.consistent_read,
+                **self._extra,
             ),
         )
         item = response.get("Item")
@@ -116,7 +127,9 @@ class DynamoDBStore:
         try:
             await self._call(
                 "PutItem",
-                lambda client: client.put_item(TableName=self.table_name, Item=item, **condition),
+                lambda client: client.put_item(
+                    TableName=self.table_name, Item=item, **condition, **self._extra
+                ),
             )
         except _ConditionFailed as exc:
             raise SessionConflict("session was changed by another request", original=exc.original) from None
@@ -132,6 +145,7 @@ class DynamoDBStore:
                     ConditionExpression="attribute_exists(#k)",
                     ExpressionAttributeNames={"#t": self.ttl_attribute, "#k": self.partition_key},
                     ExpressionAttributeValues={":t": {"N": str(expires)}},
+                    **self._extra,
                 ),
             )
         except _ConditionFailed:
@@ -140,7 +154,8 @@ class DynamoDBStore:
 
     async def delete(self, key: str) -> None:
         await self._call(
-            "DeleteItem", lambda client: client.delete_item(TableName=self.table_name, Key=self._key(key))
+            "DeleteItem",
+            lambda client: client.delete_item(TableName=self.table_name, Key=self._key(key), **self._extra),
         )
 
     # -- plumbing --------------------------------------------------------------------------------
@@ -169,7 +184,10 @@ class DynamoDBStore:
     async def _call(self, operation: str, call: Callable[[DynamoDBClient], T]) -> T:
         def run() -> T:
             with translate_errors(operation, self.table_name):
-                return call(self.client)
+                result = call(self.client)
+            if self.consumed_capacity is not None and isinstance(result, Mapping):
+                self.consumed_capacity.add(operation, result)
+            return result
 
         return await anyio.to_thread.run_sync(run, limiter=self._limiter)
 
