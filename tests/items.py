@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any, Protocol
@@ -90,6 +91,23 @@ class Inspector:
         self.client.delete_item(
             TableName=self.store.table_name, Key={"id": {"S": self.store.key_prefix + digest}}
         )
+
+
+class RecordingClient:
+    """Wraps a boto3 DynamoDB client, noting each call's name, thread and keyword arguments."""
+
+    def __init__(self, inner: DynamoDBClient) -> None:
+        self.inner = inner
+        self.calls: list[tuple[str, int, dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+
+        def call(**kwargs: Any) -> Any:
+            self.calls.append((name, threading.get_ident(), kwargs))
+            return method(**kwargs)
+
+        return call
 
 
 def set_cookie(response: Response, name: str = "session") -> str | None:
