@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +11,15 @@ from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from dynsession import SessionMiddleware, SessionStore, end_session, regenerate_session, session_info
+from dynsession import (
+    Clock,
+    SessionMiddleware,
+    SessionStore,
+    end_session,
+    regenerate_session,
+    session_info,
+    system_clock,
+)
 
 from .settings import Settings
 
@@ -28,8 +35,8 @@ CATALOGUE: dict[str, tuple[str, int]] = {
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
-def create_app(store: SessionStore, settings: Settings) -> FastAPI:
-    """Build the example app with its sessions kept in ``store``.
+def create_app(store: SessionStore, settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
+    """Build the example app with its sessions kept in ``store``, timed by ``clock``.
 
     Raises dynsession.ConfigurationError when the settings are not valid middleware options.
     """
@@ -54,7 +61,7 @@ def create_app(store: SessionStore, settings: Settings) -> FastAPI:
             return _page(request, "login.html", error="Wrong user name or password.", status_code=401)
         # A new session ID on login, so an ID planted before login is worthless afterwards.
         regenerate_session(request)
-        request.session["user"] = {"name": name, "since": int(time.time())}
+        request.session["user"] = {"name": name, "since": clock()}
         return RedirectResponse("/", status_code=303)
 
     @app.post("/logout")
@@ -74,7 +81,7 @@ def create_app(store: SessionStore, settings: Settings) -> FastAPI:
             await anyio.sleep(settings.cart_delay)
         # One session key per cart line: when two tabs add different items at the same moment,
         # dynsession's merge keeps both because each request changed a different key.
-        line = request.session.get(CART_PREFIX + sku) or {"qty": 0, "added": int(time.time())}
+        line = request.session.get(CART_PREFIX + sku) or {"qty": 0, "added": clock()}
         request.session[CART_PREFIX + sku] = {**line, "qty": line["qty"] + 1}
         return RedirectResponse("/cart", status_code=303)
 
@@ -99,6 +106,7 @@ def create_app(store: SessionStore, settings: Settings) -> FastAPI:
         absolute_timeout=settings.absolute_timeout,
         # The example serves plain http on loopback, where a Secure cookie would never come back.
         https_only=False,
+        clock=clock,
     )
     return app
 
@@ -121,7 +129,7 @@ def _known(sku: str) -> None:
 def _page(request: Request, name: str, *, status_code: int = 200, **context: Any) -> Response:
     user = request.session.get("user")
     context.update(user=user["name"] if user else None, info=session_info(request))
-    # Pages show session data: never let the browser cache them (back after logout must not show them).
+    # Pages show session data: a browser must not show a stored copy once the session has changed.
     return templates.TemplateResponse(
         request, name, context, status_code=status_code, headers={"Cache-Control": "no-store"}
     )
