@@ -16,6 +16,7 @@ from .cookies import CookieFormatter, CookieSigner, SameSite, store_key
 from .exceptions import ConfigurationError, StoreError
 from .persistence import ConflictPolicy, Writer
 from .session import STATE_KEY, RequestSession, Timing
+from .startup import StorePreparation
 from .stores.base import SessionStore
 
 logger = logging.getLogger("dynsession")
@@ -91,14 +92,19 @@ class SessionMiddleware:
             resend_cookie=cookie_max_age is not None,
         )
         self.store = store
+        self.preparation = StorePreparation(store)
         self.save_on_error = save_on_error
         self.raise_store_errors = raise_store_errors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.preparation.lifespan(self.app, scope, receive, send)
+            return
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         try:
+            await self.preparation.ensure()
             state = await self._load(scope)
         except StoreError as exc:
             if self.raise_store_errors:

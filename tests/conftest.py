@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import boto3
+import botocore.exceptions
 import pytest
 from blockbuster import BlockBuster, blockbuster_ctx
 
@@ -24,6 +25,36 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 EXTERNAL_ENDPOINT = os.environ.get("DYNSESSION_TEST_ENDPOINT")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``dynamodb`` every test that reaches DynamoDB: it requests ``dynamodb_endpoint``
+    (directly or through another fixture) or runs with a ``"dynamodb"`` parameter. CI runs
+    ``-m dynamodb`` again against a second DynamoDB implementation."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params.values() if callspec is not None else ()
+        if "dynamodb_endpoint" in getattr(item, "fixturenames", ()) or "dynamodb" in params:
+            item.add_marker(pytest.mark.dynamodb)
+
+
+@pytest.fixture(scope="session")
+def ttl_api(dynamodb_client: DynamoDBClient, table_name: str) -> bool:
+    """Whether the endpoint has DynamoDB's TTL API (dynalite answers UnknownOperationException)."""
+    try:
+        dynamodb_client.describe_time_to_live(TableName=table_name)
+    except botocore.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "UnknownOperationException":
+            return False
+        raise
+    return True
+
+
+@pytest.fixture
+def requires_ttl_api(ttl_api: bool) -> None:
+    """Skip the test where the endpoint has no TTL API."""
+    if not ttl_api:
+        pytest.skip("this DynamoDB endpoint has no TTL API (dynalite): UnknownOperationException")
 
 
 @pytest.fixture(autouse=True)
@@ -92,7 +123,7 @@ def dynamodb_store(
     return DynamoDBStore(table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock)
 
 
-@pytest.fixture(params=["memory", "dynamodb"])
+@pytest.fixture(params=["memory", pytest.param("dynamodb", marks=pytest.mark.dynamodb)])
 def store_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

@@ -14,6 +14,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from .. import tables
 from ..clock import Clock, system_clock
 from ..exceptions import SessionConflict, SessionTooLarge, StoreError, StoreUnavailable
 from .base import SessionRecord
@@ -49,6 +50,10 @@ class DynamoDBStore:
 
     With ``return_consumed_capacity=True`` every call asks for ``ReturnConsumedCapacity="TOTAL"``
     and ``consumed_capacity`` (a :class:`CapacityTally`) adds up the units; otherwise it is ``None``.
+
+    Once per middleware, before the first request, :meth:`prepare` checks the table
+    (``validate_on_startup``) or creates it (``create_table_if_missing``), waiting at most
+    ``table_wait_timeout`` seconds for a new table to become ACTIVE.
     """
 
     def __init__(
@@ -66,6 +71,9 @@ class DynamoDBStore:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         clock: Clock = system_clock,
         return_consumed_capacity: bool = False,
+        create_table_if_missing: bool = False,
+        validate_on_startup: bool = True,
+        table_wait_timeout: float = 60.0,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -85,6 +93,9 @@ class DynamoDBStore:
         # Opt-in (benchmarks, cost audits): ask DynamoDB for the units each call consumed.
         self.consumed_capacity: CapacityTally | None = CapacityTally() if return_consumed_capacity else None
         self._extra: dict[str, Any] = {"ReturnConsumedCapacity": "TOTAL"} if return_consumed_capacity else {}
+        self.create_table_if_missing = create_table_if_missing
+        self.validate_on_startup = validate_on_startup
+        self.table_wait_timeout = table_wait_timeout
 
     def __repr__(self) -> str:
         return f"DynamoDBStore(table_name={self.table_name!r})"
@@ -123,6 +134,9 @@ class DynamoDBStore:
                 "ConditionExpression": "#v = :v",
                 "ExpressionAttributeNames": {"#v": _VERSION},
                 "ExpressionAttributeValues": {":v": {"N": str(expected_version)}},
+                # The item that beat us comes back with the failure (at no extra cost), so a merge
+                # needs no second read and works from the very version it must build on.
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         try:
             await self._call(
@@ -132,7 +146,17 @@ class DynamoDBStore:
                 ),
             )
         except _ConditionFailed as exc:
-            raise SessionConflict("session was changed by another request", original=exc.original) from None
+            raise SessionConflict(
+                "session was changed by another request", original=exc.original, current=self._current(exc)
+            ) from None
+
+    def _current(self, failure: _ConditionFailed) -> SessionRecord | None:
+        response = getattr(failure.original, "response", None) or {}
+        item = response.get("Item")
+        if not item:
+            return None
+        record = self._record(item)
+        return None if record.is_expired(self._clock()) else record
 
     async def touch(self, key: str, expires: int) -> bool:
         try:
@@ -157,6 +181,56 @@ class DynamoDBStore:
             "DeleteItem",
             lambda client: client.delete_item(TableName=self.table_name, Key=self._key(key), **self._extra),
         )
+
+    # -- the table -------------------------------------------------------------------------------
+
+    async def check_table(self) -> tables.TableReport:
+        """Report whether the table fits this store (see :func:`dynsession.tables.check_table`).
+
+        Raises StoreUnavailable when DynamoDB cannot be asked (unreachable, no credentials, denied).
+        """
+        return await self._call(
+            "CheckTable",
+            lambda client: tables.check_table(
+                client, self.table_name, partition_key=self.partition_key, ttl_attribute=self.ttl_attribute
+            ),
+        )
+
+    async def create_table(self) -> tables.TableReport:
+        """Create the table unless it exists, wait at most ``table_wait_timeout`` seconds for it,
+        enable TTL, and report (see :func:`dynsession.tables.create_table`).
+
+        Raises StoreUnavailable when DynamoDB cannot be asked or refuses (for example, access denied).
+        """
+        return await self._call(
+            "CreateTable",
+            lambda client: tables.create_table(
+                client,
+                self.table_name,
+                partition_key=self.partition_key,
+                ttl_attribute=self.ttl_attribute,
+                wait_timeout=self.table_wait_timeout,
+            ),
+        )
+
+    async def prepare(self) -> None:
+        """Run once by the middleware before the first request: create the table if
+        ``create_table_if_missing``, else check it if ``validate_on_startup``; log the warnings.
+
+        Raises TableConfigError with the report's message when the table cannot hold sessions,
+        StoreUnavailable when DynamoDB cannot be asked.
+        """
+        if self.create_table_if_missing:
+            report = await self.create_table()
+        elif self.validate_on_startup:
+            report = await self.check_table()
+        else:
+            return
+        report.raise_for_errors()
+        for finding in report.warnings:
+            logger.warning("DynamoDB table %r: %s", self.table_name, finding.message)
+        if report.created:
+            logger.info("created DynamoDB table %r", self.table_name)
 
     # -- plumbing --------------------------------------------------------------------------------
 
