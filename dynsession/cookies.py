@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Sequence
@@ -53,6 +55,9 @@ class CookieSigner:
         self._signers = [
             itsdangerous.Signer(key, salt=_SALT, digest_method=hashlib.sha256) for key in reversed(keys)
         ]
+        # itsdangerous derives the HMAC key again on every verify; deriving it once halves the cost
+        # of reading a cookie, which every request with a session pays.
+        self._keys = [signer.derive_key() for signer in self._signers]
 
     def sign(self, session_id: str) -> str:
         return self._signers[0].sign(session_id).decode("ascii")
@@ -61,13 +66,13 @@ class CookieSigner:
         """Return the session ID in a cookie value, or None if it is malformed or badly signed."""
         if len(value) > MAX_COOKIE_BYTES or not _SIGNED_FORMAT.fullmatch(value):
             return None
-        raw = value.encode("ascii")
-        for index, signer in enumerate(self._signers):
-            try:
-                session_id = signer.unsign(raw).decode("ascii")
-            except itsdangerous.BadSignature:
-                continue
-            return CookieValue(session_id, signed_with_current_key=index == 0)
+        session_id, _, signature = value.partition(".")
+        payload, given = session_id.encode("ascii"), signature.encode("ascii")
+        for index, key in enumerate(self._keys):
+            # itsdangerous's format: url-safe base64 of the HMAC-SHA256, "=" padding stripped.
+            expected = base64.urlsafe_b64encode(hmac.digest(key, payload, "sha256"))[:-1]
+            if hmac.compare_digest(expected, given):
+                return CookieValue(session_id, signed_with_current_key=index == 0)
         return None
 
 
