@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
+import jinja2
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -32,7 +33,16 @@ CATALOGUE: dict[str, tuple[str, int]] = {
     "tea": ("Tea", 320),
 }
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Templates are read once at import: a file loader would stat and read files on the event loop.
+_TEMPLATE_DIR = Path(__file__).parent / "templates"
+templates = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.DictLoader(
+            {path.name: path.read_text("utf-8") for path in _TEMPLATE_DIR.glob("*.html")}
+        ),
+        autoescape=True,
+    )
+)
 
 
 def create_app(store: SessionStore, settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
