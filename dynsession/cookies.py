@@ -48,7 +48,8 @@ class CookieSigner:
     """
 
     def __init__(self, secret_key: str | Sequence[str]) -> None:
-        keys = [secret_key] if isinstance(secret_key, str) else list(secret_key)
+        # None (an unset environment variable) must fail as a configuration error, not a TypeError.
+        keys = [secret_key] if isinstance(secret_key, str) else list(secret_key or ())
         if not keys or not all(isinstance(k, str) and k for k in keys):
             raise ConfigurationError("secret_key must be a non-empty string or a list of them")
         # Newest first: the common case verifies with one HMAC.

@@ -1,0 +1,62 @@
+"""The public surface: ``dynsession.__all__`` lists exactly the public names, each documented."""
+
+from __future__ import annotations
+
+import inspect
+import types
+
+import dynsession
+
+PUBLIC = {
+    "Clock",
+    "ConfigurationError",
+    "DynSessionError",
+    "DynamoDBStore",
+    "MemoryStore",
+    "SessionConflict",
+    "SessionInfo",
+    "SessionMiddleware",
+    "SessionNotSerializable",
+    "SessionRecord",
+    "SessionStore",
+    "SessionTooLarge",
+    "StoreError",
+    "StoreUnavailable",
+    "TableConfigError",
+    "end_session",
+    "regenerate_session",
+    "session_info",
+    "system_clock",
+}
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    assert len(dynsession.__all__) == len(set(dynsession.__all__))
+    assert set(dynsession.__all__) == PUBLIC
+
+
+def test_every_public_name_in_the_namespace_is_exported() -> None:
+    exposed = {
+        name
+        for name, value in vars(dynsession).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert exposed == set(dynsession.__all__)
+
+
+def test_star_import_gives_the_public_names() -> None:
+    namespace: dict[str, object] = {}
+    exec("from dynsession import *", namespace)
+    assert set(namespace) - {"__builtins__"} == PUBLIC
+
+
+def test_public_classes_and_functions_are_documented() -> None:
+    for name in dynsession.__all__:
+        value = getattr(dynsession, name)
+        if inspect.isclass(value) or inspect.isfunction(value):
+            assert inspect.getdoc(value), name
+
+
+def test_helpers_document_what_they_raise() -> None:
+    for helper in (dynsession.regenerate_session, dynsession.end_session, dynsession.session_info):
+        assert "Raises" in (helper.__doc__ or ""), helper.__name__
