@@ -141,8 +141,10 @@ def create_table(
     if not _blocking(findings):
         ttl = _describe_ttl(client, table_name)
         if ttl is not None and ttl[0] == "DISABLED":
-            ttl_enabled = _enable_ttl(client, table_name, ttl_attribute)
-            ttl = _describe_ttl(client, table_name)
+            outcome = _enable_ttl(client, table_name, ttl_attribute)
+            ttl_enabled = outcome is True
+            # dynalite describes TTL as DISABLED but has no UpdateTimeToLive.
+            ttl = None if outcome is None else _describe_ttl(client, table_name)
         findings += _ttl_findings(ttl, ttl_attribute)
     return TableReport(table_name, tuple(findings), created=created, ttl_enabled=ttl_enabled)
 
@@ -238,7 +240,7 @@ def _table_findings(description: Any, partition_key: str) -> list[TableFinding]:
 
 
 def _describe_ttl(client: DynamoDBClient, table_name: str) -> tuple[str, str | None] | None:
-    """The TTL status and attribute, or ``None`` when the endpoint has no TTL API (dynalite)."""
+    """The TTL status and attribute, or ``None`` when the endpoint has no TTL API."""
     try:
         ttl = client.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
     except botocore.exceptions.ClientError as exc:
@@ -269,7 +271,8 @@ def _ttl_findings(ttl: tuple[str, str | None] | None, ttl_attribute: str) -> lis
     return []
 
 
-def _enable_ttl(client: DynamoDBClient, table_name: str, ttl_attribute: str) -> bool:
+def _enable_ttl(client: DynamoDBClient, table_name: str, ttl_attribute: str) -> bool | None:
+    """True once enabled, False if someone else enabled TTL first, None without a TTL API."""
     try:
         client.update_time_to_live(
             TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute}
@@ -278,5 +281,7 @@ def _enable_ttl(client: DynamoDBClient, table_name: str, ttl_attribute: str) -> 
         # Enabled meanwhile by someone else: the report that follows says on which attribute.
         if _code(exc) == "ValidationException":
             return False
+        if _code(exc) == "UnknownOperationException":
+            return None
         raise
     return True
