@@ -59,8 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         backend = open_backend(args)
     except (DynSessionError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        print(f"example_app: cannot use DynamoDB: {exc}", file=sys.stderr)
+        hint = "" if args.create_table else " (--create-table creates a missing table)"
+        print(f"example_app: cannot use DynamoDB: {exc}{hint}", file=sys.stderr)
         return 1
+    for warning in backend.warnings:
+        print(f"example_app: warning: {warning}", file=sys.stderr)
     try:
         app = create_app(backend.store, settings)
         print(f"dynsession example: sessions in {backend.description}; open http://{HOST}:{args.port}/")

@@ -4,28 +4,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import Any
 
 import boto3
-import botocore.exceptions
 
-from dynsession import DynamoDBStore, TableConfigError
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-PARTITION_KEY = "id"
-TTL_ATTRIBUTE = "ttl"
+from dynsession import DynamoDBStore, tables
 
 
 @dataclass
 class Backend:
-    """A ready store, a one-line description of where it lives, and how to shut it down."""
+    """A ready store, a one-line description of where it lives, how to shut it down, and what the
+    table check warned about."""
 
     store: DynamoDBStore
     description: str
     close: Callable[[], None]
+    warnings: list[str] = field(default_factory=list)
 
 
 def embedded(table_name: str) -> Backend:
@@ -49,12 +44,12 @@ def embedded(table_name: str) -> Backend:
             aws_access_key_id="example",
             aws_secret_access_key="example",
         )
-        store = DynamoDBStore(table_name, client=client)
-        prepare_table(store, create=True)
+        store = _store(table_name, client=client)
+        warnings = prepare_table(store, create=True)
     except BaseException:
         server.stop()
         raise
-    return Backend(store, f"embedded moto server at {url}, table {table_name!r}", server.stop)
+    return Backend(store, f"embedded moto server at {url}, table {table_name!r}", server.stop, warnings)
 
 
 def external(table_name: str, *, endpoint_url: str | None, region_name: str | None, create: bool) -> Backend:
@@ -64,49 +59,28 @@ def external(table_name: str, *, endpoint_url: str | None, region_name: str | No
     Raises TableConfigError when the table is missing or unusable, and botocore's errors
     (no region, no credentials, endpoint unreachable) as they come.
     """
-    store = DynamoDBStore(table_name, endpoint_url=endpoint_url, region_name=region_name)
-    prepare_table(store, create=create)
+    store = _store(table_name, endpoint_url=endpoint_url, region_name=region_name)
+    warnings = prepare_table(store, create=create)
     url = store.client.meta.endpoint_url
-    return Backend(store, f"DynamoDB at {url}, table {table_name!r}", lambda: None)
+    return Backend(store, f"DynamoDB at {url}, table {table_name!r}", lambda: None, warnings)
 
 
-def prepare_table(store: DynamoDBStore, *, create: bool) -> None:
-    """Check that the store's table exists with a String hash key; create it first if ``create``.
+def prepare_table(store: DynamoDBStore, *, create: bool) -> list[str]:
+    """Check the store's table, creating it first (with TTL on) if ``create``; return the warnings.
 
-    Blocking: call it before the server starts. Raises TableConfigError on a missing or
-    wrongly shaped table.
+    Blocking: call it before the server starts. Raises TableConfigError when the table is missing
+    or cannot hold sessions, and botocore's errors when DynamoDB cannot be asked.
     """
-    client = store.client
-    try:
-        table = client.describe_table(TableName=store.table_name)["Table"]
-    except client.exceptions.ResourceNotFoundException:
-        if not create:
-            raise TableConfigError(
-                f"table {store.table_name!r} does not exist; run with --create-table to create it"
-            ) from None
-        _create(client, store.table_name)
-        return
-    keys = {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]}
-    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
-    if keys != {store.partition_key: "HASH"} or types.get(store.partition_key) != "S":
-        raise TableConfigError(
-            f"table {store.table_name!r} must have exactly one String hash key named {store.partition_key!r}"
-        )
+    client, name, key, ttl = store.client, store.table_name, store.partition_key, store.ttl_attribute
+    if create:
+        report = tables.create_table(client, name, partition_key=key, ttl_attribute=ttl)
+    else:
+        report = tables.check_table(client, name, partition_key=key, ttl_attribute=ttl)
+    report.raise_for_errors()
+    return [finding.message for finding in report.warnings]
 
 
-def _create(client: DynamoDBClient, table_name: str) -> None:
-    client.create_table(
-        TableName=table_name,
-        AttributeDefinitions=[{"AttributeName": PARTITION_KEY, "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    try:
-        client.update_time_to_live(
-            TableName=table_name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
-        )
-    except botocore.exceptions.ClientError as exc:
-        # Some local servers lack the TTL API; sessions still expire because dynsession checks on read.
-        logging.getLogger(__name__).warning("could not enable TTL on %r: %s", table_name, exc)
+def _store(table_name: str, **options: Any) -> DynamoDBStore:
+    # The table is checked here, before the server starts, so errors end the command with one line
+    # instead of failing the server's startup.
+    return DynamoDBStore(table_name, validate_on_startup=False, **options)

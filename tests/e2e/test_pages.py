@@ -14,9 +14,14 @@ from ..support import FakeClock
 SECRET = "pages-secret"
 
 
-def client(store: MemoryStore, clock: FakeClock, **settings: int | None) -> TestClient:
-    app = create_app(store, Settings(secret_key=SECRET, **settings), clock=clock)  # type: ignore[arg-type]
-    return TestClient(app, base_url="http://testserver")
+def client(
+    store: MemoryStore,
+    clock: FakeClock,
+    idle_timeout: int = DEFAULT_IDLE_TIMEOUT,
+    absolute_timeout: int | None = DEFAULT_ABSOLUTE_TIMEOUT,
+) -> TestClient:
+    settings = Settings(secret_key=SECRET, idle_timeout=idle_timeout, absolute_timeout=absolute_timeout)
+    return TestClient(create_app(store, settings, clock=clock), base_url="http://testserver")
 
 
 @pytest.fixture
