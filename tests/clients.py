@@ -1,10 +1,9 @@
-"""A wrapping boto3 DynamoDB client that counts operations and can inject faults, and table helpers."""
+"""A wrapping boto3 DynamoDB client that counts calls and can inject faults; table and port helpers."""
 
 from __future__ import annotations
 
 import socket
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
@@ -48,10 +47,6 @@ def client_error(code: str, operation: str, message: str = "injected") -> botoco
     return botocore.exceptions.ClientError({"Error": {"Code": code, "Message": message}}, operation)
 
 
-def unique_table_name() -> str:
-    return f"dynsession-ops-{uuid.uuid4().hex[:10]}"
-
-
 def make_table(
     client: DynamoDBClient,
     name: str,
@@ -80,15 +75,6 @@ def make_table(
         **billing,
     )
     client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-
-
-def drop_table(client: DynamoDBClient, name: str) -> None:
-    """Delete a table if it exists."""
-    try:
-        client.delete_table(TableName=name)
-    except botocore.exceptions.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-            raise
 
 
 def free_port() -> int:

@@ -89,6 +89,17 @@ def dynamodb_client(dynamodb_endpoint: str) -> DynamoDBClient:
     return boto3.client("dynamodb", endpoint_url=dynamodb_endpoint)
 
 
+@pytest.fixture
+def fresh_table(dynamodb_client: DynamoDBClient) -> Iterator[str]:
+    """A table name nobody uses yet; the table is deleted after the test if it was created."""
+    name = f"dynsession-fresh-{uuid.uuid4().hex[:10]}"
+    yield name
+    try:
+        dynamodb_client.delete_table(TableName=name)
+    except dynamodb_client.exceptions.ResourceNotFoundException:
+        pass
+
+
 def create_session_table(client: DynamoDBClient, name: str, partition_key: str = "id") -> None:
     client.create_table(
         TableName=name,

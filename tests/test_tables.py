@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -13,18 +12,10 @@ import pytest
 from dynsession import DynamoDBStore, StoreUnavailable, TableConfigError
 from dynsession.tables import TTL_API_UNAVAILABLE, TableFinding, TableReport, check_table, create_table
 
-from .clients import WrappingClient, client_error, drop_table, free_port, make_table, unique_table_name
+from .clients import WrappingClient, client_error, free_port, make_table
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-
-@pytest.fixture
-def fresh_table(dynamodb_client: DynamoDBClient) -> Iterator[str]:
-    """A table name nobody uses yet; the table is deleted after the test if it was created."""
-    name = unique_table_name()
-    yield name
-    drop_table(dynamodb_client, name)
 
 
 def ttl_of(client: DynamoDBClient, name: str) -> tuple[str, str | None]:

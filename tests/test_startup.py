@@ -1,0 +1,201 @@
+"""The store's table check runs once: at lifespan startup, or on the first request without one."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import boto3
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+from starlette.types import Message
+
+from dynsession import DynamoDBStore, MemoryStore, SessionMiddleware, TableConfigError
+
+from .clients import WrappingClient, client_error, make_table
+from .support import SECRET, FakeClock, session_app
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+BASE_URL = "https://testserver"
+
+
+def counted_store(
+    endpoint: str, table: str, key_prefix: str, clock: FakeClock, **options: Any
+) -> tuple[DynamoDBStore, WrappingClient]:
+    client = WrappingClient(boto3.client("dynamodb", endpoint_url=endpoint))
+    store = DynamoDBStore(table, client=client.as_client(), key_prefix=key_prefix, clock=clock, **options)
+    return store, client
+
+
+def test_lifespan_validates_once_for_many_requests(
+    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock
+) -> None:
+    store, client = counted_store(dynamodb_endpoint, table_name, key_prefix, clock)
+    app = session_app(store, clock=clock)
+
+    with TestClient(app, base_url=BASE_URL) as http:
+        assert client.calls["describe_table"] == 1  # before any request
+        for n in range(20):
+            http.post("/update", json={"n": n})
+            assert http.get("/view").json() == {"n": n}
+
+    assert client.calls["describe_table"] == 1
+    assert client.calls["describe_time_to_live"] == 1
+    assert client.calls["put_item"] == 20
+
+
+def test_without_a_lifespan_concurrent_first_requests_validate_once(
+    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock
+) -> None:
+    store, client = counted_store(dynamodb_endpoint, table_name, key_prefix, clock)
+    app = session_app(store, clock=clock)
+    statuses: list[int] = []
+
+    async def main() -> None:
+        # httpx's ASGITransport sends no lifespan: the first requests race for the check.
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+
+            async def one(n: int) -> None:
+                statuses.append((await http.post("/update", json={"n": n})).status_code)
+
+            async with anyio.create_task_group() as tasks:
+                for n in range(10):
+                    tasks.start_soon(one, n)
+
+    anyio.run(main)
+
+    assert statuses == [200] * 10
+    assert client.calls["describe_table"] == 1
+
+
+def test_lifespan_failure_is_reported_to_the_server_once(dynamodb_endpoint: str, fresh_table: str) -> None:
+    store = DynamoDBStore(fresh_table, endpoint_url=dynamodb_endpoint)
+    app = session_app(store)
+    sent: list[Message] = []
+
+    async def main() -> None:
+        async def receive() -> Message:
+            return {"type": "lifespan.startup"}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+
+    with pytest.raises(TableConfigError) as raised:
+        anyio.run(main)
+
+    message = f"DynamoDB table '{fresh_table}': error: table does not exist"
+    assert str(raised.value).startswith(message)
+    assert sent == [{"type": "lifespan.startup.failed", "message": str(raised.value)}]
+
+
+def test_lifespan_failure_stops_the_test_client(dynamodb_endpoint: str, fresh_table: str) -> None:
+    app = session_app(DynamoDBStore(fresh_table, endpoint_url=dynamodb_endpoint))
+
+    with pytest.raises(TableConfigError, match="table does not exist"):
+        with TestClient(app, base_url=BASE_URL):
+            pass  # pragma: no cover - startup fails first
+
+
+def test_without_a_lifespan_a_failure_is_raised_once_then_requests_get_503(
+    dynamodb_endpoint: str, fresh_table: str, key_prefix: str, clock: FakeClock
+) -> None:
+    store, client = counted_store(dynamodb_endpoint, fresh_table, key_prefix, clock)
+    http = TestClient(session_app(store, clock=clock), base_url=BASE_URL)  # no `with`: no lifespan
+
+    with pytest.raises(TableConfigError, match="table does not exist"):
+        http.get("/view")
+    later = [http.get("/view") for _ in range(3)]
+
+    assert [response.status_code for response in later] == [503] * 3
+    assert client.calls["describe_table"] == 1
+    assert sum(client.calls.values()) == 1
+
+
+def test_a_transient_failure_of_the_check_is_a_503_and_retried(
+    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock
+) -> None:
+    store, client = counted_store(dynamodb_endpoint, table_name, key_prefix, clock)
+
+    def unavailable(**kwargs: Any) -> Any:
+        raise client_error("InternalServerError", "DescribeTable")
+
+    client.faults["describe_table"] = unavailable
+    http = TestClient(session_app(store, clock=clock), base_url=BASE_URL)
+
+    assert http.post("/update", json={"a": 1}).status_code == 503
+    del client.faults["describe_table"]
+    assert http.post("/update", json={"a": 1}).status_code == 200
+    assert http.get("/view").json() == {"a": 1}
+    assert client.calls["describe_table"] == 2
+
+
+def test_create_table_if_missing_creates_the_table_at_startup(
+    dynamodb_client: DynamoDBClient, dynamodb_endpoint: str, fresh_table: str, clock: FakeClock
+) -> None:
+    store = DynamoDBStore(
+        fresh_table, endpoint_url=dynamodb_endpoint, clock=clock, create_table_if_missing=True
+    )
+
+    with TestClient(session_app(store, clock=clock), base_url=BASE_URL) as http:
+        assert dynamodb_client.describe_table(TableName=fresh_table)["Table"]["TableStatus"] == "ACTIVE"
+        http.post("/update", json={"cart": ["pear"]})
+        assert http.get("/view").json() == {"cart": ["pear"]}
+
+
+def test_validate_on_startup_false_never_describes_the_table(
+    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock
+) -> None:
+    store, client = counted_store(dynamodb_endpoint, table_name, key_prefix, clock, validate_on_startup=False)
+
+    with TestClient(session_app(store, clock=clock), base_url=BASE_URL) as http:
+        http.post("/update", json={"a": 1})
+        assert http.get("/view").json() == {"a": 1}
+
+    assert client.calls["describe_table"] == 0 and client.calls["describe_time_to_live"] == 0
+
+
+def test_warnings_are_logged_once_at_startup(
+    dynamodb_client: DynamoDBClient,
+    dynamodb_endpoint: str,
+    fresh_table: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    make_table(dynamodb_client, fresh_table)  # TTL left off
+    app = session_app(DynamoDBStore(fresh_table, endpoint_url=dynamodb_endpoint))
+
+    with caplog.at_level(logging.WARNING, logger="dynsession"), TestClient(app, base_url=BASE_URL) as http:
+        for _ in range(3):
+            http.get("/view")
+
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert warnings == [
+        f"DynamoDB table '{fresh_table}': TTL is disabled: enable it on 'ttl' so DynamoDB removes "
+        "expired sessions (until then they only read as expired)"
+    ]
+
+
+def test_the_apps_own_lifespan_still_runs() -> None:
+    events: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        events.append("startup")
+        yield
+        events.append("shutdown")
+
+    app = Starlette(lifespan=lifespan)
+    app.add_middleware(SessionMiddleware, store=MemoryStore(), secret_key=SECRET)
+
+    with TestClient(app, base_url=BASE_URL):
+        assert events == ["startup"]
+    assert events == ["startup", "shutdown"]
