@@ -1,0 +1,258 @@
+"""Sections 1 and 2: DynamoDB calls and capacity units per request, against the fewest possible."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import anyio
+from starlette.applications import Starlette
+
+from . import apps, dynamo
+from .driver import Browser, request
+from .fakeclock import FakeClock
+
+IDLE_TIMEOUT = 1800
+REFRESH_AFTER = 60
+OPERATIONS = dynamo.OPERATIONS
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    setup: tuple[str, ...]  # requests made first (not counted), with the same browser
+    advance: int  # seconds the clock moves between the setup and the measured request
+    path: str
+    minimum: Mapping[str, int]
+
+
+SCENARIOS = (
+    Scenario("no cookie, untouched", (), 0, "/untouched", {}),
+    Scenario("no cookie, written", (), 0, "/write", {"PutItem": 1}),
+    Scenario("read-only, within refresh_after", ("/seed",), REFRESH_AFTER // 2, "/read", {"GetItem": 1}),
+    Scenario(
+        "read-only, refresh due", ("/seed",), REFRESH_AFTER + 1, "/read", {"GetItem": 1, "UpdateItem": 1}
+    ),
+    Scenario("modified", ("/seed",), 5, "/write", {"GetItem": 1, "PutItem": 1}),
+    Scenario("regenerate (login)", ("/seed",), 5, "/login", {"GetItem": 1, "PutItem": 1, "DeleteItem": 1}),
+    Scenario("logout", ("/seed",), 5, "/logout", {"GetItem": 1, "DeleteItem": 1}),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioRow:
+    scenario: Scenario
+    repeats: int
+    calls: Mapping[str, int]  # totals over the repeats
+    reported: tuple[float, float]  # RCU, WCU per request, as the server reported them
+    by_rules: tuple[float, float]  # RCU, WCU per request, by DynamoDB's size rules
+
+    def per_request(self, operation: str) -> float:
+        return self.calls.get(operation, 0) / self.repeats
+
+    @property
+    def at_minimum(self) -> bool:
+        return all(
+            self.calls.get(op, 0) == self.scenario.minimum.get(op, 0) * self.repeats for op in OPERATIONS
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MixRow:
+    label: str
+    calls_per_1000: Mapping[str, float]
+    read_units_per_1000: float
+    write_units_per_1000: float
+
+    @property
+    def units_per_1000(self) -> float:
+        return self.read_units_per_1000 + self.write_units_per_1000
+
+
+@dataclass(frozen=True, slots=True)
+class MixResult:
+    requests: int
+    pool: int
+    rate: int
+    shares: Mapping[str, int]
+    session_item_bytes: int
+    rows: tuple[MixRow, ...]
+    server_reported: tuple[float, float]  # RCU, WCU per 1,000 requests
+
+    def row(self, label: str) -> MixRow:
+        return next(row for row in self.rows if row.label == label)
+
+
+@dataclass(frozen=True, slots=True)
+class CallsResult:
+    endpoint: str
+    scenarios: tuple[ScenarioRow, ...]
+    mix: MixResult
+
+
+def run_calls(
+    endpoint_url: str | None, *, repeats: int, mix_requests: int, pool: int = 100, rate: int = 10
+) -> CallsResult:
+    """Run sections 1 and 2 against ``endpoint_url`` (default: moto's server on loopback)."""
+    with dynamo.endpoint(endpoint_url) as url:
+        client = dynamo.make_client(url)
+        with dynamo.session_table(client) as table:
+            clock = FakeClock()
+            counted = dynamo.counted_store(client, table, clock)
+            rows = anyio.run(_scenarios, counted, clock, repeats)
+            mix = anyio.run(_mix, counted, clock, mix_requests, pool, rate)
+    label = "moto server (in-process, 127.0.0.1)" if endpoint_url is None else endpoint_url
+    return CallsResult(label, tuple(rows), mix)
+
+
+async def _scenarios(counted: dynamo.CountedStore, clock: FakeClock, repeats: int) -> list[ScenarioRow]:
+    app = apps.dynsession_app(
+        counted.store, clock=clock, idle_timeout=IDLE_TIMEOUT, refresh_after=REFRESH_AFTER
+    )
+    rows = []
+    for scenario in SCENARIOS:
+        calls: Counter[str] = Counter()
+        reported = [0.0, 0.0]
+        rules = [0.0, 0.0]
+        for _ in range(repeats):
+            browser = Browser()
+            for path in scenario.setup:
+                await _ok(app, path, browser)
+            clock.advance(scenario.advance)
+            counted.reset()
+            await _ok(app, scenario.path, browser)
+            calls.update(counted.wire.calls)
+            read, write = counted.reported_units()
+            reported[0] += read
+            reported[1] += write
+            rules[0] += counted.wire.rule_read_units
+            rules[1] += counted.wire.rule_write_units
+        per = 1 / repeats
+        rows.append(
+            ScenarioRow(
+                scenario,
+                repeats,
+                dict(calls),
+                (reported[0] * per, reported[1] * per),
+                (rules[0] * per, rules[1] * per),
+            )
+        )
+    return rows
+
+
+async def _ok(app: Starlette, path: str, browser: Browser) -> None:
+    reply = await request(app, path, browser)
+    if reply.status != 200:
+        raise RuntimeError(f"{path} answered {reply.status}")
+
+
+@dataclass
+class _Model:
+    """The fewest calls this traffic needs: a read per request with a session, a write per change,
+    and a TTL refresh only when the stored idle deadline lags by more than ``refresh_after``."""
+
+    minimum: Counter[str] = field(default_factory=Counter)
+    floor: Counter[str] = field(default_factory=Counter)  # the same without any TTL refresh
+    write_every: Counter[str] = field(default_factory=Counter)
+    touch_every: Counter[str] = field(default_factory=Counter)
+    deadline: dict[int, int] = field(default_factory=dict)
+
+    def add(self, kind: str, who: int, now: int) -> None:
+        all_four = (self.minimum, self.floor, self.write_every, self.touch_every)
+        if kind == "none":
+            return
+        if kind == "login":
+            for counts in all_four:
+                counts["PutItem"] += 1
+            self.deadline[who] = now + IDLE_TIMEOUT
+            return
+        for counts in all_four:
+            counts["GetItem"] += 1
+        if kind == "logout":
+            for counts in all_four:
+                counts["DeleteItem"] += 1
+            del self.deadline[who]
+            return
+        self.write_every["PutItem"] += 1
+        if kind == "modified":
+            for counts in (self.minimum, self.floor, self.touch_every):
+                counts["PutItem"] += 1
+            self.deadline[who] = now + IDLE_TIMEOUT
+            return
+        self.touch_every["UpdateItem"] += 1
+        if now + IDLE_TIMEOUT - self.deadline[who] > REFRESH_AFTER:
+            self.minimum["UpdateItem"] += 1
+            self.deadline[who] = now + IDLE_TIMEOUT
+
+
+MIX = (("read-only", 70), ("no session", 20), ("modified", 8), ("login/logout", 2))
+
+
+async def _mix(
+    counted: dynamo.CountedStore, clock: FakeClock, requests: int, pool: int, rate: int
+) -> MixResult:
+    """70 % read-only, 20 % no session, 8 % modified, 2 % login or logout, ``pool`` users to start
+    with, ``rate`` requests per simulated second."""
+    app = apps.dynsession_app(
+        counted.store, clock=clock, idle_timeout=IDLE_TIMEOUT, refresh_after=REFRESH_AFTER
+    )
+    rng = random.Random(7)
+    model = _Model()
+    browsers: dict[int, Browser] = {}
+    for who in range(pool):
+        browsers[who] = Browser()
+        await _ok(app, "/seed", browsers[who])
+        model.deadline[who] = clock() + IDLE_TIMEOUT
+    item_bytes = max(counted.wire.sizes.values())
+    counted.reset()
+    start, next_id = clock(), pool
+    for number in range(requests):
+        clock.now = start + number // rate
+        roll = rng.random() * 100
+        if roll < 70:
+            kind, path = "read-only", "/read"
+        elif roll < 90:
+            kind, path = "none", "/untouched"
+        elif roll < 98:
+            kind, path = "modified", "/write"
+        else:
+            kind = "login" if rng.random() < 0.5 or len(browsers) < 2 else "logout"
+            path = f"/{kind}"
+        if kind == "login":
+            who, next_id = next_id, next_id + 1
+            browsers[who] = Browser()
+        elif kind != "none":
+            who = rng.choice(list(browsers))
+        browser = browsers[who] if kind != "none" else Browser()
+        await _ok(app, path, browser)
+        model.add(kind, who, clock())
+        if kind == "logout":
+            del browsers[who]
+    scale = 1000 / requests
+    reported = counted.reported_units()
+    rcu, wcu = dynamo.read_units(item_bytes), dynamo.write_units(item_bytes)
+
+    def computed(label: str, counts: Mapping[str, int]) -> MixRow:
+        reads = counts.get("GetItem", 0) * rcu
+        writes = sum(counts.get(op, 0) for op in OPERATIONS[1:]) * wcu
+        per = {op: counts.get(op, 0) * scale for op in OPERATIONS}
+        return MixRow(label, per, reads * scale, writes * scale)
+
+    measured = MixRow(
+        "dynsession (measured)",
+        {op: counted.wire.calls.get(op, 0) * scale for op in OPERATIONS},
+        counted.wire.rule_read_units * scale,
+        counted.wire.rule_write_units * scale,
+    )
+    rows = (
+        measured,
+        computed("minimum", model.minimum),
+        computed("write-every-request policy (computed)", model.write_every),
+        computed("touch-every-read policy (computed)", model.touch_every),
+        computed("floor without any TTL refresh (computed)", model.floor),
+    )
+    return MixResult(
+        requests, pool, rate, dict(MIX), item_bytes, rows, (reported[0] * scale, reported[1] * scale)
+    )

@@ -1,0 +1,95 @@
+"""Run every section, print the tables, and write RESULTS.md and results.png."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import calls, cpu, latency, machine, report
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    repeats: int  # per scenario (section 1)
+    mix_requests: int  # section 2
+    cpu_requests: int  # per variant and round (section 3)
+    cpu_rounds: int
+    probe_seconds: float  # per phase (section 4)
+    probe_phases: int
+    throughput_seconds: float  # per point (section 5)
+    limiter_sizes: tuple[int, ...] = (4, 16, 64)
+    client_counts: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
+
+
+FULL = Sizes(
+    repeats=20,
+    mix_requests=10_000,
+    cpu_requests=2_000,
+    cpu_rounds=15,
+    probe_seconds=2.0,
+    probe_phases=3,
+    throughput_seconds=1.0,
+)
+TINY = Sizes(
+    repeats=2,
+    mix_requests=200,
+    cpu_requests=20,
+    cpu_rounds=2,
+    probe_seconds=0.1,
+    probe_phases=1,
+    throughput_seconds=0.05,
+    limiter_sizes=(2, 4),
+    client_counts=(1, 4),
+)
+
+
+def run_all(sizes: Sizes, endpoint_url: str | None = None) -> report.Results:
+    """Run the five sections in order and return their results."""
+    started = datetime.datetime.now(datetime.timezone.utc)
+    clock = time.perf_counter()
+    call_results = calls.run_calls(endpoint_url, repeats=sizes.repeats, mix_requests=sizes.mix_requests)
+    cpu_results = cpu.run_cpu(requests_per_round=sizes.cpu_requests, rounds=sizes.cpu_rounds)
+    blocking = latency.run_blocking(phase_seconds=sizes.probe_seconds, phases=sizes.probe_phases)
+    throughput = latency.run_throughput(
+        seconds=sizes.throughput_seconds, limiter_sizes=sizes.limiter_sizes, client_counts=sizes.client_counts
+    )
+    return report.Results(
+        machine=machine.describe(),
+        started=started.strftime("%Y-%m-%d %H:%M UTC"),
+        seconds=time.perf_counter() - clock,
+        calls=call_results,
+        cpu=cpu_results,
+        blocking=blocking,
+        throughput=throughput,
+    )
+
+
+def write(results: report.Results, directory: Path) -> str:
+    """Write RESULTS.md and results.png into ``directory``; return the Markdown."""
+    text = report.markdown(results)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "RESULTS.md").write_text(text, encoding="utf-8")
+    report.plot(results, directory / "results.png")
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "--endpoint-url",
+        help="DynamoDB endpoint for sections 1-2 (dynalite, DynamoDB Local, AWS); default: moto on 127.0.0.1",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes: checks the harness, measures nothing"
+    )
+    parser.add_argument("--output-dir", type=Path, default=HERE, help="where RESULTS.md and results.png go")
+    args = parser.parse_args(argv)
+    results = run_all(TINY if args.quick else FULL, args.endpoint_url)
+    print(write(results, args.output_dir))
+    return 0
