@@ -1,0 +1,125 @@
+"""The ``dynsession`` command: create or check the sessions table.
+
+Exit status: 0 when the table can hold sessions, 1 when it cannot or DynamoDB cannot be asked,
+2 for a usage error. Warnings (such as TTL being off) fail only with ``--strict``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import botocore.exceptions
+
+from . import __version__, tables
+from .exceptions import StoreError
+from .stores.dynamodb import DynamoDBStore, translate_errors
+
+_CREDENTIAL_HINT = "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``dynsession`` command."""
+    parser = argparse.ArgumentParser(
+        prog="dynsession",
+        description="Create or check the DynamoDB table that dynsession keeps sessions in.",
+        epilog="Credentials and region come from the usual AWS sources (environment, AWS_PROFILE, "
+        "~/.aws/config, an instance role).",
+    )
+    parser.add_argument("--version", action="version", version=f"dynsession {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    create = commands.add_parser(
+        "create-table",
+        help="create the table (on-demand, TTL enabled) unless it exists, then check it",
+        description="Create the sessions table unless it exists: on-demand billing, one String hash "
+        "key, TTL enabled on the TTL attribute. An existing table is checked, never changed.",
+    )
+    check = commands.add_parser(
+        "check-table",
+        help="check that the table exists and has the layout dynsession needs",
+        description="Check the sessions table: key schema, status and TTL. Changes nothing.",
+    )
+    for sub in (create, check):
+        sub.add_argument("--table", required=True, metavar="NAME", help="the table name")
+        sub.add_argument("--partition-key", default="id", metavar="NAME", help="hash key name (default: id)")
+        sub.add_argument(
+            "--ttl-attribute", default="ttl", metavar="NAME", help="TTL attribute (default: ttl)"
+        )
+        sub.add_argument(
+            "--endpoint-url", metavar="URL", help="a DynamoDB-compatible endpoint (default: AWS)"
+        )
+        sub.add_argument("--region", metavar="REGION", help="the AWS region (default: from the environment)")
+        sub.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    create.add_argument(
+        "--wait",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long to wait for a new table to become ACTIVE (default: 60)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command with ``argv`` (default: ``sys.argv[1:]``) and return the exit status.
+
+    Never raises for DynamoDB or credential problems: they are printed as one line on stderr.
+    """
+    args = build_parser().parse_args(argv)
+    store = DynamoDBStore(
+        args.table,
+        partition_key=args.partition_key,
+        ttl_attribute=args.ttl_attribute,
+        endpoint_url=args.endpoint_url,
+        region_name=args.region,
+    )
+    try:
+        with translate_errors(args.command, args.table):
+            if args.command == "create-table":
+                report = tables.create_table(
+                    store.client,
+                    args.table,
+                    partition_key=args.partition_key,
+                    ttl_attribute=args.ttl_attribute,
+                    wait_timeout=args.wait,
+                )
+            else:
+                report = tables.check_table(
+                    store.client,
+                    args.table,
+                    partition_key=args.partition_key,
+                    ttl_attribute=args.ttl_attribute,
+                )
+    except StoreError as exc:
+        print(f"dynsession: error: {_explain(exc)}", file=sys.stderr)
+        return 1
+    return _print_report(report, strict=args.strict)
+
+
+def _explain(exc: StoreError) -> str:
+    original = exc.original
+    if isinstance(original, botocore.exceptions.NoCredentialsError):
+        return f"no AWS credentials found ({_CREDENTIAL_HINT})"
+    if isinstance(original, botocore.exceptions.NoRegionError):
+        return "no AWS region configured (pass --region or set AWS_DEFAULT_REGION)"
+    if isinstance(original, botocore.exceptions.EndpointConnectionError):
+        return f"cannot reach the DynamoDB endpoint {original.kwargs.get('endpoint_url', '')}".rstrip()
+    text = str(original) if original is not None else str(exc)
+    return " ".join(text.split())
+
+
+def _print_report(report: tables.TableReport, *, strict: bool) -> int:
+    name = report.table_name
+    if report.created:
+        print(f"created table {name!r} (on-demand)")
+    if report.ttl_enabled:
+        print(f"enabled TTL on table {name!r}")
+    for finding in report.findings:
+        print(finding)
+    if not report.healthy:
+        count = len(report.errors)
+        print(f"table {name!r} cannot hold dynsession sessions ({count} error{'s' if count > 1 else ''})")
+        return 1
+    print(f"table {name!r} is ready for dynsession")
+    return 1 if strict and report.warnings else 0

@@ -1,0 +1,190 @@
+"""The ``dynsession`` command, run as a real subprocess against a real endpoint."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from .clients import free_port, make_table
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+TTL_DISABLED = (
+    "warning: TTL is disabled: enable it on 'ttl' so DynamoDB removes expired sessions "
+    "(until then they only read as expired)"
+)
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    base.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    base.update(env or {})
+    for key in [key for key, value in base.items() if value == "<unset>"]:
+        del base[key]
+    return subprocess.run(
+        [sys.executable, "-m", "dynsession", *args], capture_output=True, text=True, env=base, timeout=60
+    )
+
+
+def test_create_table_then_check_table_exit_0(
+    dynamodb_endpoint: str, fresh_table: str, ttl_api: bool
+) -> None:
+    created = run("create-table", "--table", fresh_table, "--endpoint-url", dynamodb_endpoint)
+    again = run("create-table", "--table", fresh_table, "--endpoint-url", dynamodb_endpoint)
+    checked = run("check-table", "--table", fresh_table, "--endpoint-url", dynamodb_endpoint)
+
+    assert (created.returncode, again.returncode, checked.returncode) == (0, 0, 0), created.stderr
+    ready = f"table '{fresh_table}' is ready for dynsession"
+    if ttl_api:
+        assert created.stdout.splitlines() == [
+            f"created table '{fresh_table}' (on-demand)",
+            f"enabled TTL on table '{fresh_table}'",
+            ready,
+        ]
+        assert again.stdout.splitlines() == checked.stdout.splitlines() == [ready]
+    else:
+        assert created.stdout.splitlines() == [
+            f"created table '{fresh_table}' (on-demand)",
+            "warning: TTL API unavailable on this endpoint",
+            ready,
+        ]
+        assert checked.stdout.splitlines() == [TTL_DISABLED, ready]
+    assert created.stderr == again.stderr == checked.stderr == ""
+
+
+def test_the_partition_key_and_ttl_attribute_options(
+    dynamodb_client: DynamoDBClient, dynamodb_endpoint: str, fresh_table: str
+) -> None:
+    options = ("--table", fresh_table, "--endpoint-url", dynamodb_endpoint, "--partition-key", "pk")
+
+    created = run("create-table", *options, "--ttl-attribute", "expires_at")
+    default_key = run("check-table", "--table", fresh_table, "--endpoint-url", dynamodb_endpoint)
+
+    assert created.returncode == 0, created.stdout
+    assert dynamodb_client.describe_table(TableName=fresh_table)["Table"]["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"}
+    ]
+    assert default_key.returncode == 1
+    assert "error: hash key is 'pk', but dynsession is configured for 'id'" in default_key.stdout
+
+
+def test_check_table_on_a_missing_table_exits_1(dynamodb_endpoint: str, fresh_table: str) -> None:
+    result = run("check-table", "--table", fresh_table, "--endpoint-url", dynamodb_endpoint)
+
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"error: table does not exist; create it with `dynsession create-table --table {fresh_table}` "
+        "or pass create_table_if_missing=True",
+        f"table '{fresh_table}' cannot hold dynsession sessions (1 error)",
+    ]
+
+
+def test_check_table_on_a_wrongly_shaped_table_exits_1(
+    dynamodb_client: DynamoDBClient, dynamodb_endpoint: str, fresh_table: str
+) -> None:
+    make_table(dynamodb_client, fresh_table, hash_key=("id", "N"), range_key=("sk", "S"))
+
+    result = run("check-table", "--table", fresh_table, "--endpoint-url", dynamodb_endpoint)
+
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "error: hash key 'id' has type N, but dynsession needs S (String)",
+        "error: table has a range (sort) key 'sk'; dynsession needs a table with a hash key only",
+        f"table '{fresh_table}' cannot hold dynsession sessions (2 errors)",
+    ]
+
+
+def test_warnings_fail_only_with_strict(
+    dynamodb_client: DynamoDBClient, dynamodb_endpoint: str, fresh_table: str
+) -> None:
+    make_table(dynamodb_client, fresh_table)  # TTL left off
+
+    lenient = run("check-table", "--table", fresh_table, "--endpoint-url", dynamodb_endpoint)
+    strict = run("check-table", "--table", fresh_table, "--endpoint-url", dynamodb_endpoint, "--strict")
+
+    assert (lenient.returncode, strict.returncode) == (0, 1)
+    assert lenient.stdout == strict.stdout
+    assert lenient.stdout.splitlines()[0] == TTL_DISABLED
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (),
+        ("create-table",),
+        ("check-table", "--endpoint-url", "http://127.0.0.1:1"),
+        ("drop-table", "--table", "t"),
+    ],
+    ids=["no-command", "no-table", "no-table-check", "unknown-command"],
+)
+def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
+    result = run(*args)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "usage: dynsession" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["create-table", "check-table"])
+def test_help_for_each_command(command: str) -> None:
+    result = run(command, "--help")
+
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"usage: dynsession {command} [-h] --table NAME")
+    assert "--endpoint-url URL" in result.stdout and "--region REGION" in result.stdout
+
+
+def test_an_unreachable_endpoint_is_one_line_exit_1() -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}"
+
+    result = run("check-table", "--table", "sessions", "--endpoint-url", endpoint)
+
+    assert result.returncode == 1
+    assert result.stderr == f"dynsession: error: cannot reach the DynamoDB endpoint {endpoint}/\n"
+    assert result.stdout == ""
+
+
+def test_missing_credentials_are_one_line_exit_1() -> None:
+    env = {"AWS_ACCESS_KEY_ID": "<unset>", "AWS_SECRET_ACCESS_KEY": "<unset>"}
+
+    result = run(
+        "check-table", "--table", "sessions", "--endpoint-url", f"http://127.0.0.1:{free_port()}", env=env
+    )
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "dynsession: error: no AWS credentials found "
+        "(set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)\n"
+    )
+
+
+def test_a_missing_region_is_one_line_exit_1() -> None:
+    result = run("check-table", "--table", "sessions", env={"AWS_DEFAULT_REGION": "<unset>"})
+
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == "dynsession: error: no AWS region configured (pass --region or set AWS_DEFAULT_REGION)\n"
+    )
+
+
+def test_the_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "dynsession"
+
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0
+    assert result.stdout.startswith("dynsession ")
