@@ -14,6 +14,7 @@ from .exceptions import (
 from .middleware import SessionMiddleware
 from .session import SessionInfo, end_session, regenerate_session, session_info
 from .stores import DynamoDBStore, MemoryStore, SessionRecord, SessionStore
+from .tables import TableFinding, TableReport
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,8 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "TableConfigError",
+    "TableFinding",
+    "TableReport",
     "end_session",
     "regenerate_session",
     "session_info",

@@ -23,6 +23,8 @@ PUBLIC = {
     "StoreError",
     "StoreUnavailable",
     "TableConfigError",
+    "TableFinding",
+    "TableReport",
     "end_session",
     "regenerate_session",
     "session_info",
