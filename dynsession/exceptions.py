@@ -16,6 +16,10 @@ eight hex characters of the hashed store key.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .stores.base import SessionRecord
 
 __all__ = [
     "ConfigurationError",
@@ -57,7 +61,17 @@ class StoreUnavailable(StoreError):
 
 
 class SessionConflict(StoreError):
-    """A conditional write found a different version than expected (another request wrote first)."""
+    """A conditional write found a different version than expected (another request wrote first).
+
+    ``current`` is the record the store holds now, when the store could tell it without another
+    read (DynamoDB returns it with the failed write); ``None`` means "load it to find out".
+    """
+
+    def __init__(
+        self, message: str, *, original: BaseException | None = None, current: SessionRecord | None = None
+    ) -> None:
+        super().__init__(message, original=original)
+        self.current = current
 
 
 class SessionTooLarge(DynSessionError):

@@ -13,8 +13,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import serialization
 from .clock import Clock, system_clock
 from .cookies import CookieFormatter, CookieSigner, SameSite, store_key
-from .exceptions import ConfigurationError, StoreError
-from .persistence import ConflictPolicy, Writer
+from .exceptions import ConfigurationError, SessionConflict, StoreError
+from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
 from .session import STATE_KEY, RequestSession, Timing
 from .startup import StorePreparation
 from .stores.base import SessionStore
@@ -56,7 +56,7 @@ class SessionMiddleware:
         partitioned: bool = False,
         save_on_error: bool = False,
         on_conflict: ConflictPolicy = "merge",
-        conflict_attempts: int = 5,
+        conflict_attempts: int = DEFAULT_CONFLICT_ATTEMPTS,
         compress_threshold: int | None = serialization.DEFAULT_COMPRESS_THRESHOLD,
         raise_store_errors: bool = False,
         clock: Clock = system_clock,
@@ -131,9 +131,8 @@ class SessionMiddleware:
                 except StoreError as exc:
                     if self.raise_store_errors:
                         raise
-                    logger.error("session write failed, answering 503 instead: %s", exc)
                     replaced = True
-                    await _unavailable(scope, send)
+                    await _write_failed(scope, send, exc)
                     return
             await send(message)
 
@@ -201,15 +200,30 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return cookie_parser(b"; ".join(values).decode("latin-1")).get(name)
 
 
-async def _unavailable(scope: Scope, send: Send) -> None:
+async def _write_failed(scope: Scope, send: Send, exc: StoreError) -> None:
+    # The app's response is replaced so the client never sees a success for a write that did not happen.
+    if isinstance(exc, SessionConflict):
+        # Not an outage: concurrent requests won (on_conflict="raise", or every merge attempt lost).
+        logger.warning("session write lost to a concurrent request, answering 409 instead: %s", exc)
+        await _unavailable(scope, send, 409, b"Conflict: the session was changed by a concurrent request.")
+    else:
+        logger.error("session write failed, answering 503 instead: %s", exc)
+        await _unavailable(scope, send)
+
+
+async def _unavailable(
+    scope: Scope,
+    send: Send,
+    status: int = 503,
+    body: bytes = b"Service Unavailable: the session store could not be reached.",
+) -> None:
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1013, "reason": "session store unavailable"})
         return
-    body = b"Service Unavailable: the session store could not be reached."
     await send(
         {
             "type": "http.response.start",
-            "status": 503,
+            "status": status,
             "headers": [
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
