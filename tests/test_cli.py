@@ -21,19 +21,27 @@ TTL_DISABLED = (
 )
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    base.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    base.update(env or {})
-    for key in [key for key, value in base.items() if value == "<unset>"]:
-        del base[key]
+# Where AWS would look for credentials or a region besides the variables a test removes.
+NO_AWS_FILES = {
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_PROFILE": None,
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": None,
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI": None,
+    "AWS_WEB_IDENTITY_TOKEN_FILE": None,
+}
+
+
+def run(*args: str, env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m dynsession ARGS`` with this process's environment (its AWS settings, as conftest
+    completed them), changed by ``env``: a value of None removes the variable."""
+    base = dict(os.environ)
+    for key, value in (env or {}).items():
+        if value is None:
+            base.pop(key, None)
+        else:
+            base[key] = value
     return subprocess.run(
         [sys.executable, "-m", "dynsession", *args], capture_output=True, text=True, env=base, timeout=60
     )
@@ -158,7 +166,12 @@ def test_an_unreachable_endpoint_is_one_line_exit_1() -> None:
 
 
 def test_missing_credentials_are_one_line_exit_1() -> None:
-    env = {"AWS_ACCESS_KEY_ID": "<unset>", "AWS_SECRET_ACCESS_KEY": "<unset>"}
+    env = {
+        **NO_AWS_FILES,
+        "AWS_ACCESS_KEY_ID": None,
+        "AWS_SECRET_ACCESS_KEY": None,
+        "AWS_SESSION_TOKEN": None,
+    }
 
     result = run(
         "check-table", "--table", "sessions", "--endpoint-url", f"http://127.0.0.1:{free_port()}", env=env
@@ -172,7 +185,12 @@ def test_missing_credentials_are_one_line_exit_1() -> None:
 
 
 def test_a_missing_region_is_one_line_exit_1() -> None:
-    result = run("check-table", "--table", "sessions", env={"AWS_DEFAULT_REGION": "<unset>"})
+    result = run(
+        "check-table",
+        "--table",
+        "sessions",
+        env={**NO_AWS_FILES, "AWS_DEFAULT_REGION": None, "AWS_REGION": None},
+    )
 
     assert result.returncode == 1
     assert (
