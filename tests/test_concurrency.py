@@ -305,3 +305,37 @@ async def test_update_racing_a_login_leaves_the_new_cookie_alone(
         assert "set-cookie" not in results[0].headers
         assert await stored(client, new_cookie) == {"seed": 0, "user": "ada"}
     assert await store.load(key_of(cookie)) is None
+
+
+@pytest.mark.anyio
+async def test_merge_across_processes_keeps_every_key(store: SessionStore, clock: FakeClock) -> None:
+    # Ten middlewares share the store as ten worker processes would: they cannot take turns, so the
+    # versioned write, the merge and the backoff alone keep every key.
+    counting = CountingStore(store)
+    processes = [RacingApp(counting, clock) for _ in range(10)]
+    clients = [process.client() for process in processes]
+    cookie = await start_session(clients[0])
+    gate = Gate(WRITERS)
+    for process in processes:
+        process.gates["race"] = gate
+    counting.reset()
+    statuses: list[int] = []
+
+    async def one(index: int) -> None:
+        client = clients[index % len(clients)]
+        response = await client.post(
+            "/update?gate=race", json={f"k{index}": index}, headers=with_cookie(cookie)
+        )
+        statuses.append(response.status_code)
+
+    async with anyio.create_task_group() as tg:
+        for index in range(WRITERS):
+            tg.start_soon(one, index)
+        await gate.wait_for_all()
+        gate.opened.set()
+    assert statuses == [200] * WRITERS
+    assert await stored(clients[0], cookie) == {"seed": 0, **{f"k{i}": i for i in range(WRITERS)}}
+    for client in clients:
+        await client.aclose()
+    # All loaded one version, so every writer but one lost at least one round.
+    assert counting.calls.count("save") >= 2 * WRITERS - 1
