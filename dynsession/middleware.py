@@ -176,12 +176,12 @@ class SessionMiddleware:
             outcome = None
         else:
             outcome = await self.writer.persist(state)
-        message.setdefault("headers", [])
-        headers = MutableHeaders(scope=message)
+        raw = message["headers"] = list(message.get("headers", ()))
         if outcome is not None or state.data.accessed:
-            headers.add_vary_header("Cookie")
+            _vary_cookie(raw)
         if outcome is None:
             return
+        headers = MutableHeaders(raw=raw)
         if outcome.session_id is None:
             headers.append("set-cookie", self.cookie.delete_cookie())
         else:
@@ -191,6 +191,16 @@ class SessionMiddleware:
             headers["cache-control"] = "no-store"
         elif "no-store" not in cache_control.lower():
             headers["cache-control"] = f"{cache_control}, no-store"
+
+
+def _vary_cookie(raw: list[tuple[bytes, bytes]]) -> None:
+    # Most responses carry no Vary yet: appending directly skips MutableHeaders' merge, which
+    # costs more than the rest of a read-only request's bookkeeping.
+    for name, _ in raw:
+        if name.lower() == b"vary":
+            MutableHeaders(raw=raw).add_vary_header("Cookie")
+            return
+    raw.append((b"vary", b"Cookie"))
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
