@@ -658,3 +658,21 @@ def test_logs_never_contain_a_session_id_or_full_store_key(
         texts = [record.getMessage(), str(record.msg), repr(record.args), record.exc_text or ""]
         for secret in secrets:
             assert not any(secret in text for text in texts), (record.name, record.getMessage())
+
+
+def test_reprs_never_show_the_session_id(counting: CountingStore, items: Inspector, clock: FakeClock) -> None:
+    seen: list[str] = []
+    app = lifecycle_app(counting, clock=clock)
+
+    async def show(request: Request) -> Response:
+        seen.extend([repr(request.scope["dynsession"]), repr(counting.inner), repr(dict(request.scope))])
+        return PlainTextResponse("shown")
+
+    app.router.routes.append(Route("/show", show))
+    with TestClient(app, base_url="https://testserver") as client:
+        session_id = issued_id(client.post("/update", json={"a": 1}))
+        client.get("/show")
+    digest = hashlib.sha256(session_id.encode()).hexdigest()
+    assert digest[:8] in seen[0]
+    for text in seen[:2]:
+        assert session_id not in text and digest not in text

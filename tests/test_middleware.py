@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
+import anyio.to_thread
 import boto3
 import pytest
 from starlette.routing import WebSocketRoute
@@ -371,3 +372,21 @@ def test_other_scope_types_pass_through(counting: CountingStore) -> None:
         pass
     assert seen == ["lifespan"]
     assert counting.calls == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_behaviour_over_httpx_asgi_transport(
+    framework: str, counting: CountingStore, items: Inspector, clock: FakeClock, anyio_backend: str
+) -> None:
+    import httpx
+
+    factory = session_app if framework == "starlette" else fastapi_session_app
+    transport = httpx.ASGITransport(app=factory(counting, clock=clock))
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+        created = await client.post("/update", json={"a": 1})
+        session_id = issued_id(created)
+        assert (await client.get("/view")).json() == {"a": 1}
+        assert (await client.post("/clear")).status_code == 200
+    assert counting.calls == ["save", "load", "load", "delete"]
+    assert await anyio.to_thread.run_sync(items.item, session_id) is None
