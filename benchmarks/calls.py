@@ -93,7 +93,13 @@ class CallsResult:
 
 
 def run_calls(
-    endpoint_url: str | None, *, repeats: int, mix_requests: int, pool: int = 100, rate: int = 10
+    endpoint_url: str | None,
+    *,
+    repeats: int,
+    mix_requests: int,
+    pool: int = 100,
+    rate: int = 10,
+    name: str | None = None,
 ) -> CallsResult:
     """Run sections 1 and 2 against ``endpoint_url`` (default: moto's server on loopback)."""
     with dynamo.endpoint(endpoint_url) as url:
@@ -103,7 +109,7 @@ def run_calls(
             counted = dynamo.counted_store(client, table, clock)
             rows = anyio.run(_scenarios, counted, clock, repeats)
             mix = anyio.run(_mix, counted, clock, mix_requests, pool, rate)
-    label = "moto server (in-process, 127.0.0.1)" if endpoint_url is None else endpoint_url
+    label = "moto's server (in-process, 127.0.0.1)" if endpoint_url is None else (name or endpoint_url)
     return CallsResult(label, tuple(rows), mix)
 
 

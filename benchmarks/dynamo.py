@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import threading
+import urllib.parse
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -85,12 +86,13 @@ def _key(item: Mapping[str, Any]) -> str:
 @contextmanager
 def endpoint(url: str | None) -> Iterator[str]:
     """Yield ``url``, or start moto's DynamoDB server on 127.0.0.1 (a free port) and stop it after."""
+    if url is None or urllib.parse.urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"):
+        # Local servers accept any credentials; real AWS keeps whatever the environment provides.
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     if url is not None:
         yield url
         return
-    # moto accepts any credentials; set harmless ones only for the local server.
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,10 +31,10 @@ class Sizes:
 FULL = Sizes(
     repeats=20,
     mix_requests=10_000,
-    cpu_requests=2_000,
-    cpu_rounds=15,
+    cpu_requests=1_000,
+    cpu_rounds=41,
     probe_seconds=2.0,
-    probe_phases=3,
+    probe_phases=5,
     throughput_seconds=1.0,
 )
 TINY = Sizes(
@@ -49,11 +50,15 @@ TINY = Sizes(
 )
 
 
-def run_all(sizes: Sizes, endpoint_url: str | None = None) -> report.Results:
+def run_all(
+    sizes: Sizes, endpoint_url: str | None = None, endpoint_name: str | None = None
+) -> report.Results:
     """Run the five sections in order and return their results."""
     started = datetime.datetime.now(datetime.timezone.utc)
     clock = time.perf_counter()
-    call_results = calls.run_calls(endpoint_url, repeats=sizes.repeats, mix_requests=sizes.mix_requests)
+    call_results = calls.run_calls(
+        endpoint_url, repeats=sizes.repeats, mix_requests=sizes.mix_requests, name=endpoint_name
+    )
     cpu_results = cpu.run_cpu(requests_per_round=sizes.cpu_requests, rounds=sizes.cpu_rounds)
     blocking = latency.run_blocking(phase_seconds=sizes.probe_seconds, phases=sizes.probe_phases)
     throughput = latency.run_throughput(
@@ -83,13 +88,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
         "--endpoint-url",
-        help="DynamoDB endpoint for sections 1-2 (dynalite, DynamoDB Local, AWS); default: moto on 127.0.0.1",
+        default=os.environ.get("DYNSESSION_TEST_ENDPOINT") or None,
+        help="DynamoDB endpoint for sections 1-2 (dynalite, AWS); default: $DYNSESSION_TEST_ENDPOINT, "
+        "else moto's server on 127.0.0.1",
     )
+    parser.add_argument("--endpoint-name", help="how RESULTS.md names that endpoint (default: its URL)")
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes: checks the harness, measures nothing"
     )
     parser.add_argument("--output-dir", type=Path, default=HERE, help="where RESULTS.md and results.png go")
     args = parser.parse_args(argv)
-    results = run_all(TINY if args.quick else FULL, args.endpoint_url)
+    results = run_all(TINY if args.quick else FULL, args.endpoint_url, args.endpoint_name)
     print(write(results, args.output_dir))
     return 0
