@@ -1,0 +1,383 @@
+"""Store failures surface: throttling is retried by botocore, everything else becomes a 503 (or propagates).
+
+Faults are injected at botocore's ``before-send`` hook of the store's own client: the answer replaces
+one HTTP exchange, so botocore's real retry loop, error parsing and dynsession's translation all run,
+and calls the fault lets through reach moto's server over the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, cast
+
+import botocore.config
+import botocore.exceptions
+import pytest
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse, HTTPHeaders
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from dynsession import DynamoDBStore, SessionMiddleware, StoreError, StoreUnavailable, end_session
+from dynsession.cookies import CookieSigner, store_key
+
+from .support import SECRET, FakeClock
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+pytestmark = pytest.mark.dynamodb
+
+APP_BODY = "the app's own answer"
+
+
+class _Body:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **kwargs: Any) -> Iterator[bytes]:
+        yield self.body
+
+
+class Fault:
+    """Answers one DynamoDB operation with an error for its first ``times`` HTTP sends (all of them
+    when ``times`` is None), then lets sends through to the server. ``sent`` counts every send."""
+
+    def __init__(self, code: str, *, status: int = 400, times: int | None = None) -> None:
+        self.code, self.status, self.times = code, status, times
+        self.sent = 0
+
+    def __call__(self, request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse | None:
+        self.sent += 1
+        if self.times is not None and self.sent > self.times:
+            return None
+        body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{self.code}", "message": "injected"})
+        headers = HTTPHeaders()
+        headers["x-amzn-RequestId"] = "injected"
+        headers["Content-Type"] = "application/x-amz-json-1.0"
+        return AWSResponse(request.url, self.status, headers, _Body(body.encode()))
+
+
+def inject(store: DynamoDBStore, operation: str, fault: Fault) -> Fault:
+    # A before-send handler that returns a response stands in for the HTTP exchange (botocore's
+    # stubs declare handlers as returning None, hence the cast).
+    handler = cast("Callable[..., None]", fault)
+    store.client.meta.events.register(f"before-send.dynamodb.{operation}", handler)
+    return fault
+
+
+class Calls:
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def failing_app(store: DynamoDBStore, clock: FakeClock, calls: Calls, **options: Any) -> Starlette:
+    async def update(request: Request) -> Response:
+        calls.count += 1
+        request.session.update(await request.json())
+        return PlainTextResponse(APP_BODY)
+
+    async def view(request: Request) -> Response:
+        calls.count += 1
+        return JSONResponse(dict(request.session))
+
+    async def logout(request: Request) -> Response:
+        calls.count += 1
+        end_session(request)
+        return PlainTextResponse(APP_BODY)
+
+    async def echo(websocket: WebSocket) -> None:
+        calls.count += 1
+        await websocket.accept()
+        await websocket.send_json(dict(websocket.session))
+        await websocket.close()
+
+    app = Starlette(
+        routes=[
+            Route("/update", update, methods=["POST"]),
+            Route("/view", view),
+            Route("/logout", logout, methods=["POST"]),
+            WebSocketRoute("/ws", echo),
+        ]
+    )
+    app.add_middleware(SessionMiddleware, store=store, secret_key=SECRET, clock=clock, **options)
+    return app
+
+
+def https_client(app: Starlette, *, raise_server_exceptions: bool = True) -> TestClient:
+    return TestClient(app, base_url="https://testserver", raise_server_exceptions=raise_server_exceptions)
+
+
+def stored_item(client: DynamoDBClient, store: DynamoDBStore, cookie: str) -> dict[str, Any] | None:
+    parsed = CookieSigner(SECRET).unsign(cookie)
+    assert parsed is not None
+    key = {store.partition_key: {"S": store.key_prefix + store_key(parsed.session_id)}}
+    item: dict[str, Any] | None = client.get_item(
+        TableName=store.table_name, Key=key, ConsistentRead=True
+    ).get("Item")
+    return item
+
+
+def assert_replaced_by_503(response: Any) -> None:
+    assert response.status_code == 503
+    assert APP_BODY not in response.text
+    assert "set-cookie" not in response.headers
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["retry-after"] == "1"
+
+
+# -- throttling: botocore retries it, dynsession adds no loop of its own -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("operation", "code"),
+    [("PutItem", "ProvisionedThroughputExceededException"), ("GetItem", "ThrottlingException")],
+)
+def test_throttled_twice_then_served(
+    dynamodb_store: DynamoDBStore,
+    dynamodb_client: DynamoDBClient,
+    clock: FakeClock,
+    operation: str,
+    code: str,
+) -> None:
+    calls = Calls()
+    with https_client(failing_app(dynamodb_store, clock, calls)) as client:
+        assert client.post("/update", json={"before": 1}).status_code == 200
+        fault = inject(dynamodb_store, operation, Fault(code, times=2))
+        response = client.post("/update", json={"after": 2})
+        assert response.status_code == 200
+        assert response.text == APP_BODY
+        assert client.get("/view").json() == {"before": 1, "after": 2}
+    # Two throttled sends and the one that got through (plus, for GetItem, the /view read).
+    assert fault.sent == (3 if operation == "PutItem" else 4)
+    item = stored_item(dynamodb_client, dynamodb_store, client.cookies["session"])
+    assert item is not None and item["ver"] == {"N": "2"}
+
+
+def test_throttled_past_retries_is_503_and_the_item_unchanged(
+    dynamodb_endpoint: str,
+    table_name: str,
+    key_prefix: str,
+    dynamodb_client: DynamoDBClient,
+    clock: FakeClock,
+) -> None:
+    # Two attempts instead of the default four keep botocore's throttling backoff (up to 1 s, 2 s,
+    # 4 s) short; the path to the 503 is the same.
+    config = botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 2})
+    store = DynamoDBStore(
+        table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, config=config, clock=clock
+    )
+    calls = Calls()
+    with https_client(failing_app(store, clock, calls)) as client:
+        client.post("/update", json={"kept": True})
+        cookie = client.cookies["session"]
+        before = stored_item(dynamodb_client, store, cookie)
+        fault = inject(store, "PutItem", Fault("RequestLimitExceeded"))
+        assert_replaced_by_503(client.post("/update", json={"lost": True}))
+    # botocore retried once; dynsession added no attempt of its own.
+    assert fault.sent == 2
+    assert stored_item(dynamodb_client, store, cookie) == before
+
+
+# -- the endpoint is down ----------------------------------------------------------------------------
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_closed_port_is_503_within_the_configured_bounds(table_name: str, clock: FakeClock) -> None:
+    store = DynamoDBStore(
+        table_name, endpoint_url=f"http://127.0.0.1:{closed_port()}", validate_on_startup=False, clock=clock
+    )
+    calls = Calls()
+    cookie = CookieSigner(SECRET).sign("A" * 43)
+    with https_client(failing_app(store, clock, calls)) as client:
+        started = time.monotonic()
+        response = client.get("/view", headers={"cookie": f"session={cookie}"})
+        elapsed = time.monotonic() - started
+    assert_replaced_by_503(response)
+    assert calls.count == 0
+    # The default client makes 4 attempts (botocore's max_attempts=3 counts retries), each with
+    # 2 s to connect and 5 s to read. A refused connection fails at once, so the bound is generous;
+    # it catches an unbounded wait or a retry loop of dynsession's own.
+    print(f"closed port: 503 after {elapsed:.3f} s")
+    assert elapsed < 4 * (2 + 5)
+
+
+class SilentServer:
+    """Accepts TCP connections on loopback and never answers: every read times out."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.1)
+        self.port: int = self.sock.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections.append(conn)
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join()
+        for conn in self.connections:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+def test_unanswered_reads_are_503_within_a_user_config(
+    table_name: str, clock: FakeClock, silent_server: SilentServer
+) -> None:
+    config = botocore.config.Config(read_timeout=0.5, retries={"mode": "standard", "total_max_attempts": 2})
+    store = DynamoDBStore(
+        table_name,
+        endpoint_url=f"http://127.0.0.1:{silent_server.port}",
+        config=config,
+        validate_on_startup=False,
+        clock=clock,
+    )
+    calls = Calls()
+    cookie = CookieSigner(SECRET).sign("B" * 43)
+    with https_client(failing_app(store, clock, calls)) as client:
+        started = time.monotonic()
+        response = client.get("/view", headers={"cookie": f"session={cookie}"})
+        elapsed = time.monotonic() - started
+    assert_replaced_by_503(response)
+    assert calls.count == 0
+    # The user's config wins over the defaults: two attempts of 0.5 s each, not three of 5 s.
+    assert len(silent_server.connections) == 2
+    print(f"unanswered reads: 503 after {elapsed:.3f} s")
+    assert elapsed < 2 * 0.5 + 4
+
+
+# -- failures at load and at save --------------------------------------------------------------------
+
+
+def test_load_failure_never_calls_the_app(dynamodb_store: DynamoDBStore, clock: FakeClock) -> None:
+    calls = Calls()
+    with https_client(failing_app(dynamodb_store, clock, calls)) as client:
+        client.post("/update", json={"a": 1})
+        inject(dynamodb_store, "GetItem", Fault("InternalServerError", status=500))
+        calls.count = 0
+        assert_replaced_by_503(client.get("/view"))
+        assert_replaced_by_503(client.post("/update", json={"b": 2}))
+        cookie = {"cookie": f"session={client.cookies['session']}"}
+        with (
+            pytest.raises(WebSocketDisconnect) as closed,
+            client.websocket_connect("/ws", headers=cookie) as ws,
+        ):
+            ws.receive_json()
+    assert closed.value.code == 1013
+    assert calls.count == 0
+
+
+def test_save_failure_drops_the_response_and_keeps_the_item(
+    dynamodb_store: DynamoDBStore,
+    dynamodb_client: DynamoDBClient,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls = Calls()
+    with https_client(failing_app(dynamodb_store, clock, calls)) as client:
+        client.post("/update", json={"a": 1})
+        cookie = client.cookies["session"]
+        before = stored_item(dynamodb_client, dynamodb_store, cookie)
+        fault = inject(dynamodb_store, "PutItem", Fault("InternalServerError", status=500))
+        with caplog.at_level(logging.DEBUG, logger="dynsession"):
+            assert_replaced_by_503(client.post("/update", json={"a": 2, "b": 3}))
+        assert calls.count == 2  # the app ran; its answer was withheld
+        assert fault.sent == 4  # the default client: one attempt and three retries
+        assert stored_item(dynamodb_client, dynamodb_store, cookie) == before
+        assert client.get("/view").json() == {"a": 1}
+    session_id = CookieSigner(SECRET).unsign(cookie)
+    assert session_id is not None
+    assert "session write failed" in caplog.text
+    assert session_id.session_id not in caplog.text and cookie not in caplog.text
+
+
+def test_failed_create_sets_no_cookie(dynamodb_store: DynamoDBStore, clock: FakeClock) -> None:
+    with https_client(failing_app(dynamodb_store, clock, Calls())) as client:
+        inject(dynamodb_store, "PutItem", Fault("InternalServerError", status=500))
+        assert_replaced_by_503(client.post("/update", json={"new": True}))
+        assert "session" not in client.cookies
+
+
+def test_failed_delete_keeps_the_session_and_its_cookie(
+    dynamodb_store: DynamoDBStore, dynamodb_client: DynamoDBClient, clock: FakeClock
+) -> None:
+    with https_client(failing_app(dynamodb_store, clock, Calls())) as client:
+        client.post("/update", json={"user": "ada"})
+        cookie = client.cookies["session"]
+        inject(dynamodb_store, "DeleteItem", Fault("InternalServerError", status=500))
+        assert_replaced_by_503(client.post("/logout"))
+        assert client.cookies["session"] == cookie
+        assert client.get("/view").json() == {"user": "ada"}
+    assert stored_item(dynamodb_client, dynamodb_store, cookie) is not None
+
+
+# -- raise_store_errors and a missing table ----------------------------------------------------------
+
+
+def test_raise_store_errors_propagates_load_and_save_failures(
+    dynamodb_store: DynamoDBStore, clock: FakeClock
+) -> None:
+    calls = Calls()
+    with https_client(failing_app(dynamodb_store, clock, calls, raise_store_errors=True)) as client:
+        client.post("/update", json={"a": 1})
+        put = inject(dynamodb_store, "PutItem", Fault("AccessDeniedException"))
+        with pytest.raises(
+            StoreUnavailable, match="PutItem: DynamoDB returned AccessDeniedException"
+        ) as saved:
+            client.post("/update", json={"a": 2})
+        assert put.sent == 1  # not a retryable error: one attempt
+        assert isinstance(saved.value.original, botocore.exceptions.ClientError)
+        inject(dynamodb_store, "GetItem", Fault("AccessDeniedException"))
+        calls.count = 0
+        with pytest.raises(StoreUnavailable, match="GetItem"):
+            client.get("/view")
+        assert calls.count == 0
+
+
+def test_missing_table_is_an_error_not_an_empty_session(dynamodb_endpoint: str, clock: FakeClock) -> None:
+    store = DynamoDBStore(
+        "no-such-table", endpoint_url=dynamodb_endpoint, validate_on_startup=False, clock=clock
+    )
+    calls = Calls()
+    cookie = CookieSigner(SECRET).sign("C" * 43)
+    with https_client(failing_app(store, clock, calls)) as client:
+        assert_replaced_by_503(client.get("/view", headers={"cookie": f"session={cookie}"}))
+        assert_replaced_by_503(client.post("/update", json={"new": True}))
+    assert calls.count == 1  # only the cookie-less request reached the app, and its write failed
+    with (
+        https_client(failing_app(store, clock, Calls(), raise_store_errors=True)) as client,
+        pytest.raises(StoreError, match="table 'no-such-table' does not exist"),
+    ):
+        client.get("/view", headers={"cookie": f"session={cookie}"})
