@@ -116,7 +116,9 @@ def _scenarios(results: Results) -> str:
             f"`refresh_after={calls.REFRESH_AFTER}`, strongly consistent reads (the default). Calls are "
             f"counted on the wire, per request, averaged over {c.scenarios[0].repeats} repetitions; "
             "the sessions read, refreshed, modified, regenerated or ended carry about 1 KB of data "
-            f"(a {c.mix.session_item_bytes}-byte item).",
+            f"(a {c.mix.session_item_bytes}-byte item). The minimum assumes, as every session middleware "
+            "does, that the session is loaded before the handler runs; regenerating must delete the old "
+            "item so the old ID stops working.",
             _table(header, rows),
             _capacity_note(c),
         ]
@@ -195,9 +197,12 @@ def _cpu(results: Results) -> str:
         _table(
             ["variant", "CPU µs/request (median)", "range", "µs over baseline", "dynsession ÷ this"], rows
         ),
-        "\"dynsession ÷ this\" divides dynsession's µs over the baseline by the variant's. starsessions "
-        "rewrites its store on every request with a non-empty session and Starlette's middleware decodes "
-        "the whole session from the cookie; dynsession reads its store once and writes only on change.",
+        "\"dynsession ÷ this\" divides dynsession's µs over the baseline by the variant's. Settings: "
+        "dynsession with its defaults (idle timeout 1800 s); starsessions with `lifetime=1800` and its "
+        "`SessionAutoloadMiddleware`; Starlette's middleware with `https_only=True`. starsessions rewrites "
+        "its store on every request with a non-empty session and Starlette's middleware decodes the whole "
+        "session from the cookie; dynsession reads its store once and writes only on change. The "
+        "baseline puts a plain dict in the scope so the same endpoints run.",
     ]
     for name, why in c.unavailable.items():
         text.append(f"{name} could not run here: {why}")
