@@ -1,24 +1,21 @@
 """Store failures surface: throttling is retried by botocore, everything else becomes a 503 (or propagates).
 
-Faults are injected at botocore's ``before-send`` hook of the store's own client: the answer replaces
-one HTTP exchange, so botocore's real retry loop, error parsing and dynsession's translation all run,
-and calls the fault lets through reach moto's server over the wire.
+Faults are injected at botocore's ``before-send`` hook (see tests/faults.py), so botocore's real retry
+loop runs and the calls a fault lets through reach moto's server over the wire.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import botocore.config
 import botocore.exceptions
 import pytest
-from botocore.awsrequest import AWSPreparedRequest, AWSResponse, HTTPHeaders
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -29,6 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from dynsession import DynamoDBStore, SessionMiddleware, StoreError, StoreUnavailable, end_session
 from dynsession.cookies import CookieSigner, store_key
 
+from .faults import Fault, inject
 from .support import SECRET, FakeClock
 
 if TYPE_CHECKING:
@@ -37,41 +35,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.dynamodb
 
 APP_BODY = "the app's own answer"
-
-
-class _Body:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def stream(self, **kwargs: Any) -> Iterator[bytes]:
-        yield self.body
-
-
-class Fault:
-    """Answers one DynamoDB operation with an error for its first ``times`` HTTP sends (all of them
-    when ``times`` is None), then lets sends through to the server. ``sent`` counts every send."""
-
-    def __init__(self, code: str, *, status: int = 400, times: int | None = None) -> None:
-        self.code, self.status, self.times = code, status, times
-        self.sent = 0
-
-    def __call__(self, request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse | None:
-        self.sent += 1
-        if self.times is not None and self.sent > self.times:
-            return None
-        body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{self.code}", "message": "injected"})
-        headers = HTTPHeaders()
-        headers["x-amzn-RequestId"] = "injected"
-        headers["Content-Type"] = "application/x-amz-json-1.0"
-        return AWSResponse(request.url, self.status, headers, _Body(body.encode()))
-
-
-def inject(store: DynamoDBStore, operation: str, fault: Fault) -> Fault:
-    # A before-send handler that returns a response stands in for the HTTP exchange (botocore's
-    # stubs declare handlers as returning None, hence the cast).
-    handler = cast("Callable[..., None]", fault)
-    store.client.meta.events.register(f"before-send.dynamodb.{operation}", handler)
-    return fault
 
 
 class Calls:
