@@ -194,11 +194,22 @@ class _KeyTurns:
 
     @asynccontextmanager
     async def take(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.setdefault(key, (anyio.Lock(), [0]))
+        entry = self._locks.get(key)
+        if entry is None:
+            entry = self._locks[key] = (anyio.Lock(), [0])
+        lock, users = entry
         users[0] += 1
         try:
-            async with lock:
+            # Uncontended, the common case, takes the lock without the scheduling checkpoint that
+            # `async with lock` adds: that extra trip round the event loop was a third of a write's CPU.
+            try:
+                lock.acquire_nowait()
+            except anyio.WouldBlock:
+                await lock.acquire()
+            try:
                 yield
+            finally:
+                lock.release()
         finally:
             users[0] -= 1
             if not users[0]:
