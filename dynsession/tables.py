@@ -9,73 +9,24 @@ propagate as botocore exceptions for the caller to translate.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions
 
-from .exceptions import TableConfigError
+from .table_report import (
+    TTL_API_UNAVAILABLE,
+    TableFinding,
+    TableReport,
+    blocking,
+    missing_table,
+    table_findings,
+    ttl_findings,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-Severity = Literal["error", "warning", "info"]
-"""``error``: sessions cannot work with this table; ``warning``: they work, with a caveat; ``info``."""
-
-TTL_API_UNAVAILABLE = "TTL API unavailable on this endpoint"
-
-# A table still serves reads and writes while UPDATING; every other status but ACTIVE does not.
-_SERVING = {"ACTIVE", "UPDATING"}
-
-
-@dataclass(frozen=True, slots=True)
-class TableFinding:
-    """One observation about the table, with its severity."""
-
-    severity: Severity
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.severity}: {self.message}"
-
-
-@dataclass(frozen=True, slots=True)
-class TableReport:
-    """What :func:`check_table` or :func:`create_table` found; ``created`` is True when this call
-    created the table, ``ttl_enabled`` when it turned TTL on."""
-
-    table_name: str
-    findings: tuple[TableFinding, ...] = ()
-    created: bool = False
-    ttl_enabled: bool = False
-
-    @property
-    def errors(self) -> list[TableFinding]:
-        """The findings that make the table unusable for sessions."""
-        return [finding for finding in self.findings if finding.severity == "error"]
-
-    @property
-    def warnings(self) -> list[TableFinding]:
-        """The findings sessions survive, such as TTL being off (expired sessions still read as gone)."""
-        return [finding for finding in self.findings if finding.severity == "warning"]
-
-    @property
-    def healthy(self) -> bool:
-        """True when no finding is an error."""
-        return not self.errors
-
-    @property
-    def message(self) -> str:
-        """Every finding on one line, errors first."""
-        order = {"error": 0, "warning": 1, "info": 2}
-        ranked = sorted(self.findings, key=lambda finding: order[finding.severity])
-        details = "; ".join(str(finding) for finding in ranked) or "no findings"
-        return f"DynamoDB table {self.table_name!r}: {details}"
-
-    def raise_for_errors(self) -> None:
-        """Raise :class:`~dynsession.TableConfigError` with :attr:`message` if any finding is an error."""
-        if self.errors:
-            raise TableConfigError(self.message)
+__all__ = ["TTL_API_UNAVAILABLE", "TableFinding", "TableReport", "check_table", "create_table"]
 
 
 def check_table(
@@ -87,10 +38,10 @@ def check_table(
     """
     description = _describe(client, table_name)
     if description is None:
-        return TableReport(table_name, (_missing(table_name),))
-    findings = _table_findings(description, partition_key)
-    if not _blocking(findings):
-        findings += _ttl_findings(_describe_ttl(client, table_name), ttl_attribute)
+        return TableReport(table_name, (missing_table(table_name),))
+    findings = table_findings(description, partition_key)
+    if not blocking(findings):
+        findings += ttl_findings(_describe_ttl(client, table_name), ttl_attribute)
     return TableReport(table_name, tuple(findings))
 
 
@@ -125,52 +76,33 @@ def create_table(
             # Another process created it between our describe and create: wait for theirs.
             if _code(exc) != "ResourceInUseException":
                 raise
-    if description is None or description["TableStatus"] != "ACTIVE":
+    if description is None or description["TableStatus"] == "CREATING":
         description = _wait_active(client, table_name, wait_timeout, poll_interval)
     if description is None:
-        return TableReport(table_name, (_missing(table_name),), created=created)
-    findings = _table_findings(description, partition_key)
-    if description["TableStatus"] not in _SERVING:
+        missing = TableFinding("error", f"table not found {wait_timeout:g} s after CreateTable")
+        return TableReport(table_name, (missing if created else missing_table(table_name),), created=created)
+    findings = table_findings(description, partition_key)
+    if description["TableStatus"] == "CREATING":
         findings = [
-            TableFinding(
-                "error",
-                f"table is still {description['TableStatus']} after waiting {wait_timeout:g} s for ACTIVE",
-            )
+            TableFinding("error", f"table is still CREATING after waiting {wait_timeout:g} s for ACTIVE")
         ]
     ttl_enabled = False
-    if not _blocking(findings):
+    if not blocking(findings):
         ttl = _describe_ttl(client, table_name)
         if ttl is not None and ttl[0] == "DISABLED":
             outcome = _enable_ttl(client, table_name, ttl_attribute)
             ttl_enabled = outcome is True
             # dynalite describes TTL as DISABLED but has no UpdateTimeToLive.
             ttl = None if outcome is None else _describe_ttl(client, table_name)
-        findings += _ttl_findings(ttl, ttl_attribute)
+        findings += ttl_findings(ttl, ttl_attribute)
     return TableReport(table_name, tuple(findings), created=created, ttl_enabled=ttl_enabled)
 
 
 # -- the pieces ----------------------------------------------------------------------------------
 
-_TTL_DISABLED = (
-    "TTL is disabled: enable it on {!r} so DynamoDB removes expired sessions "
-    "(until then they only read as expired)"
-)
-
 
 def _code(exc: botocore.exceptions.ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _missing(table_name: str) -> TableFinding:
-    return TableFinding(
-        "error",
-        f"table does not exist; create it with `dynsession create-table --table {table_name}` "
-        "or pass create_table_if_missing=True",
-    )
-
-
-def _blocking(findings: list[TableFinding]) -> bool:
-    return any(finding.severity == "error" for finding in findings)
 
 
 def _describe(client: DynamoDBClient, table_name: str) -> Any | None:
@@ -183,60 +115,15 @@ def _describe(client: DynamoDBClient, table_name: str) -> Any | None:
 
 
 def _wait_active(client: DynamoDBClient, table_name: str, timeout: float, interval: float) -> Any | None:
-    """Poll until the table is ACTIVE or ``timeout`` seconds have passed; return the last description."""
+    """Poll while the table is being created (or not visible yet), at most ``timeout`` seconds;
+    return the last description."""
     deadline = time.monotonic() + timeout
     while True:
         description = _describe(client, table_name)
         remaining = deadline - time.monotonic()
-        if (description is not None and description["TableStatus"] == "ACTIVE") or remaining <= 0:
+        if (description is not None and description["TableStatus"] != "CREATING") or remaining <= 0:
             return description
         time.sleep(min(interval, remaining))
-
-
-def _table_findings(description: Any, partition_key: str) -> list[TableFinding]:
-    findings: list[TableFinding] = []
-    status = description.get("TableStatus", "ACTIVE")
-    if status not in _SERVING:
-        findings.append(TableFinding("error", f"table is {status}, not ACTIVE"))
-    types = {
-        item["AttributeName"]: item["AttributeType"] for item in description.get("AttributeDefinitions", [])
-    }
-    for element in description.get("KeySchema", []):
-        name, kind = element["AttributeName"], element["KeyType"]
-        if kind == "HASH" and name != partition_key:
-            findings.append(
-                TableFinding(
-                    "error",
-                    f"hash key is {name!r}, but dynsession is configured for {partition_key!r} "
-                    f"(pass partition_key={name!r} to use this table)",
-                )
-            )
-        elif kind == "HASH" and types.get(name) != "S":
-            findings.append(
-                TableFinding(
-                    "error",
-                    f"hash key {name!r} has type {types.get(name, '?')}, but dynsession needs S (String)",
-                )
-            )
-        elif kind == "RANGE":
-            findings.append(
-                TableFinding(
-                    "error",
-                    f"table has a range (sort) key {name!r}; dynsession needs a table with a hash key only",
-                )
-            )
-    mode = description.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
-    if mode == "PROVISIONED" and not _blocking(findings):
-        throughput = description.get("ProvisionedThroughput", {})
-        findings.append(
-            TableFinding(
-                "info",
-                f"provisioned capacity ({throughput.get('ReadCapacityUnits', '?')} RCU, "
-                f"{throughput.get('WriteCapacityUnits', '?')} WCU): throttled requests past retries "
-                "answer 503; on-demand suits bursty session traffic",
-            )
-        )
-    return findings
 
 
 def _describe_ttl(client: DynamoDBClient, table_name: str) -> tuple[str, str | None] | None:
@@ -248,27 +135,6 @@ def _describe_ttl(client: DynamoDBClient, table_name: str) -> tuple[str, str | N
             return None
         raise
     return ttl.get("TimeToLiveStatus", "DISABLED"), ttl.get("AttributeName")
-
-
-def _ttl_findings(ttl: tuple[str, str | None] | None, ttl_attribute: str) -> list[TableFinding]:
-    if ttl is None:
-        return [TableFinding("warning", TTL_API_UNAVAILABLE)]
-    status, attribute = ttl
-    if status in ("ENABLED", "ENABLING") and attribute != ttl_attribute:
-        return [
-            TableFinding(
-                "warning",
-                f"TTL is {status.lower()} on {attribute!r}, not {ttl_attribute!r}: DynamoDB will not "
-                "remove expired sessions (they only read as expired)",
-            )
-        ]
-    if status == "ENABLING":
-        return [TableFinding("info", f"TTL on {ttl_attribute!r} is being enabled")]
-    if status == "DISABLING":
-        return [TableFinding("warning", "TTL is being disabled; enable it again once that completes")]
-    if status != "ENABLED":
-        return [TableFinding("warning", _TTL_DISABLED.format(ttl_attribute))]
-    return []
 
 
 def _enable_ttl(client: DynamoDBClient, table_name: str, ttl_attribute: str) -> bool | None:

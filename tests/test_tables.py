@@ -208,6 +208,28 @@ def test_the_wait_for_active_is_bounded(dynamodb_client: DynamoDBClient, fresh_t
         report.raise_for_errors()
 
 
+@pytest.mark.parametrize(
+    ("status", "errors"), [("UPDATING", []), ("DELETING", ["table is DELETING, not ACTIVE"])]
+)
+def test_only_a_table_being_created_is_waited_for(
+    dynamodb_client: DynamoDBClient, fresh_table: str, status: str, errors: list[str]
+) -> None:
+    make_table(dynamodb_client, fresh_table)
+
+    def in_status(**kwargs: Any) -> Any:
+        response: Any = dynamodb_client.describe_table(**kwargs)
+        response["Table"]["TableStatus"] = status
+        return response
+
+    client = WrappingClient(dynamodb_client, {"describe_table": in_status})
+
+    report = create_table(client.as_client(), fresh_table, wait_timeout=30)
+
+    assert client.calls["describe_table"] == 1
+    assert messages(report, "error") == errors
+    assert messages(check_table(client.as_client(), fresh_table), "error") == errors
+
+
 def test_a_concurrently_created_table_is_waited_for(
     dynamodb_client: DynamoDBClient, fresh_table: str
 ) -> None:
