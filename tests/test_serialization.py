@@ -1,0 +1,188 @@
+"""Encoding sessions: values JSON cannot hold are refused before any write; stored blobs in either
+format load; a blob that cannot be decoded reads as an empty session and is replaced by the next write."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import zlib
+from typing import Any
+
+import anyio
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from dynsession import SessionMiddleware, SessionNotSerializable, SessionRecord, SessionStore
+from dynsession import serialization as ser
+from dynsession.cookies import CookieSigner, new_session_id, store_key
+
+from .support import SECRET, CountingStore, FakeClock, session_app
+
+UNSERIALIZABLE: dict[str, Any] = {
+    "set": {1, 2},
+    "bytes": b"raw",
+    "datetime": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
+    "object": object(),
+    "nan": float("nan"),
+    "nested": {"inner": [1, {2, 3}]},
+}
+
+
+def storing_app(store: SessionStore, clock: FakeClock, value: Any) -> Starlette:
+    async def put(request: Request) -> Response:
+        request.session["fine"] = "yes"
+        request.session[request.query_params["key"]] = value
+        return JSONResponse({"ok": True})
+
+    async def seed(request: Request) -> Response:
+        request.session["fine"] = "seeded"
+        return JSONResponse({"ok": True})
+
+    async def view(request: Request) -> Response:
+        return JSONResponse(dict(request.session))
+
+    app = Starlette(
+        routes=[
+            Route("/put", put, methods=["POST"]),
+            Route("/seed", seed, methods=["POST"]),
+            Route("/view", view),
+        ]
+    )
+    app.add_middleware(SessionMiddleware, store=store, secret_key=SECRET, clock=clock)
+    return app
+
+
+@pytest.mark.parametrize("kind", sorted(UNSERIALIZABLE))
+def test_unserializable_value_is_refused_before_any_write(
+    counting: CountingStore, clock: FakeClock, kind: str
+) -> None:
+    app = storing_app(counting, clock, UNSERIALIZABLE[kind])
+    with TestClient(app, base_url="https://testserver") as client:
+        with pytest.raises(SessionNotSerializable) as raised:
+            client.post(f"/put?key=my_{kind}")
+        assert "save" not in counting.calls
+        assert "session" not in client.cookies
+    error = raised.value
+    assert isinstance(error, TypeError)
+    assert error.key == f"my_{kind}"
+    assert f"session key 'my_{kind}'" in str(error)
+
+
+def test_unserializable_update_leaves_the_stored_session(counting: CountingStore, clock: FakeClock) -> None:
+    app = storing_app(counting, clock, {1, 2})
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
+        client.post("/seed")
+        counting.reset()
+        response = client.post("/put?key=tags")
+        assert response.status_code == 500
+        assert "ok" not in response.text
+        assert counting.calls == ["load"]
+        assert client.get("/view").json() == {"fine": "seeded"}
+
+
+TUPLE_KEYED: dict[Any, Any] = {"ok": 1, (1, 2): "tuple key"}
+
+
+def test_non_string_key_is_refused() -> None:
+    with pytest.raises(SessionNotSerializable, match=r"key \(1, 2\) is not a string") as raised:
+        ser.dumps(TUPLE_KEYED)
+    assert raised.value.key is None
+
+
+def test_dumps_is_compact_and_keeps_unicode() -> None:
+    assert ser.dumps({"name": "Zoë", "n": [1, 2]}) == '{"name":"Zoë","n":[1,2]}'.encode()
+
+
+# -- the stored formats ----------------------------------------------------------------------------
+
+
+def test_pack_compresses_above_the_threshold_only_when_smaller() -> None:
+    small = ser.dumps({"a": "x" * 100})
+    assert ser.pack(small, 1024) == small
+    large = ser.dumps({"a": "x" * 5000})
+    packed = ser.pack(large, 1024)
+    assert packed[:1] == b"\x01" and len(packed) < len(large) // 10
+    assert ser.unpack(packed) == large
+    assert ser.pack(large, None) == large
+    # Above the threshold but incompressible: stored plain rather than grown.
+    noisy = json.dumps({"a": [str(i * 7919 % 10007) for i in range(400)]}).encode()
+    assert ser.unpack(ser.pack(noisy, 16)) == noisy
+
+
+def test_plain_json_blobs_load() -> None:
+    assert ser.unpack(b'{"legacy":true}') == b'{"legacy":true}'
+
+
+@pytest.mark.parametrize(
+    ("blob", "reason"),
+    [
+        (b"\x01" + b"not zlib at all", "corrupted zlib body"),
+        (b"\x01" + zlib.compress(b'{"a":1}')[:-3], "corrupted zlib body"),
+        (b"\x02future format", "unknown format"),
+        (b"", "unknown format"),
+        (b"[1,2]", "unknown format"),
+    ],
+)
+def test_undecodable_blobs_raise_blob_decode_error(blob: bytes, reason: str) -> None:
+    with pytest.raises(ser.BlobDecodeError, match=reason):
+        ser.loads(ser.unpack(blob))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"{not json", b'{"a":1', b"{\xff\xfe}", b'{"a":1}{"b":2}'],
+    ids=["syntax", "truncated", "utf8", "two"],
+)
+def test_bad_json_raises_blob_decode_error(raw: bytes) -> None:
+    with pytest.raises(ser.BlobDecodeError):
+        ser.loads(raw)
+
+
+def test_changed_keys_compares_encoded_values() -> None:
+    before = {"same": [1, 2], "nested": {"a": [1]}, "gone": 1}
+    after = {"same": [1, 2], "nested": {"a": [1, 2]}, "new": None}
+    assert ser.changed_keys(before, after) == ({"nested": {"a": [1, 2]}, "new": None}, ["gone"])
+
+
+# -- a corrupted item through the middleware ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("blob", [b"\x01garbage", b"\x7fnot a session", b"{truncated"])
+def test_corrupted_blob_reads_as_empty_and_is_replaced(
+    store: SessionStore, clock: FakeClock, caplog: pytest.LogCaptureFixture, blob: bytes
+) -> None:
+    session_id = new_session_id()
+    key = store_key(session_id)
+    record = SessionRecord(data=blob, version=3, created=clock() - 10, expires=clock() + 600)
+
+    async def plant() -> None:
+        await store.save(key, record, expected_version=None)
+
+    anyio.run(plant)
+    cookie = CookieSigner(SECRET).sign(session_id)
+    app = session_app(store, clock=clock)
+    with TestClient(app, base_url="https://testserver", cookies={"session": cookie}) as client:
+        with caplog.at_level(logging.WARNING, logger="dynsession"):
+            assert client.get("/view").json() == {}
+        warnings = [r for r in caplog.records if "could not be decoded" in r.getMessage()]
+        assert len(warnings) == 1
+        assert key[:8] in warnings[0].getMessage()
+        assert session_id not in caplog.text
+        response = client.post("/update", json={"fresh": 1})
+        assert response.status_code == 200
+        # Replaced in place, under the same ID: the versioned write built on the unreadable item.
+        assert "set-cookie" not in response.headers
+        assert client.get("/view").json() == {"fresh": 1}
+
+    async def reread() -> SessionRecord | None:
+        return await store.load(key)
+
+    stored = anyio.run(reread)
+    assert stored is not None
+    assert stored.version == 4
+    assert ser.loads(ser.unpack(stored.data)) == {"fresh": 1}
