@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from dynsession.cli import main
+
 from .clients import free_port, make_table
 
 if TYPE_CHECKING:
@@ -206,3 +208,30 @@ def test_the_console_script_is_installed() -> None:
 
     assert result.returncode == 0
     assert result.stdout.startswith("dynsession ")
+
+
+def test_main_in_process(
+    dynamodb_endpoint: str, fresh_table: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = ["--table", fresh_table, "--endpoint-url", dynamodb_endpoint]
+
+    assert main(["check-table", *options]) == 1
+    assert main(["create-table", *options, "--wait", "5"]) == 0
+    assert main(["check-table", *options]) == 0
+
+    out, err = capsys.readouterr()
+    assert f"table '{fresh_table}' cannot hold dynsession sessions (1 error)" in out
+    assert f"created table '{fresh_table}' (on-demand)" in out
+    assert out.endswith(f"table '{fresh_table}' is ready for dynsession\n")
+    assert err == ""
+
+
+def test_main_in_process_unreachable(capsys: pytest.CaptureFixture[str]) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}"
+
+    assert (
+        main(["create-table", "--table", "sessions", "--endpoint-url", endpoint, "--region", "us-east-1"])
+        == 1
+    )
+
+    assert capsys.readouterr() == ("", f"dynsession: error: cannot reach the DynamoDB endpoint {endpoint}/\n")

@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import boto3
 import botocore.config
 import pytest
 
@@ -274,3 +275,63 @@ def test_an_unreachable_endpoint_is_store_unavailable() -> None:
     )
     with pytest.raises(StoreUnavailable, match="CheckTable: EndpointConnectionError"):
         anyio.run(store.check_table)
+
+
+@pytest.mark.parametrize(
+    ("status", "attribute", "finding"),
+    [
+        ("ENABLING", "ttl", TableFinding("info", "TTL on 'ttl' is being enabled")),
+        (
+            "DISABLING",
+            "ttl",
+            TableFinding("warning", "TTL is being disabled; enable it again once that completes"),
+        ),
+    ],
+)
+def test_ttl_in_transition(
+    dynamodb_client: DynamoDBClient, fresh_table: str, status: str, attribute: str, finding: TableFinding
+) -> None:
+    make_table(dynamodb_client, fresh_table)
+
+    def in_transition(**kwargs: Any) -> Any:
+        return {"TimeToLiveDescription": {"TimeToLiveStatus": status, "AttributeName": attribute}}
+
+    client = WrappingClient(dynamodb_client, {"describe_time_to_live": in_transition})
+
+    assert check_table(client.as_client(), fresh_table).findings == (finding,)
+
+
+def test_ttl_enabled_by_someone_else_meanwhile_is_not_an_error(
+    dynamodb_client: DynamoDBClient, fresh_table: str
+) -> None:
+    make_table(dynamodb_client, fresh_table)
+    answers = iter(["DISABLED", "ENABLED"])
+
+    def describe(**kwargs: Any) -> Any:
+        return {"TimeToLiveDescription": {"TimeToLiveStatus": next(answers), "AttributeName": "ttl"}}
+
+    def already_enabled(**kwargs: Any) -> Any:
+        raise client_error("ValidationException", "UpdateTimeToLive", "TimeToLive is already enabled")
+
+    client = WrappingClient(
+        dynamodb_client, {"describe_time_to_live": describe, "update_time_to_live": already_enabled}
+    )
+
+    report = create_table(client.as_client(), fresh_table)
+
+    assert report.healthy and not report.ttl_enabled and report.findings == ()
+
+
+def test_access_denied_is_store_unavailable_naming_the_code(dynamodb_endpoint: str) -> None:
+    def denied(**kwargs: Any) -> Any:
+        raise client_error("AccessDeniedException", "DescribeTable", "not authorized")
+
+    client = WrappingClient(
+        boto3.client("dynamodb", endpoint_url=dynamodb_endpoint), {"describe_table": denied}
+    )
+    store = DynamoDBStore("sessions", client=client.as_client())
+
+    with pytest.raises(StoreUnavailable, match="CheckTable: DynamoDB returned AccessDeniedException"):
+        anyio.run(store.check_table)
+    with pytest.raises(StoreUnavailable, match="CreateTable: DynamoDB returned AccessDeniedException"):
+        anyio.run(store.create_table)
