@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import anyio
 from starlette.applications import Starlette
@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from . import apps, dynamo
 from .driver import Browser, request
 from .fakeclock import FakeClock
+from .model import TrafficModel
 
 IDLE_TIMEOUT = 1800
 REFRESH_AFTER = 60
@@ -154,45 +155,6 @@ async def _ok(app: Starlette, path: str, browser: Browser) -> None:
         raise RuntimeError(f"{path} answered {reply.status}")
 
 
-@dataclass
-class _Model:
-    """The fewest calls this traffic needs: a read per request with a session, a write per change,
-    and a TTL refresh only when the stored idle deadline lags by more than ``refresh_after``."""
-
-    minimum: Counter[str] = field(default_factory=Counter)
-    floor: Counter[str] = field(default_factory=Counter)  # the same without any TTL refresh
-    write_every: Counter[str] = field(default_factory=Counter)
-    touch_every: Counter[str] = field(default_factory=Counter)
-    deadline: dict[int, int] = field(default_factory=dict)
-
-    def add(self, kind: str, who: int, now: int) -> None:
-        all_four = (self.minimum, self.floor, self.write_every, self.touch_every)
-        if kind == "none":
-            return
-        if kind == "login":
-            for counts in all_four:
-                counts["PutItem"] += 1
-            self.deadline[who] = now + IDLE_TIMEOUT
-            return
-        for counts in all_four:
-            counts["GetItem"] += 1
-        if kind == "logout":
-            for counts in all_four:
-                counts["DeleteItem"] += 1
-            del self.deadline[who]
-            return
-        self.write_every["PutItem"] += 1
-        if kind == "modified":
-            for counts in (self.minimum, self.floor, self.touch_every):
-                counts["PutItem"] += 1
-            self.deadline[who] = now + IDLE_TIMEOUT
-            return
-        self.touch_every["UpdateItem"] += 1
-        if now + IDLE_TIMEOUT - self.deadline[who] > REFRESH_AFTER:
-            self.minimum["UpdateItem"] += 1
-            self.deadline[who] = now + IDLE_TIMEOUT
-
-
 MIX = (("read-only", 70), ("no session", 20), ("modified", 8), ("login/logout", 2))
 
 
@@ -205,7 +167,7 @@ async def _mix(
         counted.store, clock=clock, idle_timeout=IDLE_TIMEOUT, refresh_after=REFRESH_AFTER
     )
     rng = random.Random(7)
-    model = _Model()
+    model = TrafficModel(IDLE_TIMEOUT, REFRESH_AFTER)
     browsers: dict[int, Browser] = {}
     for who in range(pool):
         browsers[who] = Browser()

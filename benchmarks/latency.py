@@ -4,7 +4,6 @@ thread for a fixed time before each call, as a remote store does."""
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -196,7 +195,3 @@ async def _drive(app: Starlette, browsers: Sequence[Browser], seconds: float) ->
         for browser in browsers:
             tg.start_soon(client, browser)
     return done / (time.perf_counter() - started)
-
-
-def median(values: Sequence[float]) -> float:
-    return statistics.median(values)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import calls, cpu, latency, machine, report
+from . import calls, cpu, latency, machine, plot, report
 
 HERE = Path(__file__).resolve().parent
 
@@ -80,7 +80,7 @@ def write(results: report.Results, directory: Path) -> str:
     text = report.markdown(results)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "RESULTS.md").write_text(text, encoding="utf-8")
-    report.plot(results, directory / "results.png")
+    plot.plot(results, directory / "results.png")
     return text
 
 
