@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import boto3
@@ -199,3 +199,30 @@ def test_the_apps_own_lifespan_still_runs() -> None:
     with TestClient(app, base_url=BASE_URL):
         assert events == ["startup"]
     assert events == ["startup", "shutdown"]
+
+
+class ItemOnlyClient:
+    """The item methods of a DynamoDB client and nothing else, as a DAX client offers."""
+
+    def __init__(self, inner: DynamoDBClient) -> None:
+        self.get_item = inner.get_item
+        self.put_item = inner.put_item
+        self.update_item = inner.update_item
+        self.delete_item = inner.delete_item
+
+
+def test_a_client_without_describe_table_asks_for_validate_on_startup_false(
+    dynamodb_client: DynamoDBClient, table_name: str, key_prefix: str, clock: FakeClock
+) -> None:
+    item_only = cast("DynamoDBClient", ItemOnlyClient(dynamodb_client))
+    checked = DynamoDBStore(table_name, client=item_only, key_prefix=key_prefix, clock=clock)
+    unchecked = DynamoDBStore(
+        table_name, client=item_only, key_prefix=key_prefix, clock=clock, validate_on_startup=False
+    )
+
+    with pytest.raises(TableConfigError, match="pass validate_on_startup=False"):
+        with TestClient(session_app(checked, clock=clock), base_url=BASE_URL):
+            pass  # pragma: no cover - startup fails first
+    with TestClient(session_app(unchecked, clock=clock), base_url=BASE_URL) as http:
+        http.post("/update", json={"a": 1})
+        assert http.get("/view").json() == {"a": 1}

@@ -16,7 +16,7 @@ import botocore.exceptions
 
 from .. import tables
 from ..clock import Clock, system_clock
-from ..exceptions import SessionConflict, SessionTooLarge, StoreError, StoreUnavailable
+from ..exceptions import SessionConflict, SessionTooLarge, StoreError, StoreUnavailable, TableConfigError
 from .base import SessionRecord
 from .capacity import CapacityTally
 
@@ -220,12 +220,15 @@ class DynamoDBStore:
         Raises TableConfigError with the report's message when the table cannot hold sessions,
         StoreUnavailable when DynamoDB cannot be asked.
         """
-        if self.create_table_if_missing:
-            report = await self.create_table()
-        elif self.validate_on_startup:
-            report = await self.check_table()
-        else:
+        if not (self.create_table_if_missing or self.validate_on_startup):
             return
+        if self._client is not None and not hasattr(self._client, "describe_table"):
+            raise TableConfigError(
+                "the DynamoDB client given to the store has no describe_table (a DAX client serves item "
+                "operations only): pass validate_on_startup=False and check the table with "
+                "`dynsession check-table`"
+            )
+        report = await (self.create_table() if self.create_table_if_missing else self.check_table())
         report.raise_for_errors()
         for finding in report.warnings:
             logger.warning("DynamoDB table %r: %s", self.table_name, finding.message)
