@@ -1,1 +1,1 @@
-"""dynsession's example app."""
+"""dynsession's example shop: ``python -m example_app`` serves it on 127.0.0.1:8000."""
