@@ -20,14 +20,28 @@ from .driver import Browser, request
 
 class LatencyStore:
     """A SessionStore whose every call first blocks a worker thread for ``latency`` seconds, at most
-    ``limiter_size`` at once (as DynamoDBStore's boto3 calls do)."""
+    ``limiter_size`` at once (as DynamoDBStore's boto3 calls do). With ``on_event_loop`` it blocks
+    the event loop itself instead: the mistake the probe exists to catch."""
 
-    def __init__(self, latency: float, limiter_size: int) -> None:
-        self.inner = MemoryStore()
+    def __init__(
+        self,
+        latency: float,
+        limiter_size: int,
+        *,
+        inner: MemoryStore | None = None,
+        on_event_loop: bool = False,
+    ) -> None:
+        self.inner = MemoryStore() if inner is None else inner
         self.latency = latency
         self.limiter = anyio.CapacityLimiter(limiter_size)
+        self.on_event_loop = on_event_loop
 
     async def _wait(self) -> None:
+        if self.on_event_loop:
+            time.sleep(self.latency)
+            # Still yield once, as any real request does somewhere, so other tasks get a turn.
+            await anyio.sleep(0)
+            return
         await anyio.to_thread.run_sync(time.sleep, self.latency, limiter=self.limiter)
 
     async def load(self, key: str) -> SessionRecord | None:
@@ -59,6 +73,7 @@ class BlockingResult:
     probes_idle: tuple[float, ...]  # ms, probe alone
     probes_loaded: tuple[float, ...]  # ms, probe beside the session traffic
     session_requests: int
+    probes_control: tuple[float, ...]  # ms, beside the same traffic on a store blocking the loop
 
     def p(self, loaded: bool, fraction: float) -> float:
         return percentile(self.probes_loaded if loaded else self.probes_idle, fraction)
@@ -72,7 +87,8 @@ def run_blocking(
     *, phase_seconds: float, phases: int, sessions: int = 32, latency: float = 0.05
 ) -> BlockingResult:
     """Probe a session-free endpoint every 10 ms, alternating phases with and without
-    ``sessions`` concurrent session requests against a store ``latency`` seconds slow."""
+    ``sessions`` concurrent session requests against a store ``latency`` seconds slow; then one
+    control phase whose store blocks the event loop, to show the probe would notice."""
     return anyio.run(_blocking, phase_seconds, phases, sessions, latency)
 
 
@@ -87,28 +103,32 @@ async def _blocking(phase_seconds: float, phases: int, sessions: int, latency: f
     app = apps.dynsession_app(store)
     browsers = [Browser() for _ in range(sessions)]
     await _seed(app, browsers)
+    # The control app shares the sessions but its store sleeps on the event loop.
+    control_app = apps.dynsession_app(LatencyStore(latency, sessions, inner=store.inner, on_event_loop=True))
     idle: list[float] = []
     loaded: list[float] = []
+    control: list[float] = []
     served = 0
 
-    async def user(browser: Browser, stop: anyio.Event) -> None:
+    async def user(app: Starlette, browser: Browser, stop: anyio.Event) -> None:
         nonlocal served
         count = 0
         while not stop.is_set():
             await request(app, "/write" if count % 10 == 0 else "/read", browser)
             count += 1
-            served += 1
+            served += app is not control_app
 
-    for phase in range(2 * phases):
+    for phase in range(2 * phases + 1):
         busy = phase % 2 == 1
+        is_control = phase == 2 * phases
         stop = anyio.Event()
         async with anyio.create_task_group() as tg:
-            if busy:
+            if busy or is_control:
                 for browser in browsers:
-                    tg.start_soon(user, browser, stop)
-            await _probe(app, phase_seconds, loaded if busy else idle)
+                    tg.start_soon(user, control_app if is_control else app, browser, stop)
+            await _probe(app, phase_seconds, control if is_control else loaded if busy else idle)
             stop.set()
-    return BlockingResult(latency * 1000, sessions, tuple(idle), tuple(loaded), served)
+    return BlockingResult(latency * 1000, sessions, tuple(idle), tuple(loaded), served, tuple(control))
 
 
 async def _probe(app: Starlette, seconds: float, into: list[float]) -> None:

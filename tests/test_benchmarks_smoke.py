@@ -77,7 +77,7 @@ def test_cpu_section_runs_every_variant(cpu_results: cpu.CpuResult) -> None:
 
 def test_blocking_probe_runs_both_phases(blocking_results: latency.BlockingResult) -> None:
     result = blocking_results
-    assert result.probes_idle and result.probes_loaded
+    assert result.probes_idle and result.probes_loaded and result.probes_control
     assert result.session_requests > 0
 
 
