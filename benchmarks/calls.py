@@ -188,6 +188,7 @@ async def _mix(
         else:
             kind = "login" if rng.random() < 0.5 or len(browsers) < 2 else "logout"
             path = f"/{kind}"
+        who = -1  # anonymous: no session, no cookie
         if kind == "login":
             who, next_id = next_id, next_id + 1
             browsers[who] = Browser()
