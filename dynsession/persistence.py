@@ -94,10 +94,13 @@ class Writer:
     async def _create(self, state: RequestSession, raw: bytes) -> CookieChange | None:
         old = state.record
         if not state.data:
-            if old is not None and state.key is not None:
-                await self.store.delete(state.key)
-            # A cookie naming a session the store no longer has is cleared rather than resent.
-            return _EXPIRE if state.key is not None else None
+            if old is None or state.key is None:
+                # A cookie naming a session the store no longer has is left alone: the request that
+                # ended or moved that session (a logout, a login) may be setting the browser's cookie
+                # right now, and an expiry racing it would log that user out.
+                return None
+            await self.store.delete(state.key)
+            return _EXPIRE
         now = self.timing.clock()
         if old is None or state.fresh_start:
             created, absolute = now, self.timing.absolute_deadline(now)
@@ -122,8 +125,9 @@ class Writer:
             return None
         if await self.store.touch(key, expires):
             return self._same_cookie(state)
+        # Not an error: the session ended meanwhile, and the cookie is left to whoever ended it.
         logger.info("session %s vanished before its refresh; ending it", key[:8])
-        return _EXPIRE
+        return None
 
     async def _save_changes(
         self, state: RequestSession, record: SessionRecord, key: str, raw: bytes
