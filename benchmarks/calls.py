@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import anyio
 from starlette.applications import Starlette
 
+from dynsession.testing import FakeClock
+
 from . import apps, dynamo
 from .driver import Browser, request
-from .fakeclock import FakeClock
 from .model import TrafficModel
 
 IDLE_TIMEOUT = 1800

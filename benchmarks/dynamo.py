@@ -8,7 +8,6 @@ server itself reports through ``ReturnConsumedCapacity``.
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import os
 import threading
@@ -26,6 +25,7 @@ import botocore.config
 from dynsession import DynamoDBStore
 from dynsession.clock import Clock
 from dynsession.stores.dynamodb import item_size
+from dynsession.testing import local_dynamodb
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -93,16 +93,8 @@ def endpoint(url: str | None) -> Iterator[str]:
     if url is not None:
         yield url
         return
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with local_dynamodb() as local:
+        yield local
 
 
 def make_client(url: str, pool: int = 16) -> DynamoDBClient:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 
 from dynsession import DynamoDBStore, tables
+from dynsession.testing import local_dynamodb
 
 
 @dataclass
@@ -28,14 +29,9 @@ def embedded(table_name: str) -> Backend:
 
     Raises TableConfigError if the table cannot be created.
     """
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    stack = contextlib.ExitStack()
+    url = stack.enter_context(local_dynamodb())
     try:
-        host, port = server.get_host_and_port()
-        url = f"http://{host}:{port}"
         # moto accepts any credentials; fixed ones keep a developer's real AWS profile out of it.
         client = boto3.session.Session().client(
             "dynamodb",
@@ -47,9 +43,9 @@ def embedded(table_name: str) -> Backend:
         store = _store(table_name, client=client)
         warnings = prepare_table(store, create=True)
     except BaseException:
-        server.stop()
+        stack.close()
         raise
-    return Backend(store, f"embedded moto server at {url}, table {table_name!r}", server.stop, warnings)
+    return Backend(store, f"embedded moto server at {url}, table {table_name!r}", stack.close, warnings)
 
 
 def external(table_name: str, *, endpoint_url: str | None, region_name: str | None, create: bool) -> Backend:

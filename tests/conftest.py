@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ import pytest
 from blockbuster import BlockBuster, blockbuster_ctx
 
 from dynsession import DynamoDBStore, MemoryStore, SessionStore
+from dynsession.testing import local_dynamodb
 
 from .support import CountingStore, FakeClock
 
@@ -72,16 +72,8 @@ def dynamodb_endpoint() -> Iterator[str]:
     if EXTERNAL_ENDPOINT:
         yield EXTERNAL_ENDPOINT
         return
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with local_dynamodb() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

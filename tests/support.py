@@ -12,22 +12,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from dynsession import SessionMiddleware, SessionRecord, SessionStore
+from dynsession.testing import FakeClock as FakeClock  # re-exported for the tests
 
 SECRET = "test-secret-key"
-START = 1_800_000_000
-
-
-class FakeClock:
-    """Integer epoch seconds that only move when a test says so."""
-
-    def __init__(self, now: int = START) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, seconds: int) -> None:
-        self.now += seconds
 
 
 class CountingStore:

@@ -1,0 +1,47 @@
+"""Helpers for testing apps that use dynsession: a clock you move by hand and a local DynamoDB.
+
+``local_dynamodb`` needs moto's server (``pip install "moto[dynamodb,server]"``), which is not a
+dependency of dynsession itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["FakeClock", "local_dynamodb"]
+
+
+class FakeClock:
+    """A :data:`~dynsession.Clock` whose integer epoch seconds move only when told to.
+
+    Pass the same instance to the middleware and the store so timeouts happen on cue.
+    """
+
+    def __init__(self, now: int = 1_800_000_000) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, seconds: int) -> None:
+        self.now += seconds
+
+
+@contextmanager
+def local_dynamodb() -> Iterator[str]:
+    """Run moto's DynamoDB server on a free port of 127.0.0.1 for the block; yield its URL.
+
+    It accepts any credentials and keeps everything in memory. Raises ImportError without moto.
+    """
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
