@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from dynsession import DynamoDBStore, MemoryStore, SessionMiddleware, SessionStore
+from dynsession.cookies import CookieSigner, store_key
 
 from .support import SECRET, CountingStore
 
@@ -174,3 +175,14 @@ def fastapi_session_app(store: SessionStore, **options: Any) -> FastAPI:
 
     app.add_middleware(SessionMiddleware, store=store, **options)
     return app
+
+
+def stored_item(client: DynamoDBClient, store: DynamoDBStore, cookie: str) -> dict[str, Any] | None:
+    """The raw DynamoDB item behind a signed cookie value, read with boto3 (None when absent)."""
+    parsed = CookieSigner(SECRET).unsign(cookie)
+    assert parsed is not None
+    key = {store.partition_key: {"S": store.key_prefix + store_key(parsed.session_id)}}
+    item: dict[str, Any] | None = client.get_item(
+        TableName=store.table_name, Key=key, ConsistentRead=True
+    ).get("Item")
+    return item

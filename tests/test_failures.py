@@ -24,9 +24,10 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from dynsession import DynamoDBStore, SessionMiddleware, StoreError, StoreUnavailable, end_session
-from dynsession.cookies import CookieSigner, store_key
+from dynsession.cookies import CookieSigner
 
 from .faults import Fault, inject
+from .items import stored_item
 from .support import SECRET, FakeClock
 
 if TYPE_CHECKING:
@@ -77,16 +78,6 @@ def failing_app(store: DynamoDBStore, clock: FakeClock, calls: Calls, **options:
 
 def https_client(app: Starlette, *, raise_server_exceptions: bool = True) -> TestClient:
     return TestClient(app, base_url="https://testserver", raise_server_exceptions=raise_server_exceptions)
-
-
-def stored_item(client: DynamoDBClient, store: DynamoDBStore, cookie: str) -> dict[str, Any] | None:
-    parsed = CookieSigner(SECRET).unsign(cookie)
-    assert parsed is not None
-    key = {store.partition_key: {"S": store.key_prefix + store_key(parsed.session_id)}}
-    item: dict[str, Any] | None = client.get_item(
-        TableName=store.table_name, Key=key, ConsistentRead=True
-    ).get("Item")
-    return item
 
 
 def assert_replaced_by_503(response: Any) -> None:

@@ -20,6 +20,7 @@ from dynsession.cookies import CookieSigner, new_session_id, store_key
 from dynsession.stores.dynamodb import MAX_ITEM_BYTES, item_size
 
 from .faults import Fault, Sends, inject
+from .items import stored_item
 from .support import SECRET, FakeClock, session_app
 
 if TYPE_CHECKING:
@@ -34,16 +35,6 @@ _ALPHABET = "".join(c for c in string.ascii_letters + string.digits + string.pun
 
 def incompressible(size: int, seed: int = 4) -> str:
     return "".join(random.Random(seed).choices(_ALPHABET, k=size))
-
-
-def raw_item(client: DynamoDBClient, store: DynamoDBStore, cookie: str) -> dict[str, Any] | None:
-    parsed = CookieSigner(SECRET).unsign(cookie)
-    assert parsed is not None
-    key = {store.partition_key: {"S": store.key_prefix + store_key(parsed.session_id)}}
-    item: dict[str, Any] | None = client.get_item(
-        TableName=store.table_name, Key=key, ConsistentRead=True
-    ).get("Item")
-    return item
 
 
 @pytest.mark.parametrize(
@@ -62,7 +53,7 @@ def test_oversize_update_raises_before_any_write_and_keeps_the_item(
     with TestClient(app, base_url="https://testserver") as client:
         client.post("/update", json={"small": 1})
         cookie = client.cookies["session"]
-        before = raw_item(dynamodb_client, dynamodb_store, cookie)
+        before = stored_item(dynamodb_client, dynamodb_store, cookie)
         sends = Sends(dynamodb_store)
         with pytest.raises(SessionTooLarge) as raised:
             client.post("/update", json={"big": incompressible(size), "medium": "m" * 5000})
@@ -75,7 +66,7 @@ def test_oversize_update_raises_before_any_write_and_keeps_the_item(
     assert f"{error.size} bytes, over the 409600 byte limit" in str(error)
     assert "'big' (" in str(error)
     assert "PutItem" not in sends.by_operation
-    assert raw_item(dynamodb_client, dynamodb_store, cookie) == before
+    assert stored_item(dynamodb_client, dynamodb_store, cookie) == before
 
 
 def test_oversize_new_session_writes_nothing_and_sets_no_cookie(
@@ -101,7 +92,7 @@ def test_compressible_2mb_session_fits_and_loads_back(
         assert client.post("/update", json={"cart": rows}).status_code == 200
         cookie = client.cookies["session"]
         assert client.get("/view").json() == {"cart": rows}
-    item = raw_item(dynamodb_client, dynamodb_store, cookie)
+    item = stored_item(dynamodb_client, dynamodb_store, cookie)
     assert item is not None
     blob = bytes(item["data"]["B"])
     assert blob[:1] == b"\x01"  # the zlib envelope
@@ -132,7 +123,7 @@ def test_uncompressed_blob_from_before_compression_still_loads(
         assert client.get("/view").json() == {"user": "ada", "history": ["page"] * 400}
         client.post("/update", json={"user": "grace"})
         assert client.get("/view").json() == {"user": "grace", "history": ["page"] * 400}
-    item = raw_item(dynamodb_client, dynamodb_store, cookie)
+    item = stored_item(dynamodb_client, dynamodb_store, cookie)
     assert item is not None
     assert item["ver"] == {"N": "8"}
     assert bytes(item["data"]["B"])[:1] == b"\x01"  # rewritten in the new format
