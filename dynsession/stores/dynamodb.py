@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import anyio.to_thread
 import boto3
 import botocore.config
-import botocore.exceptions
 
 from .. import tables
 from ..clock import Clock, system_clock
-from ..exceptions import SessionConflict, SessionTooLarge, StoreError, StoreUnavailable, TableConfigError
+from ..exceptions import SessionConflict, SessionTooLarge, TableConfigError
 from .base import SessionRecord
 from .capacity import CapacityTally
+from .dynamodb_wire import MAX_ITEM_BYTES, ConditionFailed, item_size, translate_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,10 +27,12 @@ logger = logging.getLogger("dynsession")
 
 T = TypeVar("T")
 
-MAX_ITEM_BYTES = 400 * 1024
 DEFAULT_MAX_CONCURRENCY = 16
 
 _DATA, _VERSION, _CREATED, _ABSOLUTE = "data", "ver", "created", "abs"
+
+
+__all__ = ["MAX_ITEM_BYTES", "DynamoDBStore", "item_size", "translate_errors"]
 
 
 class DynamoDBStore:
@@ -145,12 +146,12 @@ class DynamoDBStore:
                     TableName=self.table_name, Item=item, **condition, **self._extra
                 ),
             )
-        except _ConditionFailed as exc:
+        except ConditionFailed as exc:
             raise SessionConflict(
                 "session was changed by another request", original=exc.original, current=self._current(exc)
             ) from None
 
-    def _current(self, failure: _ConditionFailed) -> SessionRecord | None:
+    def _current(self, failure: ConditionFailed) -> SessionRecord | None:
         response = getattr(failure.original, "response", None) or {}
         item = response.get("Item")
         if not item:
@@ -172,7 +173,7 @@ class DynamoDBStore:
                     **self._extra,
                 ),
             )
-        except _ConditionFailed:
+        except ConditionFailed:
             return False
         return True
 
@@ -292,51 +293,3 @@ class DynamoDBStore:
             expires=int(item[self.ttl_attribute]["N"]),
             absolute_deadline=None if absolute is None else int(absolute["N"]),
         )
-
-
-class _ConditionFailed(StoreError):
-    """Internal: a condition expression did not hold (mapped to a conflict or ``False`` by callers)."""
-
-
-_THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-
-
-@contextlib.contextmanager
-def translate_errors(operation: str, table_name: str) -> Iterator[None]:
-    """Turn botocore's exceptions into dynsession's; the one place that knows botocore's errors."""
-    try:
-        yield
-    except botocore.exceptions.ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "Unknown")
-        if code == "ConditionalCheckFailedException":
-            raise _ConditionFailed(f"{operation}: condition failed", original=exc) from exc
-        if code == "ResourceNotFoundException":
-            message = f"{operation}: DynamoDB table {table_name!r} does not exist"
-        elif code in _THROTTLED:
-            message = f"{operation}: throttled by DynamoDB past retries ({code})"
-        else:
-            message = f"{operation}: DynamoDB returned {code}"
-        raise StoreUnavailable(message, original=exc) from exc
-    except botocore.exceptions.BotoCoreError as exc:
-        raise StoreUnavailable(f"{operation}: {type(exc).__name__}", original=exc) from exc
-
-
-def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
-    """Return an item's size by DynamoDB's rules: attribute names plus values.
-
-    Numbers count one byte per two significant digits plus one, strings their UTF-8 length,
-    binaries their length. Only the scalar types dynsession writes are handled.
-    """
-    total = 0
-    for name, value in item.items():
-        total += len(name.encode("utf-8"))
-        if "S" in value:
-            total += len(value["S"].encode("utf-8"))
-        elif "B" in value:
-            total += len(value["B"])
-        elif "N" in value:
-            digits = value["N"].lstrip("-").replace(".", "").strip("0") or "0"
-            total += (len(digits) + 1) // 2 + 1
-        else:  # pragma: no cover - dynsession writes no other types
-            raise TypeError(f"unsupported attribute type in {name!r}")
-    return total
