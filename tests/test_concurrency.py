@@ -248,6 +248,26 @@ async def test_same_key_later_writer_wins_for_that_key_only(store: SessionStore,
         }
 
 
+async def while_an_update_waits(
+    racing: RacingApp, client: httpx.AsyncClient, cookie: str, path: str
+) -> tuple[httpx.Response, httpx.Response]:
+    """POST ``path`` while an update of the same session has loaded it and waits to save; then let
+    the update finish. Returns ``(update response, path response)``."""
+    writer = racing.gates["writer"] = Gate()
+    results: list[httpx.Response] = []
+
+    async def write() -> None:
+        update = await client.post("/update?gate=writer", json={"late": 1}, headers=with_cookie(cookie))
+        results.append(update)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(write)
+        await writer.wait_for_all()
+        other = await client.post(path, headers=with_cookie(cookie))
+        writer.opened.set()
+    return results[0], other
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize("ending", ["/logout", "/clear"])
 async def test_deletion_wins_over_a_concurrent_update(
@@ -256,24 +276,12 @@ async def test_deletion_wins_over_a_concurrent_update(
     racing = RacingApp(store, clock)
     async with racing.client() as client:
         cookie = await start_session(client)
-        writer = racing.gates["writer"] = Gate()
-        results: list[httpx.Response] = []
-
-        async def write() -> None:
-            results.append(
-                await client.post("/update?gate=writer", json={"late": 1}, headers=with_cookie(cookie))
-            )
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(write)
-            await writer.wait_for_all()
-            ended = await client.post(ending, headers=with_cookie(cookie))
-            assert ended.status_code == 200
-            assert 'session=""' in ended.headers["set-cookie"] or "Max-Age=0" in ended.headers["set-cookie"]
-            writer.opened.set()
-        assert results[0].status_code == 200
+        update, ended = await while_an_update_waits(racing, client, cookie, ending)
+        assert ended.status_code == 200
+        assert 'session=""' in ended.headers["set-cookie"] or "Max-Age=0" in ended.headers["set-cookie"]
+        assert update.status_code == 200
         # The ending request already told the browser to drop the cookie; the writer adds nothing.
-        assert "set-cookie" not in results[0].headers
+        assert "set-cookie" not in update.headers
         assert await stored(client, cookie) == {}
     assert await store.load(key_of(cookie)) is None
 
@@ -285,24 +293,12 @@ async def test_update_racing_a_login_leaves_the_new_cookie_alone(
     racing = RacingApp(store, clock)
     async with racing.client() as client:
         cookie = await start_session(client)
-        writer = racing.gates["writer"] = Gate()
-        results: list[httpx.Response] = []
-
-        async def write() -> None:
-            results.append(
-                await client.post("/update?gate=writer", json={"late": 1}, headers=with_cookie(cookie))
-            )
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(write)
-            await writer.wait_for_all()
-            login = await client.post("/login", headers=with_cookie(cookie))
-            writer.opened.set()
+        update, login = await while_an_update_waits(racing, client, cookie, "/login")
         new_cookie = login.cookies["session"]
         assert new_cookie != cookie
         # The update lost to the move; had it expired the cookie, the browser would drop the login.
-        assert results[0].status_code == 200
-        assert "set-cookie" not in results[0].headers
+        assert update.status_code == 200
+        assert "set-cookie" not in update.headers
         assert await stored(client, new_cookie) == {"seed": 0, "user": "ada"}
     assert await store.load(key_of(cookie)) is None
 
