@@ -73,24 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         ttl_attribute=args.ttl_attribute,
         endpoint_url=args.endpoint_url,
         region_name=args.region,
+        table_wait_timeout=getattr(args, "wait", 60.0),
     )
     try:
         with translate_errors(args.command, args.table):
-            if args.command == "create-table":
-                report = tables.create_table(
-                    store.client,
-                    args.table,
-                    partition_key=args.partition_key,
-                    ttl_attribute=args.ttl_attribute,
-                    wait_timeout=args.wait,
-                )
-            else:
-                report = tables.check_table(
-                    store.client,
-                    args.table,
-                    partition_key=args.partition_key,
-                    ttl_attribute=args.ttl_attribute,
-                )
+            report = store.table_report(create=args.command == "create-table")
     except StoreError as exc:
         print(f"dynsession: error: {_explain(exc)}", file=sys.stderr)
         return 1

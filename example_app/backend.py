@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from dynsession import DynamoDBStore, tables
+from dynsession import DynamoDBStore
 from dynsession.testing import local_dynamodb
 
 
@@ -67,11 +67,7 @@ def prepare_table(store: DynamoDBStore, *, create: bool) -> list[str]:
     Blocking: call it before the server starts. Raises TableConfigError when the table is missing
     or cannot hold sessions, and botocore's errors when DynamoDB cannot be asked.
     """
-    client, name, key, ttl = store.client, store.table_name, store.partition_key, store.ttl_attribute
-    if create:
-        report = tables.create_table(client, name, partition_key=key, ttl_attribute=ttl)
-    else:
-        report = tables.check_table(client, name, partition_key=key, ttl_attribute=ttl)
+    report = store.table_report(create=create)
     report.raise_for_errors()
     return [finding.message for finding in report.warnings]
 

@@ -185,17 +185,31 @@ class DynamoDBStore:
 
     # -- the table -------------------------------------------------------------------------------
 
+    def table_report(self, *, create: bool = False) -> tables.TableReport:
+        """Check the table with this store's settings, creating it first (TTL on, waiting at most
+        ``table_wait_timeout`` seconds) if ``create``; see :mod:`dynsession.tables`.
+
+        Blocking, for scripts and commands; the async :meth:`check_table` and :meth:`create_table`
+        run it in a worker thread. Raises botocore's exceptions when DynamoDB cannot be asked.
+        """
+        if create:
+            return tables.create_table(
+                self.client,
+                self.table_name,
+                partition_key=self.partition_key,
+                ttl_attribute=self.ttl_attribute,
+                wait_timeout=self.table_wait_timeout,
+            )
+        return tables.check_table(
+            self.client, self.table_name, partition_key=self.partition_key, ttl_attribute=self.ttl_attribute
+        )
+
     async def check_table(self) -> tables.TableReport:
         """Report whether the table fits this store (see :func:`dynsession.tables.check_table`).
 
         Raises StoreUnavailable when DynamoDB cannot be asked (unreachable, no credentials, denied).
         """
-        return await self._call(
-            "CheckTable",
-            lambda client: tables.check_table(
-                client, self.table_name, partition_key=self.partition_key, ttl_attribute=self.ttl_attribute
-            ),
-        )
+        return await self._call("CheckTable", lambda client: self.table_report())
 
     async def create_table(self) -> tables.TableReport:
         """Create the table unless it exists, wait at most ``table_wait_timeout`` seconds for it,
@@ -203,16 +217,7 @@ class DynamoDBStore:
 
         Raises StoreUnavailable when DynamoDB cannot be asked or refuses (for example, access denied).
         """
-        return await self._call(
-            "CreateTable",
-            lambda client: tables.create_table(
-                client,
-                self.table_name,
-                partition_key=self.partition_key,
-                ttl_attribute=self.ttl_attribute,
-                wait_timeout=self.table_wait_timeout,
-            ),
-        )
+        return await self._call("CreateTable", lambda client: self.table_report(create=True))
 
     async def prepare(self) -> None:
         """Run once by the middleware before the first request: create the table if
