@@ -1,19 +1,15 @@
-"""What to write when a response starts: create, save with versions, merge on conflict, refresh, delete."""
+"""What to write when a response starts: create, versioned save or delete with merge, move, refresh."""
 
 from __future__ import annotations
 
 import logging
-import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import anyio
-
-from . import serialization
+from . import conflict, serialization
 from .cookies import new_session_id, store_key
-from .exceptions import ConfigurationError, SessionConflict, SessionTooLarge
+from .exceptions import ConfigurationError, DynSessionError, SessionConflict, SessionTooLarge
 from .session import RequestSession, Timing
 from .stores.base import SessionRecord, SessionStore
 
@@ -24,8 +20,7 @@ ConflictPolicy = Literal["merge", "raise", "overwrite"]
 # loopback): 5 attempts with waits capped at 0.2 s lost 41 of 50; 10 attempts from 20 ms capped at
 # 1 s lost 1 in 250; 12 attempts lost none in 300. Writers in one process take turns and need two.
 DEFAULT_CONFLICT_ATTEMPTS = 12
-_BACKOFF_SECONDS = 0.02
-_BACKOFF_CAP_SECONDS = 1.0
+EMPTY = b"{}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +33,27 @@ class CookieChange:
 _EXPIRE = CookieChange(None)
 
 
+def _snapshot(data: Mapping[str, Any]) -> bytes | None:
+    """The session as encoded now, or None when it cannot be (it is not being written anyway)."""
+    try:
+        return serialization.dumps(data)
+    except DynSessionError:
+        return None
+
+
+def _next_version(expected: int) -> int:
+    # A store reports an item it could not read with a version of 0 or less; it is rewritten as 1.
+    return max(expected, 0) + 1
+
+
 class Writer:
-    """Persists one request's session through a store, with the fewest calls that keep it right."""
+    """Persists one request's session through a store, with the fewest calls that keep it right.
+
+    Every write of a loaded session, emptying it included, is conditional on the version loaded;
+    on a conflict the policy decides: ``merge`` re-applies this request's key-level edits onto
+    what the other request stored, ``overwrite`` writes this request's snapshot again, ``raise``
+    gives up. Only :func:`~dynsession.end_session` deletes unconditionally.
+    """
 
     def __init__(
         self,
@@ -49,42 +63,52 @@ class Writer:
         on_conflict: ConflictPolicy,
         conflict_attempts: int,
         compress_threshold: int | None,
+        max_session_size: int,
         resend_cookie: bool,
     ) -> None:
         if on_conflict not in ("merge", "raise", "overwrite"):
             raise ConfigurationError(
                 f"on_conflict must be 'merge', 'raise' or 'overwrite', not {on_conflict!r}"
             )
-        if conflict_attempts < 1:
-            raise ConfigurationError("conflict_attempts must be at least 1")
         self.store = store
         self.timing = timing
         self.on_conflict = on_conflict
         self.conflict_attempts = conflict_attempts
         self.compress_threshold = compress_threshold
+        self.max_session_size = max_session_size
         # A cookie with a lifetime of its own (max_age) is re-sent on every write so it slides.
         self.resend_cookie = resend_cookie
-        self._turns = _KeyTurns()
+        self._turns = conflict.KeyTurns()
+
+    def encode(self, data: Mapping[str, Any]) -> bytes:
+        """The session as stored JSON. Raises SessionNotSerializable, or SessionTooLarge over
+        ``max_session_size``: an item must never hold more than a read will decode."""
+        raw = serialization.dumps(data)
+        if len(raw) > self.max_session_size:
+            keys = serialization.largest_keys(data)
+            raise SessionTooLarge(len(raw), self.max_session_size, keys, what="session JSON")
+        return raw
 
     async def persist(self, state: RequestSession) -> CookieChange | None:
         """Write what the request changed; return the cookie change the response needs, if any."""
         record, key = state.record, state.key
         if state.ended:
+            state.committed = _snapshot(state.data)
             if record is not None and key is not None:
+                # An explicit logout wins over every concurrent write: this delete has no condition.
                 await self.store.delete(key)
             return _EXPIRE if key is not None else None
-        raw = serialization.dumps(state.data)
-        if record is None or key is None or state.regenerate:
+        raw = state.committed = self.encode(state.data)
+        if record is None or key is None:
             return await self._create(state, raw)
-        if raw == state.loaded:
+        if raw == state.loaded and not state.regenerate:
             return await self._refresh(state, record, key)
-        if not state.data:
-            await self.store.delete(key)
-            return _EXPIRE
         # Writers of one session in this process take turns, so they lose at most one round to each
         # other; the versioned write still settles races with other processes.
         async with self._turns.take(key):
-            return await self._save_changes(state, record, key, raw)
+            if state.regenerate:
+                return await self._move(state, record, key, raw)
+            return await self._write(state, record, key, raw)
 
     def _same_cookie(self, state: RequestSession) -> CookieChange | None:
         if self.resend_cookie or not state.signed_with_current_key:
@@ -92,31 +116,16 @@ class Writer:
         return None
 
     async def _create(self, state: RequestSession, raw: bytes) -> CookieChange | None:
-        old = state.record
-        if not state.data:
-            if old is None or state.key is None:
-                # A cookie naming a session the store no longer has is left alone: the request that
-                # ended or moved that session (a logout, a login) may be setting the browser's cookie
-                # right now, and an expiry racing it would log that user out.
-                return None
-            await self.store.delete(state.key)
-            return _EXPIRE
+        if raw == EMPTY:
+            # A cookie naming a session the store no longer has is left alone: the request that
+            # ended or moved that session (a logout, a login) may be setting the browser's cookie
+            # right now, and an expiry racing it would log that user out.
+            return None
         now = self.timing.clock()
-        if old is None or state.fresh_start:
-            created, absolute = now, self.timing.absolute_deadline(now)
-        else:
-            created, absolute = old.created, state.absolute_deadline
+        absolute = self.timing.absolute_deadline(now)
         session_id = new_session_id()
-        record = SessionRecord(
-            data=self._pack(raw),
-            version=1,
-            created=created,
-            expires=self.timing.expires(now, absolute),
-            absolute_deadline=absolute,
-        )
+        record = SessionRecord(self._pack(raw), 1, now, self.timing.expires(now, absolute), absolute)
         await self._save(state, store_key(session_id), record, expected_version=None)
-        if old is not None and state.key is not None:
-            await self.store.delete(state.key)
         return CookieChange(session_id)
 
     async def _refresh(self, state: RequestSession, record: SessionRecord, key: str) -> CookieChange | None:
@@ -129,52 +138,87 @@ class Writer:
         logger.info("session %s vanished before its refresh; ending it", key[:8])
         return None
 
-    async def _save_changes(
+    async def _write(
         self, state: RequestSession, record: SessionRecord, key: str, raw: bytes
     ) -> CookieChange | None:
-        """Versioned save with the conflict policy; returns the cookie change the response needs.
+        """Versioned save, or versioned delete when the session is now empty, under the policy.
 
         Raises SessionConflict when the policy is ``raise`` or every attempt lost.
         """
         now = self.timing.clock()
         expected, current = record.version, record
         for attempt in range(self.conflict_attempts):
-            new = SessionRecord(
-                data=self._pack(raw),
-                version=expected + 1,
-                created=current.created,
-                expires=self.timing.expires(now, state.absolute_deadline),
-                absolute_deadline=state.absolute_deadline,
-            )
             try:
+                if raw == EMPTY:
+                    await self.store.delete(key, expected_version=expected)
+                    return _EXPIRE
+                new = SessionRecord(
+                    data=self._pack(raw),
+                    version=_next_version(expected),
+                    created=current.created,
+                    expires=self.timing.expires(now, state.absolute_deadline),
+                    absolute_deadline=state.absolute_deadline,
+                )
                 await self._save(state, key, new, expected_version=expected)
                 return self._same_cookie(state)
             except SessionConflict as exc:
-                if self.on_conflict == "raise" or attempt + 1 == self.conflict_attempts:
-                    raise
-                fresh = exc.current
-            if attempt == 0:
-                # The first loss retries at once, on the item that won when the store returned it:
-                # two racing requests, the common case, cost one extra write and no wait.
-                if fresh is None:
-                    fresh = await self.store.load(key)
-            else:
-                # Losing again means writers in other processes: full jitter spreads them out, and
-                # the read comes after the wait so the retry builds on the newest version.
-                await anyio.sleep(random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_SECONDS * 2**attempt)))
-                fresh = await self.store.load(key)
+                fresh = await self._after_conflict(key, exc, attempt)
             if fresh is None:
                 # The request that ended or moved the session already sent the cookie the browser
                 # should keep; expiring it here could log out a login that just happened.
                 logger.info("session %s was ended by another request; its deletion wins", key[:8])
                 return None
             if self.on_conflict == "merge":
-                raw = serialization.dumps(_merge(state, fresh))
-                if raw == b"{}":
-                    await self.store.delete(key)
-                    return _EXPIRE
+                raw = self.encode(conflict.merge(state, fresh, self.max_session_size))
             expected, current = fresh.version, fresh
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _move(
+        self, state: RequestSession, old: SessionRecord, old_key: str, raw: bytes
+    ) -> CookieChange | None:
+        """``regenerate_session``: write the data under a new ID, then delete the old item on the
+        condition that nobody wrote it since the load; if somebody did, their changes are merged
+        into the new item and the delete is tried again. Raises SessionConflict as ``_write``."""
+        now = self.timing.clock()
+        if state.fresh_start:
+            created, absolute = now, self.timing.absolute_deadline(now)
+        else:
+            created, absolute = old.created, state.absolute_deadline
+        target = _NewItem(self, state, created, absolute, self.timing.expires(now, absolute))
+        expected = old.version
+        for attempt in range(self.conflict_attempts):
+            await target.hold(raw)
+            try:
+                if self.on_conflict == "overwrite":
+                    await self.store.delete(old_key)
+                else:
+                    await self.store.delete(old_key, expected_version=expected)
+                return target.cookie() or _EXPIRE
+            except SessionConflict as exc:
+                try:
+                    fresh = await self._after_conflict(old_key, exc, attempt)
+                except SessionConflict:
+                    await target.discard()
+                    raise
+            if fresh is None:
+                # Another request ended or moved the old session meanwhile; this move stands.
+                return target.cookie()
+            raw = self.encode(conflict.merge(state, fresh, self.max_session_size))
+            expected = fresh.version
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _after_conflict(self, key: str, exc: SessionConflict, attempt: int) -> SessionRecord | None:
+        """The record to build the next attempt on; re-raises ``exc`` when no attempt is left."""
+        if self.on_conflict == "raise" or attempt + 1 == self.conflict_attempts:
+            raise exc
+        if attempt == 0:
+            # The first loss retries at once, on the item that won when the store returned it:
+            # two racing requests, the common case, cost one extra write and no wait.
+            return exc.current if exc.current is not None else await self.store.load(key)
+        # Losing again means writers in other processes: the read comes after the wait so the
+        # retry builds on the newest version.
+        await conflict.backoff(attempt)
+        return await self.store.load(key)
 
     async def _save(
         self, state: RequestSession, key: str, record: SessionRecord, *, expected_version: int | None
@@ -190,45 +234,40 @@ class Writer:
         return serialization.pack(raw, self.compress_threshold)
 
 
-class _KeyTurns:
-    """One lock per store key while some request of this process is writing it; dropped when idle."""
+class _NewItem:
+    """The item a move writes under a new session ID, kept equal to the data it must hold."""
 
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[anyio.Lock, list[int]]] = {}
+    def __init__(
+        self, writer: Writer, state: RequestSession, created: int, absolute: int | None, expires: int
+    ) -> None:
+        self.writer, self.state = writer, state
+        self.created, self.absolute, self.expires = created, absolute, expires
+        self.session_id: str | None = None
+        self.version = 0
+        self.written = EMPTY
 
-    @asynccontextmanager
-    async def take(self, key: str) -> AsyncIterator[None]:
-        entry = self._locks.get(key)
-        if entry is None:
-            entry = self._locks[key] = (anyio.Lock(), [0])
-        lock, users = entry
-        users[0] += 1
-        try:
-            # Uncontended, the common case, takes the lock without the scheduling checkpoint that
-            # `async with lock` adds: that extra trip round the event loop was a third of a write's CPU.
-            try:
-                lock.acquire_nowait()
-            except anyio.WouldBlock:
-                await lock.acquire()
-            try:
-                yield
-            finally:
-                lock.release()
-        finally:
-            users[0] -= 1
-            if not users[0]:
-                del self._locks[key]
+    async def hold(self, raw: bytes) -> None:
+        if raw == self.written:
+            return
+        if raw == EMPTY:
+            await self.discard()
+        else:
+            if self.session_id is None:
+                self.session_id = new_session_id()
+            record = SessionRecord(
+                self.writer._pack(raw), self.version + 1, self.created, self.expires, self.absolute
+            )
+            await self.writer._save(
+                self.state, store_key(self.session_id), record, expected_version=self.version or None
+            )
+            self.version += 1
+        self.written = raw
 
+    async def discard(self) -> None:
+        """Delete the new item, if written: nobody else knows its ID."""
+        if self.session_id is not None:
+            await self.writer.store.delete(store_key(self.session_id))
+        self.session_id, self.version, self.written = None, 0, EMPTY
 
-def _merge(state: RequestSession, fresh: SessionRecord) -> dict[str, Any]:
-    """Apply this request's key-level edits onto the data another request stored meanwhile."""
-    before = serialization.loads(state.loaded)
-    try:
-        current = serialization.loads(serialization.unpack(fresh.data))
-    except serialization.BlobDecodeError:
-        current = {}
-    updated, deleted = serialization.changed_keys(before, state.data)
-    current.update(updated)
-    for name in deleted:
-        current.pop(name, None)
-    return current
+    def cookie(self) -> CookieChange | None:
+        return None if self.session_id is None else CookieChange(self.session_id)
