@@ -190,6 +190,7 @@ class SessionMiddleware:
         except serialization.BlobDecodeError as exc:
             # Keep the record so the next write replaces the unreadable item in place.
             logger.warning("session %s could not be decoded (%s); starting it empty", key[:8], exc)
+            state.unreadable = True
         return state
 
     async def _commit(self, state: RequestSession, message: Message) -> None:

@@ -102,7 +102,9 @@ class Writer:
         if record is None or key is None:
             return await self._create(state, raw)
         if raw == state.loaded and not state.regenerate:
-            return await self._refresh(state, record, key)
+            # An unreadable item is not refreshed: moving its deadline could revive what made it
+            # unreadable (a missing TTL); the next write of data replaces it.
+            return None if state.unreadable else await self._refresh(state, record, key)
         # Writers of one session in this process take turns, so they lose at most one round to each
         # other; the versioned write still settles races with other processes.
         async with self._turns.take(key):

@@ -130,6 +130,9 @@ def unpack(blob: bytes, max_size: int = DEFAULT_MAX_SESSION_SIZE) -> bytes:
     Raises BlobDecodeError when the blob is corrupted, in an unknown format, or holds more than
     ``max_size`` bytes of JSON; decompression stops at that size, so a hostile blob costs no more.
     """
+    if not blob:
+        # What a store returns for an item it could not read at all (see SessionRecord).
+        raise BlobDecodeError("stored item is malformed")
     head = blob[:1]
     if head == b"{":
         if len(blob) > max_size:

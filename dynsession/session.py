@@ -87,6 +87,7 @@ class RequestSession:
         "session_id",
         "signed_with_current_key",
         "timing",
+        "unreadable",
     )
 
     def __init__(
@@ -115,6 +116,9 @@ class RequestSession:
         self.ended = False
         # The encoded session the response's write was decided on; None until then.
         self.committed: bytes | None = None
+        # The stored item could not be decoded: the session started empty, and only a write of
+        # data touches the item (it replaces it in place).
+        self.unreadable = False
 
     def __repr__(self) -> str:
         short = None if self.key is None else self.key[:8]

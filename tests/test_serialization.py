@@ -124,7 +124,7 @@ def test_plain_json_blobs_load() -> None:
         (b"\x01" + b"not zlib at all", "corrupted zlib body"),
         (b"\x01" + zlib.compress(b'{"a":1}')[:-3], "corrupted zlib body"),
         (b"\x02future format", "unknown format"),
-        (b"", "unknown format"),
+        (b"", "malformed"),
         (b"[1,2]", "unknown format"),
     ],
 )
