@@ -6,7 +6,6 @@ import itertools
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Literal
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -122,7 +121,7 @@ class SessionMiddleware:
             await self.preparation.ensure()
             state = await self._load(scope)
         except StoreError as exc:
-            await self._failed(scope, receive, send, exc, "load")
+            await self._load_failed(scope, receive, send, exc)
             return
         scope["session"] = state.data
         scope[STATE_KEY] = state
@@ -130,31 +129,37 @@ class SessionMiddleware:
             await self._websocket(state, scope, receive, send)
             return
 
-        replaced = False
+        failure: StoreError | None = None
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal replaced
-            if replaced:
-                return
+            nonlocal failure
+            if failure is not None:
+                return  # the app's response was replaced
             if message["type"] == "http.response.start":
                 try:
                     await self._commit(state, message)
                 except StoreError as exc:
-                    replaced = True
-                    await self._failed(scope, receive, send, exc, "write")
+                    failure = exc
+                    if not self.raise_store_errors:
+                        await failures.answer(
+                            scope, receive, send, exc, during="write", custom=self.store_error_response
+                        )
                     return
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
-        if not replaced:
-            self._check_late_changes(state)
+        if failure is not None:
+            if self.raise_store_errors:
+                # Raised here, outside the app: none of its response was sent, and its exception
+                # handlers (which could no longer answer) never see it.
+                raise failure
+            return
+        self._check_late_changes(state)
 
-    async def _failed(
-        self, scope: Scope, receive: Receive, send: Send, exc: StoreError, during: Literal["load", "write"]
-    ) -> None:
+    async def _load_failed(self, scope: Scope, receive: Receive, send: Send, exc: StoreError) -> None:
         if self.raise_store_errors:
             raise exc
-        await failures.answer(scope, receive, send, exc, during=during, custom=self.store_error_response)
+        await failures.answer(scope, receive, send, exc, during="load", custom=self.store_error_response)
 
     async def _load(self, scope: Scope) -> RequestSession:
         candidates = list(
