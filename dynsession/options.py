@@ -8,10 +8,12 @@ import math
 import numbers
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .exceptions import ConfigurationError
-from .stores.base import SessionStore
+
+if TYPE_CHECKING:
+    from .stores.base import SessionStore
 
 logger = logging.getLogger("dynsession")
 
@@ -120,6 +122,9 @@ def secret_keys(value: object) -> list[str]:
 
 def session_store(value: object) -> SessionStore:
     """An object with the SessionStore methods (``load``, ``save``, ``touch``, ``delete``)."""
+    # Imported here: the stores check their own options with this module.
+    from .stores.base import SessionStore
+
     if not isinstance(value, SessionStore):
         raise ConfigurationError(
             "store must be a SessionStore (DynamoDBStore, MemoryStore, or an object with async "
