@@ -85,8 +85,9 @@ class DynamoDBStore:
         self.ttl_attribute = options.text("ttl_attribute", ttl_attribute)
         self.key_prefix = options.text("key_prefix", key_prefix, empty=True)
         self.consistent_read = options.flag("consistent_read", consistent_read)
-        max_concurrency = options.integer("max_concurrency", max_concurrency, minimum=1) or 1
-        self.max_concurrency = max_concurrency
+        self.max_concurrency = max_concurrency = options.integer(
+            "max_concurrency", max_concurrency, minimum=1
+        )
         self._endpoint_url = endpoint_url
         self._region_name = region_name
         self._config = config
