@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from . import conflict, serialization
 from .cookies import new_session_id, store_key
 from .exceptions import ConfigurationError, DynSessionError, SessionConflict, SessionTooLarge
-from .session import RequestSession, Timing
+from .moves import move
+from .session import CookieChange, RequestSession, Timing
 from .stores.base import SessionRecord, SessionStore
 
 logger = logging.getLogger("dynsession")
@@ -20,14 +20,6 @@ ConflictPolicy = Literal["merge", "raise", "overwrite"]
 # loopback): 5 attempts with waits capped at 0.2 s lost 41 of 50; 10 attempts from 20 ms capped at
 # 1 s lost 1 in 250; 12 attempts lost none in 300. Writers in one process take turns and need two.
 DEFAULT_CONFLICT_ATTEMPTS = 12
-EMPTY = b"{}"
-
-
-@dataclass(frozen=True, slots=True)
-class CookieChange:
-    """The cookie the response must carry: ``session_id`` to set, or ``None`` to expire it."""
-
-    session_id: str | None
 
 
 _EXPIRE = CookieChange(None)
@@ -109,7 +101,7 @@ class Writer:
         # other; the versioned write still settles races with other processes.
         async with self._turns.take(key):
             if state.regenerate:
-                return await self._move(state, record, key, raw)
+                return await move(self, state, record, key, raw)
             return await self._write(state, record, key, raw)
 
     def _same_cookie(self, state: RequestSession) -> CookieChange | None:
@@ -118,7 +110,7 @@ class Writer:
         return None
 
     async def _create(self, state: RequestSession, raw: bytes) -> CookieChange | None:
-        if raw == EMPTY:
+        if raw == serialization.EMPTY:
             # A cookie naming a session the store no longer has is left alone: the request that
             # ended or moved that session (a logout, a login) may be setting the browser's cookie
             # right now, and an expiry racing it would log that user out.
@@ -126,8 +118,8 @@ class Writer:
         now = self.timing.clock()
         absolute = self.timing.absolute_deadline(now)
         session_id = new_session_id()
-        record = SessionRecord(self._pack(raw), 1, now, self.timing.expires(now, absolute), absolute)
-        await self._save(state, store_key(session_id), record, expected_version=None)
+        record = SessionRecord(self.pack(raw), 1, now, self.timing.expires(now, absolute), absolute)
+        await self.save(state, store_key(session_id), record, expected_version=None)
         return CookieChange(session_id)
 
     async def _refresh(self, state: RequestSession, record: SessionRecord, key: str) -> CookieChange | None:
@@ -151,20 +143,20 @@ class Writer:
         expected, current = record.version, record
         for attempt in range(self.conflict_attempts):
             try:
-                if raw == EMPTY:
+                if raw == serialization.EMPTY:
                     await self.store.delete(key, expected_version=expected)
                     return _EXPIRE
                 new = SessionRecord(
-                    data=self._pack(raw),
+                    data=self.pack(raw),
                     version=_next_version(expected),
                     created=current.created,
                     expires=self.timing.expires(now, state.absolute_deadline),
                     absolute_deadline=state.absolute_deadline,
                 )
-                await self._save(state, key, new, expected_version=expected)
+                await self.save(state, key, new, expected_version=expected)
                 return self._same_cookie(state)
             except SessionConflict as exc:
-                fresh = await self._after_conflict(key, exc, attempt)
+                fresh = await self.after_conflict(key, exc, attempt)
             if fresh is None:
                 # The request that ended or moved the session already sent the cookie the browser
                 # should keep; expiring it here could log out a login that just happened.
@@ -175,41 +167,7 @@ class Writer:
             expected, current = fresh.version, fresh
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _move(
-        self, state: RequestSession, old: SessionRecord, old_key: str, raw: bytes
-    ) -> CookieChange | None:
-        """``regenerate_session``: write the data under a new ID, then delete the old item on the
-        condition that nobody wrote it since the load; if somebody did, their changes are merged
-        into the new item and the delete is tried again. Raises SessionConflict as ``_write``."""
-        now = self.timing.clock()
-        if state.fresh_start:
-            created, absolute = now, self.timing.absolute_deadline(now)
-        else:
-            created, absolute = old.created, state.absolute_deadline
-        target = _NewItem(self, state, created, absolute, self.timing.expires(now, absolute))
-        expected = old.version
-        for attempt in range(self.conflict_attempts):
-            await target.hold(raw)
-            try:
-                if self.on_conflict == "overwrite":
-                    await self.store.delete(old_key)
-                else:
-                    await self.store.delete(old_key, expected_version=expected)
-                return target.cookie() or _EXPIRE
-            except SessionConflict as exc:
-                try:
-                    fresh = await self._after_conflict(old_key, exc, attempt)
-                except SessionConflict:
-                    await target.discard()
-                    raise
-            if fresh is None:
-                # Another request ended or moved the old session meanwhile; this move stands.
-                return target.cookie()
-            raw = self.encode(conflict.merge(state, fresh, self.max_session_size))
-            expected = fresh.version
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _after_conflict(self, key: str, exc: SessionConflict, attempt: int) -> SessionRecord | None:
+    async def after_conflict(self, key: str, exc: SessionConflict, attempt: int) -> SessionRecord | None:
         """The record to build the next attempt on; re-raises ``exc`` when no attempt is left."""
         if self.on_conflict == "raise" or attempt + 1 == self.conflict_attempts:
             raise exc
@@ -222,9 +180,10 @@ class Writer:
         await conflict.backoff(attempt)
         return await self.store.load(key)
 
-    async def _save(
+    async def save(
         self, state: RequestSession, key: str, record: SessionRecord, *, expected_version: int | None
     ) -> None:
+        """``store.save``, with the session's largest keys named in SessionTooLarge."""
         try:
             await self.store.save(key, record, expected_version=expected_version)
         except SessionTooLarge as exc:
@@ -232,44 +191,6 @@ class Writer:
                 raise
             raise SessionTooLarge(exc.size, exc.limit, serialization.largest_keys(state.data)) from None
 
-    def _pack(self, raw: bytes) -> bytes:
+    def pack(self, raw: bytes) -> bytes:
+        """The stored form of encoded JSON, compressed above ``compress_threshold``."""
         return serialization.pack(raw, self.compress_threshold)
-
-
-class _NewItem:
-    """The item a move writes under a new session ID, kept equal to the data it must hold."""
-
-    def __init__(
-        self, writer: Writer, state: RequestSession, created: int, absolute: int | None, expires: int
-    ) -> None:
-        self.writer, self.state = writer, state
-        self.created, self.absolute, self.expires = created, absolute, expires
-        self.session_id: str | None = None
-        self.version = 0
-        self.written = EMPTY
-
-    async def hold(self, raw: bytes) -> None:
-        if raw == self.written:
-            return
-        if raw == EMPTY:
-            await self.discard()
-        else:
-            if self.session_id is None:
-                self.session_id = new_session_id()
-            record = SessionRecord(
-                self.writer._pack(raw), self.version + 1, self.created, self.expires, self.absolute
-            )
-            await self.writer._save(
-                self.state, store_key(self.session_id), record, expected_version=self.version or None
-            )
-            self.version += 1
-        self.written = raw
-
-    async def discard(self) -> None:
-        """Delete the new item, if written: nobody else knows its ID."""
-        if self.session_id is not None:
-            await self.writer.store.delete(store_key(self.session_id))
-        self.session_id, self.version, self.written = None, 0, EMPTY
-
-    def cookie(self) -> CookieChange | None:
-        return None if self.session_id is None else CookieChange(self.session_id)

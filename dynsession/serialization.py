@@ -13,6 +13,8 @@ from .exceptions import SessionNotSerializable
 # zlib-compressed JSON. The marker keeps both formats loadable forever.
 _ZLIB_MARKER = b"\x01"
 DEFAULT_COMPRESS_THRESHOLD = 1024
+EMPTY = b"{}"
+"""The encoded empty session."""
 # The largest encoded (uncompressed) session written or read. Compression lets a repetitive 50 MB
 # value fit in a 48 KB item; the cap keeps what one item can cost to decode bounded.
 DEFAULT_MAX_SESSION_SIZE = 4 * 1024 * 1024

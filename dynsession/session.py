@@ -56,6 +56,13 @@ class Timing:
 
 
 @dataclass(frozen=True, slots=True)
+class CookieChange:
+    """The cookie a response must carry: ``session_id`` to set, or ``None`` to expire it."""
+
+    session_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class SessionInfo:
     """What a handler may know about its session besides the data (never the session ID).
 
