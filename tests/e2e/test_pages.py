@@ -132,7 +132,7 @@ def test_logout_deletes_the_session(memory: MemoryStore, clock: FakeClock) -> No
     log_in(web)
     response = web.post("/logout", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/login?bye=1"
-    assert "Max-Age=0" in response.headers["set-cookie"]
+    assert "expires=Thu, 01 Jan 1970 00:00:00 GMT" in response.headers["set-cookie"]
     assert "session" not in web.cookies
     assert len(memory) == 0
     assert web.get("/session").json()["session"] == {}
