@@ -1,0 +1,95 @@
+"""``dynsession local``: moto's DynamoDB server on loopback with the sessions table in it, until Ctrl-C.
+
+It prints the ``export`` lines that point boto3 (and so ``DynamoDBStore`` and the ``dynsession``
+command) at it. Needs the ``local`` extra: ``pip install 'dynsession[local]'``.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+from typing import TextIO
+
+import boto3
+
+from . import tables
+from .explain import ENDPOINT_VARIABLES
+from .testing import local_dynamodb
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 4567
+DEFAULT_REGION = "us-east-1"
+# moto accepts any credentials; fixed dummy ones keep a real AWS profile out of the picture.
+DUMMY_CREDENTIALS = "local"
+MISSING_EXTRA = "`dynsession local` needs moto's DynamoDB server: pip install 'dynsession[local]'"
+
+
+def exports(endpoint_url: str, region: str) -> list[str]:
+    """The shell lines that point boto3 at ``endpoint_url`` in ``region`` with dummy credentials."""
+    return [
+        f"export {ENDPOINT_VARIABLES[0]}={endpoint_url}",
+        f"export AWS_DEFAULT_REGION={region}",
+        f"export AWS_ACCESS_KEY_ID={DUMMY_CREDENTIALS}",
+        f"export AWS_SECRET_ACCESS_KEY={DUMMY_CREDENTIALS}",
+    ]
+
+
+def run(
+    table_name: str,
+    *,
+    port: int = DEFAULT_PORT,
+    region: str = DEFAULT_REGION,
+    partition_key: str = "id",
+    ttl_attribute: str = "ttl",
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+    stop: threading.Event | None = None,
+) -> int:
+    """Serve until Ctrl-C (or until ``stop`` is set); return the exit status.
+
+    1 with one line on ``err`` when the ``local`` extra is missing or the port is taken.
+    """
+    try:
+        import moto.server  # noqa: F401 - fail here, with the extra's name, not mid-start
+    except ImportError:
+        print(f"dynsession: error: {MISSING_EXTRA}", file=err)
+        return 1
+    if port and not _port_free(port):
+        print(f"dynsession: error: port {port} on {HOST} is in use; pick another with --port", file=err)
+        return 1
+    with local_dynamodb(port=port) as endpoint_url:
+        client = boto3.session.Session().client(
+            "dynamodb",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id=DUMMY_CREDENTIALS,
+            aws_secret_access_key=DUMMY_CREDENTIALS,
+        )
+        report = tables.create_table(
+            client, table_name, partition_key=partition_key, ttl_attribute=ttl_attribute, poll_interval=0.1
+        )
+        for finding in report.findings:
+            print(finding, file=out)
+        print(
+            f"dynsession local: DynamoDB (moto) at {endpoint_url}, table {table_name!r} in {region}.",
+            file=out,
+        )
+        print("Point your app and the dynsession command at it: run these in their shell.\n", file=out)
+        print("\n".join(exports(endpoint_url, region)), file=out)
+        print("\nCtrl-C stops it; the data lives in memory and goes with it.", file=out, flush=True)
+        try:
+            (stop or threading.Event()).wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
