@@ -9,7 +9,6 @@ from __future__ import annotations
 import socket
 import sys
 import threading
-from typing import TextIO
 
 import boto3
 
@@ -42,14 +41,12 @@ def run(
     region: str = DEFAULT_REGION,
     partition_key: str = "id",
     ttl_attribute: str = "ttl",
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
-    stop: threading.Event | None = None,
 ) -> int:
-    """Serve until Ctrl-C (or until ``stop`` is set); return the exit status.
+    """Serve until Ctrl-C; return the exit status.
 
-    1 with one line on ``err`` when the ``local`` extra is missing or the port is taken.
+    1 with one line on stderr when the ``local`` extra is missing or the port is taken.
     """
+    out, err = sys.stdout, sys.stderr
     try:
         import moto.server  # noqa: F401 - fail here, with the extra's name, not mid-start
     except ImportError:
@@ -79,7 +76,7 @@ def run(
         print("\n".join(exports(endpoint_url, region)), file=out)
         print("\nCtrl-C stops it; the data lives in memory and goes with it.", file=out, flush=True)
         try:
-            (stop or threading.Event()).wait()
+            threading.Event().wait()
         except KeyboardInterrupt:
             pass
     return 0
