@@ -51,7 +51,7 @@ def request_host(scope: Scope) -> str:
     """The host the client asked for (the Host header without its port), lower case."""
     for name, value in scope.get("headers", ()):
         if name == b"host":
-            host = value.decode("latin-1").strip().lower()
+            host = bytes(value).decode("latin-1").strip().lower()
             if host.startswith("["):
                 return host[1 : host.find("]")] if "]" in host else host[1:]
             return host.rsplit(":", 1)[0] if host.count(":") == 1 else host

@@ -4,6 +4,7 @@ where it cannot come back: the cause of "every request starts a new session" in 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -33,7 +34,7 @@ async def peek(request: Request) -> JSONResponse:
     return JSONResponse({"visits": request.session.get("visits")})
 
 
-def counter_app(**options: object) -> Starlette:
+def counter_app(**options: Any) -> Starlette:
     app = Starlette(routes=[Route("/", count), Route("/peek", peek)])
     app.add_middleware(SessionMiddleware, store=MemoryStore(), secret_key=SECRET, **options)
     return app
@@ -83,7 +84,7 @@ def test_each_middleware_warns_once(caplog: pytest.LogCaptureFixture) -> None:
     ids=["https", "https_only-off", "localhost", "127.0.0.1", "ipv6-loopback", "dot-localhost"],
 )
 def test_no_warning_where_the_cookie_comes_back(
-    base_url: str, options: dict[str, object], caplog: pytest.LogCaptureFixture
+    base_url: str, options: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     client = TestClient(counter_app(**options), base_url=base_url)
 
