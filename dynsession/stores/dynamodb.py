@@ -1,4 +1,4 @@
-"""Sessions in an Amazon DynamoDB table, one item per session, through boto3 in worker threads."""
+"""Sessions in an Amazon DynamoDB table, one item per session, sent through a transport."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ..explain import STORE, explain
 from .base import SessionRecord
 from .capacity import CapacityTally
 from .dynamodb_wire import MAX_ITEM_BYTES, ConditionFailed, item_size, translate_errors
+from .transport import Boto3Transport, Transport
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -91,7 +92,7 @@ class DynamoDBStore:
         self._clock = clock
         self._client = client
         self._client_lock = threading.Lock()
-        self._limiter = anyio.CapacityLimiter(max_concurrency)
+        self._transport: Transport = Boto3Transport(lambda: self.client, max_concurrency=max_concurrency)
         # Opt-in (benchmarks, cost audits): ask DynamoDB for the units each call consumed.
         self.consumed_capacity: CapacityTally | None = CapacityTally() if return_consumed_capacity else None
         self._extra: dict[str, Any] = {"ReturnConsumedCapacity": "TOTAL"} if return_consumed_capacity else {}
@@ -107,12 +108,7 @@ class DynamoDBStore:
     async def load(self, key: str) -> SessionRecord | None:
         response = await self._call(
             "GetItem",
-            lambda client: client.get_item(
-                TableName=self.table_name,
-                Key=self._key(key),
-                ConsistentRead=self.consistent_read,
-                **self._extra,
-            ),
+            {"TableName": self.table_name, "Key": self._key(key), "ConsistentRead": self.consistent_read},
         )
         item = response.get("Item")
         if item is None:
@@ -141,12 +137,7 @@ class DynamoDBStore:
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         try:
-            await self._call(
-                "PutItem",
-                lambda client: client.put_item(
-                    TableName=self.table_name, Item=item, **condition, **self._extra
-                ),
-            )
+            await self._call("PutItem", {"TableName": self.table_name, "Item": item, **condition})
         except ConditionFailed as exc:
             raise SessionConflict(
                 "session was changed by another request", original=exc.original, current=self._current(exc)
@@ -164,25 +155,21 @@ class DynamoDBStore:
         try:
             await self._call(
                 "UpdateItem",
-                lambda client: client.update_item(
-                    TableName=self.table_name,
-                    Key=self._key(key),
-                    UpdateExpression="SET #t = :t",
-                    ConditionExpression="attribute_exists(#k)",
-                    ExpressionAttributeNames={"#t": self.ttl_attribute, "#k": self.partition_key},
-                    ExpressionAttributeValues={":t": {"N": str(expires)}},
-                    **self._extra,
-                ),
+                {
+                    "TableName": self.table_name,
+                    "Key": self._key(key),
+                    "UpdateExpression": "SET #t = :t",
+                    "ConditionExpression": "attribute_exists(#k)",
+                    "ExpressionAttributeNames": {"#t": self.ttl_attribute, "#k": self.partition_key},
+                    "ExpressionAttributeValues": {":t": {"N": str(expires)}},
+                },
             )
         except ConditionFailed:
             return False
         return True
 
     async def delete(self, key: str) -> None:
-        await self._call(
-            "DeleteItem",
-            lambda client: client.delete_item(TableName=self.table_name, Key=self._key(key), **self._extra),
-        )
+        await self._call("DeleteItem", {"TableName": self.table_name, "Key": self._key(key)})
 
     # -- the table -------------------------------------------------------------------------------
 
@@ -210,7 +197,7 @@ class DynamoDBStore:
 
         Raises StoreUnavailable when DynamoDB cannot be asked (unreachable, no credentials, denied).
         """
-        return await self._call("CheckTable", lambda client: self.table_report())
+        return await self._blocking("CheckTable", self.table_report)
 
     async def create_table(self) -> tables.TableReport:
         """Create the table unless it exists, wait at most ``table_wait_timeout`` seconds for it,
@@ -218,7 +205,7 @@ class DynamoDBStore:
 
         Raises StoreUnavailable when DynamoDB cannot be asked or refuses (for example, access denied).
         """
-        return await self._call("CreateTable", lambda client: self.table_report(create=True))
+        return await self._blocking("CreateTable", lambda: self.table_report(create=True))
 
     async def prepare(self) -> None:
         """Run once by the middleware before the first request: create the table if
@@ -273,15 +260,21 @@ class DynamoDBStore:
             "dynamodb", endpoint_url=self._endpoint_url, region_name=self._region_name, config=config
         )
 
-    async def _call(self, operation: str, call: Callable[[DynamoDBClient], T]) -> T:
+    async def _call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        """One item operation through the transport, asking for consumed capacity when tallying."""
+        response = await self._transport.call(operation, {**request, **self._extra})
+        if self.consumed_capacity is not None:
+            self.consumed_capacity.add(operation, response)
+        return response
+
+    async def _blocking(self, operation: str, work: Callable[[], T]) -> T:
+        """Table administration (boto3 whatever the transport) in a worker thread, errors translated."""
+
         def run() -> T:
             with translate_errors(operation, self.table_name):
-                result = call(self.client)
-            if self.consumed_capacity is not None and isinstance(result, Mapping):
-                self.consumed_capacity.add(operation, result)
-            return result
+                return work()
 
-        return await anyio.to_thread.run_sync(run, limiter=self._limiter)
+        return await anyio.to_thread.run_sync(run)
 
     def _key(self, key: str) -> dict[str, AttributeValueTypeDef]:
         return {self.partition_key: {"S": self.key_prefix + key}}
