@@ -55,30 +55,34 @@ def run(
     if port and not _port_free(port):
         print(f"dynsession: error: port {port} on {HOST} is in use; pick another with --port", file=err)
         return 1
-    with local_dynamodb(port=port) as endpoint_url:
-        client = boto3.session.Session().client(
-            "dynamodb",
-            endpoint_url=endpoint_url,
-            region_name=region,
-            aws_access_key_id=DUMMY_CREDENTIALS,
-            aws_secret_access_key=DUMMY_CREDENTIALS,
-        )
-        report = tables.create_table(
-            client, table_name, partition_key=partition_key, ttl_attribute=ttl_attribute, poll_interval=0.1
-        )
-        for finding in report.findings:
-            print(finding, file=out)
-        print(
-            f"dynsession local: DynamoDB (moto) at {endpoint_url}, table {table_name!r} in {region}.",
-            file=out,
-        )
-        print("Point your app and the dynsession command at it: run these in their shell.\n", file=out)
-        print("\n".join(exports(endpoint_url, region)), file=out)
-        print("\nCtrl-C stops it; the data lives in memory and goes with it.", file=out, flush=True)
-        try:
+    try:
+        with local_dynamodb(port=port) as endpoint_url:
+            client = boto3.session.Session().client(
+                "dynamodb",
+                endpoint_url=endpoint_url,
+                region_name=region,
+                aws_access_key_id=DUMMY_CREDENTIALS,
+                aws_secret_access_key=DUMMY_CREDENTIALS,
+            )
+            report = tables.create_table(
+                client,
+                table_name,
+                partition_key=partition_key,
+                ttl_attribute=ttl_attribute,
+                poll_interval=0.1,
+            )
+            for finding in report.findings:
+                print(finding, file=out)
+            print(
+                f"dynsession local: DynamoDB (moto) at {endpoint_url}, table {table_name!r} in {region}.",
+                file=out,
+            )
+            print("Point your app and the dynsession command at it: run these in their shell.\n", file=out)
+            print("\n".join(exports(endpoint_url, region)), file=out)
+            print("\nCtrl-C stops it; the data lives in memory and goes with it.", file=out, flush=True)
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
+    except KeyboardInterrupt:  # Ctrl-C, also while starting: the server stops, no traceback
+        pass
     return 0
 
 
