@@ -1,11 +1,15 @@
-"""The command a missing-table message prints, for every place a client can look."""
+"""The explanations of DynamoDB access problems, and the command a missing-table message prints."""
 
 from __future__ import annotations
 
+import botocore.exceptions
 import pytest
 
-from dynsession.explain import create_table_command
+from dynsession import StoreUnavailable
+from dynsession.explain import CLI, ENDPOINT_VARIABLES, STORE, create_table_command, explain
 from dynsession.table_report import missing_table
+
+from .clients import client_error
 
 
 @pytest.mark.parametrize(
@@ -53,4 +57,28 @@ def test_a_client_that_does_not_say_where_it_looks_gets_the_bare_command() -> No
     assert finding.message == (
         "table 'sessions' does not exist; create it there with `dynsession create-table --table sessions` "
         "or pass create_table_if_missing=True"
+    )
+
+
+def test_an_unreachable_aws_endpoint_points_at_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ENDPOINT_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    error = botocore.exceptions.EndpointConnectionError(
+        endpoint_url="https://dynamodb.eu-west-1.amazonaws.com/"
+    )
+
+    assert explain(StoreUnavailable("GetItem", original=error), spelling=STORE) == (
+        "cannot reach the DynamoDB endpoint https://dynamodb.eu-west-1.amazonaws.com/ (AWS's own); "
+        "check the network and the region"
+    )
+
+
+def test_other_errors_keep_boto3s_words_on_one_line() -> None:
+    error = client_error(
+        "AccessDeniedException", "DescribeTable", "User: arn:aws:iam::1:user/x\nis not authorized"
+    )
+
+    assert explain(StoreUnavailable("CheckTable", original=error), spelling=CLI) == (
+        "An error occurred (AccessDeniedException) when calling the DescribeTable operation: "
+        "User: arn:aws:iam::1:user/x is not authorized"
     )
