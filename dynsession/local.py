@@ -6,6 +6,7 @@ command) at it. Needs the ``local`` extra: ``pip install 'dynsession[local]'``.
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 import threading
@@ -42,7 +43,7 @@ def run(
     partition_key: str = "id",
     ttl_attribute: str = "ttl",
 ) -> int:
-    """Serve until Ctrl-C; return the exit status.
+    """Serve until Ctrl-C (SIGINT) or SIGTERM; return the exit status.
 
     1 with one line on stderr when the ``local`` extra is missing or the port is taken.
     """
@@ -55,6 +56,7 @@ def run(
     if port and not _port_free(port):
         print(f"dynsession: error: port {port} on {HOST} is in use; pick another with --port", file=err)
         return 1
+    _stop_on_signals()
     try:
         with local_dynamodb(port=port) as endpoint_url:
             client = boto3.session.Session().client(
@@ -84,6 +86,14 @@ def run(
     except KeyboardInterrupt:  # Ctrl-C, also while starting: the server stops, no traceback
         pass
     return 0
+
+
+def _stop_on_signals() -> None:
+    # A shell script that starts the command with `&` leaves SIGINT ignored, and a process manager
+    # stops it with SIGTERM: both end it the way Ctrl-C does, with the server shut down.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def _port_free(port: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -47,16 +48,17 @@ class LocalServer:
         return {name: value for name, value in pairs}
 
 
-def start(*args: str, env: dict[str, str] | None = None) -> LocalServer:
-    """``python -m dynsession ARGS`` from the repository root, its output read line by line."""
+def start(*args: str, ignore_sigint: bool = False) -> LocalServer:
+    """``python -m dynsession ARGS`` from the repository root, its output read line by line;
+    ``ignore_sigint`` starts it as ``&`` in a shell script does."""
     process = subprocess.Popen(
         [sys.executable, "-m", "dynsession", *args],
         cwd=REPO,
-        env=env or dict(os.environ),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None,
     )
     server = LocalServer(process)
     assert process.stdout is not None
@@ -70,10 +72,10 @@ def start(*args: str, env: dict[str, str] | None = None) -> LocalServer:
     return server
 
 
-@pytest.fixture
-def local_server() -> Iterator[tuple[LocalServer, int]]:
+@contextlib.contextmanager
+def running(*, ignore_sigint: bool = False) -> Iterator[tuple[LocalServer, int]]:
     port = free_port()
-    server = start("local", "--table", "sessions", "--port", str(port))
+    server = start("local", "--table", "sessions", "--port", str(port), ignore_sigint=ignore_sigint)
     try:
         yield server, port
     finally:
@@ -82,6 +84,17 @@ def local_server() -> Iterator[tuple[LocalServer, int]]:
             server.process.wait()
         if server.process.stdout is not None:
             server.process.stdout.close()
+
+
+@pytest.fixture
+def local_server() -> Iterator[tuple[LocalServer, int]]:
+    with running() as started:
+        yield started
+
+
+def closed(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
 def test_local_prints_exports_that_reach_the_table_and_ctrl_c_stops_it(
@@ -125,8 +138,23 @@ def test_local_prints_exports_that_reach_the_table_and_ctrl_c_stops_it(
 
     server.process.send_signal(signal.SIGINT)
     assert server.process.wait(timeout=20) == 0
-    with socket.socket() as probe:
-        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the server still listens after Ctrl-C"
+    assert closed(port), "the server still listens after Ctrl-C"
+
+
+@pytest.mark.parametrize(
+    ("ignore_sigint", "stop"),
+    [(True, signal.SIGINT), (False, signal.SIGTERM)],
+    ids=["ctrl-c-when-started-in-the-background", "sigterm"],
+)
+def test_it_stops_cleanly_however_it_was_started(ignore_sigint: bool, stop: signal.Signals) -> None:
+    with running(ignore_sigint=ignore_sigint) as (server, port):
+        printed = server.read_until("Ctrl-C stops it")
+        assert not closed(port), printed
+
+        server.process.send_signal(stop)
+
+        assert server.process.wait(timeout=20) == 0
+        assert closed(port)
 
 
 def test_without_the_local_extra_one_line_names_it(
