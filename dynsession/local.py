@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 
 import boto3
 
@@ -82,7 +83,10 @@ def run(
             print("Point your app and the dynsession command at it: run these in their shell.\n", file=out)
             print("\n".join(exports(endpoint_url, region)), file=out)
             print("\nCtrl-C stops it; the data lives in memory and goes with it.", file=out, flush=True)
-            threading.Event().wait()
+            while True:
+                # Short sleeps, not one endless wait: the signal may land on one of the server's
+                # threads, and only the main thread raises KeyboardInterrupt, once it runs again.
+                time.sleep(0.2)
     except KeyboardInterrupt:  # Ctrl-C, also while starting: the server stops, no traceback
         pass
     return 0
