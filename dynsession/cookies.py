@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -106,16 +106,18 @@ class CookieFormatter:
                 raise ConfigurationError(f"{label} must not contain ';' or line breaks")
         self.name = name
         self.max_age = max_age
-        attributes = f"; Path={path}"
-        flags = f"; HttpOnly; SameSite={same_site.capitalize()}"
+        # Starlette's SessionMiddleware text, attribute for attribute (names, case and order), so
+        # tests written against it keep passing: "path=/; Max-Age=N; httponly; samesite=lax; ...".
+        flags = f"httponly; samesite={same_site}"
         if https_only:
-            flags += "; Secure"
+            flags += "; secure"
         if domain is not None:
-            flags += f"; Domain={domain}"
+            flags += f"; domain={domain}"
         if partitioned:
-            flags += "; Partitioned"
-        self._tail = attributes + ("" if max_age is None else f"; Max-Age={max_age}") + flags
-        self._expired = f"{name}={attributes}; Max-Age=0; Expires={_EPOCH}{flags}"
+            flags += "; partitioned"
+        max_age_part = "" if max_age is None else f"Max-Age={max_age}; "
+        self._tail = f"; path={path}; {max_age_part}{flags}"
+        self._expired = f"{name}=null; path={path}; expires={_EPOCH}; {flags}"
 
     def set_cookie(self, signed_value: str) -> str:
         return f"{self.name}={signed_value}{self._tail}"
@@ -124,12 +126,13 @@ class CookieFormatter:
         return self._expired
 
 
-def cookie_values(headers: Iterable[tuple[bytes, bytes]], name: str) -> Iterator[str]:
-    """Every value of the cookie ``name`` in ASGI request headers, in the order they were sent.
+def cookie_values(headers: Iterable[tuple[bytes, bytes]], name: str, limit: int) -> list[str]:
+    """The first ``limit`` values of the cookie ``name`` in ASGI request headers, in the order sent.
 
     A browser sends several when cookies of one name were set for different domains or paths (a
     stray one for a parent domain, say); the caller takes the first that verifies.
     """
+    found: list[str] = []
     for header, raw in headers:
         if header != b"cookie":
             continue
@@ -137,4 +140,7 @@ def cookie_values(headers: Iterable[tuple[bytes, bytes]], name: str) -> Iterator
             key, sep, value = chunk.partition("=")
             if sep and key.strip() == name:
                 value = value.strip()
-                yield value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+                found.append(value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value)
+                if len(found) == limit:
+                    return found
+    return found

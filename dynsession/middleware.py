@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -16,6 +15,7 @@ from .cookies import CookieFormatter, CookieSigner, SameSite, cookie_values, sto
 from .exceptions import DynSessionError, StoreError
 from .failures import StoreErrorResponse
 from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
+from .plain_http import PlainHttpWarning
 from .session import STATE_KEY, RequestSession, Timing
 from .startup import StorePreparation
 from .stores.base import SessionStore
@@ -99,6 +99,7 @@ class SessionMiddleware:
             max_session_size=self.max_session_size,
             resend_cookie=cookie_max_age is not None,
         )
+        self.plain_http = PlainHttpWarning(session_cookie, secure=https_only)
         self.preparation = StorePreparation(self.store)
         self.save_on_error = options.flag("save_on_error", save_on_error)
         self.raise_store_errors = options.flag("raise_store_errors", raise_store_errors)
@@ -143,6 +144,7 @@ class SessionMiddleware:
                             scope, receive, send, exc, during="write", custom=self.store_error_response
                         )
                     return
+                self.plain_http.check(scope, message)
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
@@ -160,14 +162,15 @@ class SessionMiddleware:
         await failures.answer(scope, receive, send, exc, during="load", custom=self.store_error_response)
 
     async def _load(self, scope: Scope) -> RequestSession:
-        candidates = list(
-            itertools.islice(cookie_values(scope["headers"], self.cookie.name), _MAX_COOKIE_CANDIDATES)
-        )
+        candidates = cookie_values(scope["headers"], self.cookie.name, _MAX_COOKIE_CANDIDATES)
         if not candidates:
             return RequestSession(self.timing)
         # Several cookies of one name (one set for a parent domain, say): the first that verifies.
-        parsed = next(filter(None, map(self.signer.unsign, candidates)), None)
-        if parsed is None:
+        for candidate in candidates:
+            parsed = self.signer.unsign(candidate)
+            if parsed is not None:
+                break
+        else:
             logger.debug("ignoring a session cookie that is malformed or badly signed")
             return RequestSession(self.timing)
         key = store_key(parsed.session_id)
@@ -204,6 +207,8 @@ class SessionMiddleware:
         raw = message["headers"] = list(message.get("headers", ()))
         if outcome is not None or state.data.accessed:
             _vary_cookie(raw)
+        # From here on, an access means code running after the response started (see below).
+        state.data.accessed = False
         if outcome is None:
             return
         headers = MutableHeaders(raw=raw)
@@ -219,8 +224,10 @@ class SessionMiddleware:
 
     def _check_late_changes(self, state: RequestSession) -> None:
         # Changes made after the response started (a background task, a streaming body) cannot be
-        # saved: the write happened before the headers left. Say so once per middleware.
-        if self._late_change_logged or state.committed is None:
+        # saved: the write happened before the headers left. Say so once per middleware. Only a
+        # session used through request.session since then is compared (encoding it on every
+        # request would cost a tenth of the middleware's CPU).
+        if self._late_change_logged or state.committed is None or not state.data.accessed:
             return
         try:
             now = serialization.dumps(state.data)

@@ -57,7 +57,9 @@ def dumps(data: Mapping[str, Any]) -> bytes:
         raw = text.encode("utf-8")
     except UnicodeEncodeError:
         raw = _ascii_encoder.encode(data).encode("ascii")
-    if _too_deep(raw, data):
+    # Counting brackets is a cheap upper bound on the depth (strings may hold brackets too): only a
+    # session with more containers than the limit is walked.
+    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _nests_too_deep(data):
         raise SessionNotSerializable(_deepest_key(data), f"nested more than {MAX_DEPTH} levels deep")
     return raw
 
@@ -71,12 +73,6 @@ def _explain(data: Mapping[str, Any], exc: Exception) -> SessionNotSerializable:
         except (TypeError, ValueError) as inner:
             return SessionNotSerializable(str(key), str(inner))
     return SessionNotSerializable(None, str(exc))
-
-
-def _too_deep(raw: bytes, value: Any) -> bool:
-    # Counting brackets is a cheap upper bound on the depth (strings may hold brackets too); only a
-    # session with more containers than the limit is walked.
-    return raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _nests_too_deep(value)
 
 
 def _nests_too_deep(value: Any) -> bool:
@@ -113,7 +109,7 @@ def loads(raw: bytes) -> dict[str, Any]:
         raise BlobDecodeError("stored session is not valid JSON") from exc
     if not isinstance(value, dict):
         raise BlobDecodeError("stored session is not a JSON object")
-    if _too_deep(raw, value):
+    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _nests_too_deep(value):
         raise BlobDecodeError(f"stored session nests more than {MAX_DEPTH} levels deep")
     return value
 

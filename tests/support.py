@@ -14,7 +14,7 @@ from starlette.routing import Route
 from dynsession import SessionMiddleware, SessionRecord, SessionStore
 from dynsession.testing import FakeClock as FakeClock  # re-exported for the tests
 
-SECRET = "test-secret-key"
+SECRET = "test-secret-key-for-dynsession"
 
 
 class CountingStore:
