@@ -12,7 +12,7 @@ import botocore.config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-DEFAULT_RETRIES = {"mode": "standard", "max_attempts": 3}  # retries, so four attempts
+DEFAULT_MAX_RETRIES = 3  # botocore's max_attempts counts retries: four attempts in all
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_READ_TIMEOUT = 5.0
 
@@ -40,7 +40,7 @@ class Boto3Client:
         self.endpoint_url = endpoint_url
         self.region_name = region_name
         defaults = botocore.config.Config(
-            retries=dict(DEFAULT_RETRIES),
+            retries={"mode": "standard", "max_attempts": DEFAULT_MAX_RETRIES},
             connect_timeout=DEFAULT_CONNECT_TIMEOUT,
             read_timeout=DEFAULT_READ_TIMEOUT,
             max_pool_connections=max_pool_connections,
