@@ -25,7 +25,7 @@ __all__ = [
 TransportChoice = Literal["auto", "boto3", "aiohttp"] | Transport
 """A store's ``transport=`` option: a name, or a :class:`Transport` to use as it is."""
 
-DEFAULT_TRANSPORT: TransportChoice = "boto3"
+DEFAULT_TRANSPORT: TransportChoice = "auto"
 
 _NAMES = ("auto", "boto3", "aiohttp")
 _INSTALL = "install dynsession[fast] (it brings aiohttp)"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 import botocore.config
+import botocore.session
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -47,7 +48,7 @@ class Boto3Client:
         )
         self.config = defaults if config is None else defaults.merge(config)
         self._client = client
-        self._session: boto3.session.Session | None = None
+        self._session: botocore.session.Session | None = None
         self._lock = threading.Lock()
 
     def get(self) -> DynamoDBClient:
@@ -56,8 +57,8 @@ class Boto3Client:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    session = boto3.session.Session()
-                    self._client = session.client(
+                    session = botocore.session.get_session()
+                    self._client = boto3.session.Session(botocore_session=session).client(
                         "dynamodb",
                         endpoint_url=self.endpoint_url,
                         region_name=self.region_name,
@@ -67,7 +68,7 @@ class Boto3Client:
         return self._client
 
     @property
-    def session(self) -> boto3.session.Session | None:
-        """The boto3 session the client was built from (``None`` before :meth:`get`, or when the
-        client was given): its credential chain is the one the native transport signs with."""
+    def botocore_session(self) -> botocore.session.Session | None:
+        """The botocore session the client was built from (``None`` before :meth:`get`, or when
+        the client was given): its credential chain is the one the native transport signs with."""
         return self._session

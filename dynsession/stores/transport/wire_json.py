@@ -1,0 +1,64 @@
+"""DynamoDB's JSON 1.0 wire format, for any operation: requests shaped as boto3's low-level client
+takes them become the JSON body DynamoDB expects, and answers become what boto3 returns.
+
+The only translation boto3 does for item operations is Binary: ``bytes`` on the Python side,
+base64 text on the wire. Binary appears only inside attribute values, as ``{"B": ...}`` or
+``{"BS": [...]}``, and no other object in DynamoDB's answers is a single-member ``B``/``BS``
+object holding text, so answers are decoded without knowing the operation's shape.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=lambda value: _default(value))
+
+
+def _default(value: object) -> object:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, set | frozenset):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not a DynamoDB request value")
+
+
+def encode(request: object) -> bytes:
+    """The JSON body for ``request``: bytes-like values as base64 (Binary), sets as lists.
+
+    Raises TypeError for values boto3 would not send either.
+    """
+    return _encoder.encode(request).encode("utf-8")
+
+
+def _binary(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1:
+        value = obj.get("B")
+        if isinstance(value, str):
+            return {"B": base64.b64decode(value)}
+        values = obj.get("BS")
+        if isinstance(values, list) and all(isinstance(v, str) for v in values):
+            return {"BS": [base64.b64decode(v) for v in values]}
+    return obj
+
+
+def decode(body: bytes) -> dict[str, Any]:
+    """The answer in ``body`` as boto3 returns it, Binary attribute values as ``bytes``.
+
+    Raises ValueError when ``body`` is not a JSON object or holds malformed base64.
+    """
+    if not body:
+        return {}
+    try:
+        # Most answers hold no Binary at all: skip the per-object hook unless one may be present.
+        if b'"B' in body:
+            result = json.loads(body, object_hook=_binary)
+        else:
+            result = json.loads(body)
+    except binascii.Error as exc:
+        raise ValueError(f"malformed Binary value in DynamoDB's answer: {exc}") from exc
+    if not isinstance(result, dict):
+        raise ValueError("DynamoDB's answer is not a JSON object")
+    return result
