@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import boto3
 import botocore.exceptions
@@ -16,7 +16,7 @@ from dynsession import DynamoDBStore, MemoryStore, SessionStore
 from dynsession.testing import local_dynamodb
 
 from .faults import FaultProxy, fault_proxy
-from .support import CountingStore, FakeClock
+from .support import CountingStore, FakeClock, TransportName
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -123,14 +123,14 @@ def key_prefix() -> str:
 
 
 @pytest.fixture(params=["boto3", "aiohttp"])
-def transport(request: pytest.FixtureRequest) -> str:
+def transport(request: pytest.FixtureRequest) -> TransportName:
     """Each DynamoDBStore transport, one test run each."""
-    return str(request.param)
+    return cast(TransportName, request.param)
 
 
 @pytest.fixture
 def dynamodb_store(
-    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock, transport: str
+    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock, transport: TransportName
 ) -> DynamoDBStore:
     return DynamoDBStore(
         table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock, transport=transport
@@ -153,7 +153,7 @@ def faults(shared_fault_proxy: FaultProxy) -> Iterator[FaultProxy]:
 
 @pytest.fixture
 def proxied_store(
-    faults: FaultProxy, table_name: str, key_prefix: str, clock: FakeClock, transport: str
+    faults: FaultProxy, table_name: str, key_prefix: str, clock: FakeClock, transport: TransportName
 ) -> DynamoDBStore:
     """A DynamoDBStore (each transport) whose requests pass through ``faults``."""
     return DynamoDBStore(
@@ -182,7 +182,7 @@ def store(store_kind: str, clock: FakeClock, request: pytest.FixtureRequest) -> 
         endpoint_url=request.getfixturevalue("dynamodb_endpoint"),
         key_prefix=request.getfixturevalue("key_prefix"),
         clock=clock,
-        transport=store_kind.removeprefix("dynamodb-"),
+        transport=cast(TransportName, store_kind.removeprefix("dynamodb-")),
     )
 
 

@@ -29,7 +29,7 @@ from dynsession.cookies import CookieSigner
 
 from .faults import Fault, FaultProxy
 from .items import stored_item
-from .support import SECRET, FakeClock
+from .support import SECRET, FakeClock, TransportName
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -124,7 +124,7 @@ def test_throttled_past_retries_is_503_and_the_item_unchanged(
     key_prefix: str,
     dynamodb_client: DynamoDBClient,
     clock: FakeClock,
-    transport: str,
+    transport: TransportName,
 ) -> None:
     # Two attempts instead of the default four keep the throttling backoff (up to 1 s, 2 s, 4 s)
     # short; the path to the 503 is the same.
@@ -174,7 +174,7 @@ def seconds_to_a_503_at_load(store: DynamoDBStore, clock: FakeClock, session_id:
 
 
 def test_closed_port_is_503_within_the_configured_bounds(
-    table_name: str, clock: FakeClock, transport: str
+    table_name: str, clock: FakeClock, transport: TransportName
 ) -> None:
     store = DynamoDBStore(
         table_name,
@@ -229,7 +229,7 @@ def silent_server() -> Iterator[SilentServer]:
 
 
 def test_unanswered_reads_are_503_within_a_user_config(
-    table_name: str, clock: FakeClock, silent_server: SilentServer, transport: str
+    table_name: str, clock: FakeClock, silent_server: SilentServer, transport: TransportName
 ) -> None:
     config = botocore.config.Config(read_timeout=0.5, retries={"mode": "standard", "total_max_attempts": 2})
     store = DynamoDBStore(
@@ -341,7 +341,7 @@ def test_raise_store_errors_propagates_load_and_save_failures(
 
 
 def test_missing_table_is_an_error_not_an_empty_session(
-    dynamodb_endpoint: str, clock: FakeClock, transport: str
+    dynamodb_endpoint: str, clock: FakeClock, transport: TransportName
 ) -> None:
     store = DynamoDBStore(
         "no-such-table",

@@ -8,7 +8,7 @@ from dynsession import DynamoDBStore, SessionRecord
 from dynsession.stores.capacity import CapacityTally
 
 from ..faults import FaultProxy
-from ..support import FakeClock
+from ..support import FakeClock, TransportName
 
 pytestmark = pytest.mark.anyio
 
@@ -23,7 +23,7 @@ def anyio_backend() -> str:
 
 
 def _store(
-    endpoint: str, table: str, prefix: str, clock: FakeClock, transport: str, *, opt_in: bool
+    endpoint: str, table: str, prefix: str, clock: FakeClock, transport: TransportName, *, opt_in: bool
 ) -> DynamoDBStore:
     return DynamoDBStore(
         table,
@@ -36,7 +36,7 @@ def _store(
 
 
 async def test_totals_count_each_call_and_its_units(
-    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock, transport: str
+    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock, transport: TransportName
 ) -> None:
     store = _store(dynamodb_endpoint, table_name, key_prefix, clock, transport, opt_in=True)
     assert isinstance(store.consumed_capacity, CapacityTally)
@@ -54,7 +54,7 @@ async def test_totals_count_each_call_and_its_units(
 
 
 async def test_failed_conditions_are_not_counted(
-    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock, transport: str
+    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock, transport: TransportName
 ) -> None:
     store = _store(dynamodb_endpoint, table_name, key_prefix, clock, transport, opt_in=True)
     assert store.consumed_capacity is not None
@@ -63,7 +63,7 @@ async def test_failed_conditions_are_not_counted(
 
 
 async def test_default_asks_for_nothing(
-    faults: FaultProxy, table_name: str, key_prefix: str, clock: FakeClock, transport: str
+    faults: FaultProxy, table_name: str, key_prefix: str, clock: FakeClock, transport: TransportName
 ) -> None:
     store = _store(faults.url, table_name, key_prefix, clock, transport, opt_in=False)
     assert store.consumed_capacity is None
