@@ -90,6 +90,21 @@ def starsessions_app() -> Starlette:
     return Starlette(routes=routes(lifecycle=False), middleware=middleware)
 
 
+def starsessions_redis_app(url: str) -> Starlette:
+    """The app behind starsessions with its RedisStore (redis-py's asyncio client) at ``url``."""
+    from redis.asyncio import Redis
+    from starsessions import SessionAutoloadMiddleware
+    from starsessions import SessionMiddleware as StarSessionMiddleware
+    from starsessions.stores.redis import RedisStore
+
+    store = RedisStore(connection=Redis.from_url(url))
+    middleware = [
+        Middleware(StarSessionMiddleware, store=store, cookie_https_only=True, lifetime=1800),
+        Middleware(SessionAutoloadMiddleware),
+    ]
+    return Starlette(routes=routes(lifecycle=False), middleware=middleware)
+
+
 class _PlainDict:
     """No session middleware: a bare dict in the scope so the same endpoints run."""
 

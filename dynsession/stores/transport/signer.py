@@ -48,7 +48,7 @@ def request_url(url: str) -> str:
 
 
 def _hmac(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.digest(key, message.encode("utf-8"), "sha256")
 
 
 class Signer:
@@ -111,7 +111,7 @@ class Signer:
             f"{_ALGORITHM}\n{stamp}\n{scope}\n{hashlib.sha256(canonical_request.encode('utf-8')).hexdigest()}"
         )
         key = self._signing_key(credentials.secret_key, day)
-        signature = hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+        signature = hmac.digest(key, string_to_sign.encode("utf-8"), "sha256").hex()
         headers = {
             "Host": self.host,
             "Content-Type": CONTENT_TYPE,

@@ -33,15 +33,26 @@ def encode(request: object) -> bytes:
     return _encoder.encode(request).encode("utf-8")
 
 
-def _binary(obj: dict[str, Any]) -> Any:
-    if len(obj) == 1:
-        value = obj.get("B")
-        if isinstance(value, str):
-            return {"B": base64.b64decode(value)}
-        values = obj.get("BS")
-        if isinstance(values, list) and all(isinstance(v, str) for v in values):
-            return {"BS": [base64.b64decode(v) for v in values]}
-    return obj
+def _with_bytes(value: Any) -> Any:
+    """``value`` with every Binary attribute value's base64 text decoded, in place where it can."""
+    if type(value) is dict:
+        if len(value) == 1:
+            text = value.get("B")
+            if type(text) is str:
+                return {"B": binascii.a2b_base64(text)}
+            texts = value.get("BS")
+            if type(texts) is list and all(type(t) is str for t in texts):
+                return {"BS": [binascii.a2b_base64(t) for t in texts]}
+        for name, member in value.items():
+            if type(member) is dict or type(member) is list:
+                value[name] = _with_bytes(member)
+        return value
+    if type(value) is list:
+        return [
+            _with_bytes(member) if type(member) is dict or type(member) is list else member
+            for member in value
+        ]
+    return value
 
 
 def decode(body: bytes) -> dict[str, Any]:
@@ -51,14 +62,13 @@ def decode(body: bytes) -> dict[str, Any]:
     """
     if not body:
         return {}
-    try:
-        # Most answers hold no Binary at all: skip the per-object hook unless one may be present.
-        if b'"B' in body:
-            result = json.loads(body, object_hook=_binary)
-        else:
-            result = json.loads(body)
-    except binascii.Error as exc:
-        raise ValueError(f"malformed Binary value in DynamoDB's answer: {exc}") from exc
+    result = json.loads(body)
     if not isinstance(result, dict):
         raise ValueError("DynamoDB's answer is not a JSON object")
-    return result
+    # Most answers hold no Binary at all: walk only those that may.
+    if b'"B' in body:
+        try:
+            result = _with_bytes(result)
+        except binascii.Error as exc:
+            raise ValueError(f"malformed Binary value in DynamoDB's answer: {exc}") from exc
+    return result  # type: ignore[no-any-return]

@@ -1,0 +1,321 @@
+"""Section 6: what a DynamoDB session request costs the client process with each transport, beside
+starsessions with Redis and a bare app; per-call CPU of each transport; requests/s under load.
+
+Every server (DynamoDB, Redis) runs in a process of its own, so ``time.process_time()`` counts only
+the client: the app, the middleware, the store and its HTTP stack. Variants are interleaved round
+by round in this one process and reported as medians, so ratios come from the same run.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import statistics
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import anyio
+from starlette.applications import Starlette
+
+from dynsession import DynamoDBStore
+from dynsession.stores.transport import Transport
+from dynsession.testing import FakeClock
+
+from . import apps, dynamo, servers
+from .driver import Browser, request
+
+BARE = "bare app (no session middleware)"
+BOTO3 = "dynsession, transport='boto3'"
+NATIVE = "dynsession, transport='aiohttp'"
+REDIS = "starsessions + RedisStore"
+TRANSPORTS: dict[str, Literal["boto3", "aiohttp"]] = {BOTO3: "boto3", NATIVE: "aiohttp"}
+KINDS = {"read": "/read", "write": "/write"}  # read-only: one GetItem; modifying: GetItem + PutItem
+OPERATIONS = ("GetItem", "PutItem")
+_BROWSERS = 50
+
+
+class CountingTransport:
+    """Counts the calls a store makes by ``(tag, operation)``, passing each to the real transport;
+    the benchmark sets ``tag`` to the kind of request being made."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self.tag = ""
+        self.calls: Counter[tuple[str, str]] = Counter()
+
+    async def call(self, operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
+        self.calls[(self.tag, operation)] += 1
+        return await self.inner.call(operation, request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@dataclass(frozen=True, slots=True)
+class Timed:
+    """Medians over the rounds of CPU and wall µs per request (or call); ``cpu`` keeps every round."""
+
+    name: str
+    kind: str
+    cpu: tuple[float, ...]
+    wall: tuple[float, ...]
+    calls_per_request: Mapping[str, float]
+
+    @property
+    def cpu_us(self) -> float:
+        return statistics.median(self.cpu)
+
+    @property
+    def wall_us(self) -> float:
+        return statistics.median(self.wall)
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    name: str
+    clients: int
+    requests_per_second: float
+    cpu_us: float  # CPU µs per request under that load
+    max_concurrency: int
+
+
+@dataclass(frozen=True, slots=True)
+class TransportsResult:
+    endpoint: str
+    requests_per_round: int
+    rounds: int
+    requests: tuple[Timed, ...]
+    calls: tuple[Timed, ...]
+    load: tuple[Load, ...]
+    load_seconds: float
+    unavailable: Mapping[str, str]
+
+    def request(self, name: str, kind: str) -> Timed | None:
+        return next((row for row in self.requests if (row.name, row.kind) == (name, kind)), None)
+
+    def ratio(self, name: str, other: str, kind: str) -> float | None:
+        """CPU per request of ``name`` over ``other``'s for ``kind``, or None if either did not run."""
+        mine, theirs = self.request(name, kind), self.request(other, kind)
+        if mine is None or theirs is None:
+            return None
+        return mine.cpu_us / theirs.cpu_us
+
+
+def run_transports(
+    endpoint_url: str | None,
+    *,
+    requests_per_round: int,
+    rounds: int,
+    load_clients: int = 64,
+    load_seconds: float = 2.0,
+    name: str | None = None,
+) -> TransportsResult:
+    """Measure against ``endpoint_url`` (default: ``python -m moto.server`` in its own process)."""
+    with ExitStack() as stack:
+        url = endpoint_url or stack.enter_context(servers.moto_server())
+        stack.enter_context(dynamo.endpoint(url))
+        client = dynamo.make_client(url)
+        table = stack.enter_context(dynamo.session_table(client))
+        unavailable = {}
+        redis_url = None
+        why = servers.redis_unavailable()
+        if why is None:
+            redis_url = stack.enter_context(servers.redis_server())
+        else:
+            unavailable[REDIS] = why
+        sizes = (requests_per_round, rounds, load_clients, load_seconds)
+        requests, calls, load = anyio.run(_measure, url, table, redis_url, *sizes)
+    label = name or endpoint_url or "moto's server (`python -m moto.server`, its own process, 127.0.0.1)"
+    return TransportsResult(
+        label, requests_per_round, rounds, requests, calls, load, load_seconds, unavailable
+    )
+
+
+@contextmanager
+def _stores(url: str, table: str, clock: FakeClock) -> Iterator[dict[str, DynamoDBStore]]:
+    stores = {}
+    prefix = f"x{uuid.uuid4().hex[:6]}:"
+    for label, transport in TRANSPORTS.items():
+        store = DynamoDBStore(
+            table,
+            endpoint_url=url,
+            region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            key_prefix=prefix,
+            clock=clock,
+            transport=transport,
+        )
+        store.transport = CountingTransport(store.transport)
+        stores[label] = store
+    yield stores
+
+
+async def _measure(
+    url: str, table: str, redis_url: str | None, per_round: int, rounds: int, clients: int, seconds: float
+) -> tuple[tuple[Timed, ...], tuple[Timed, ...], tuple[Load, ...]]:
+    clock = FakeClock(int(time.time()))  # never moves: no read is ever due a TTL refresh
+    with _stores(url, table, clock) as stores:
+        builders: dict[str, Callable[[], Starlette]] = {BARE: apps.baseline_app}
+        for label, store in stores.items():
+            builders[label] = lambda store=store: apps.dynsession_app(store, clock=clock)  # type: ignore[misc]
+        if redis_url is not None:
+            builders[REDIS] = lambda: apps.starsessions_redis_app(redis_url)
+        prepared = {
+            label: (build(), [Browser() for _ in range(_BROWSERS)]) for label, build in builders.items()
+        }
+        for app, browsers in prepared.values():
+            for browser in browsers:
+                await _ok(app, "/seed", browser)
+        for store in stores.values():
+            _counter(store).calls.clear()
+        requests = await _time_requests(prepared, stores, per_round, rounds)
+        calls = await _time_calls(stores, table, per_round, rounds)
+        load = [
+            await _load(label, prepared[label][0], store, clients, seconds) for label, store in stores.items()
+        ]
+        for store in stores.values():
+            await store.aclose()
+    return requests, calls, tuple(load)
+
+
+async def _ok(app: Starlette, path: str, browser: Browser) -> None:
+    reply = await request(app, path, browser)
+    if reply.status != 200:
+        raise RuntimeError(f"{path} answered {reply.status}")
+
+
+async def _interleave(
+    work: Mapping[tuple[str, str], Callable[[], Awaitable[None]]], count: int, rounds: int
+) -> dict[tuple[str, str], tuple[list[float], list[float]]]:
+    """Run each piece of work ``count`` times per round, rotating the order; round 0 warms up."""
+    samples: dict[tuple[str, str], tuple[list[float], list[float]]] = {key: ([], []) for key in work}
+    keys = list(work)
+    for number in range(rounds + 1):
+        shift = number % len(keys)
+        for key in keys[shift:] + keys[:shift]:
+            step = work[key]
+            gc.collect()
+            cpu, wall = time.process_time(), time.perf_counter()
+            for _ in range(count):
+                await step()
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            if number:
+                samples[key][0].append(cpu / count * 1e6)
+                samples[key][1].append(wall / count * 1e6)
+    return samples
+
+
+async def _time_requests(
+    prepared: Mapping[str, tuple[Starlette, list[Browser]]],
+    stores: Mapping[str, DynamoDBStore],
+    per_round: int,
+    rounds: int,
+) -> tuple[Timed, ...]:
+    def step(label: str, kind: str) -> Callable[[], Awaitable[None]]:
+        app, browsers = prepared[label]
+        path = KINDS[kind]
+        counter = _counter(stores[label]) if label in stores else None
+        position = 0
+
+        async def one() -> None:
+            nonlocal position
+            position += 1
+            if counter is not None:
+                counter.tag = kind
+            await _ok(app, path, browsers[position % len(browsers)])
+
+        return one
+
+    work = {(label, kind): step(label, kind) for label in prepared for kind in KINDS}
+    samples = await _interleave(work, per_round, rounds)
+    total = per_round * (rounds + 1)
+    rows = []
+    for (label, kind), (cpu, wall) in samples.items():
+        calls: dict[str, float] = {}
+        if label in stores:
+            made = _counter(stores[label]).calls
+            calls = {op: made[(kind, op)] / total for op in OPERATIONS if made[(kind, op)]}
+        rows.append(Timed(label, kind, tuple(cpu), tuple(wall), calls))
+    return tuple(rows)
+
+
+def _counter(store: DynamoDBStore) -> CountingTransport:
+    counter = store.transport
+    assert isinstance(counter, CountingTransport)
+    return counter
+
+
+async def _time_calls(
+    stores: Mapping[str, DynamoDBStore], table: str, per_round: int, rounds: int
+) -> tuple[Timed, ...]:
+    key = {"id": {"S": f"bench-call-{uuid.uuid4().hex[:8]}"}}
+    item = {**key, "data": {"B": bytes(range(256)) * 4}, "ver": {"N": "0"}}
+    versions = {label: 0 for label in stores}
+    first = next(iter(stores.values()))
+    await first.transport.call("PutItem", {"TableName": table, "Item": item})
+
+    def get(store: DynamoDBStore) -> Callable[[], Awaitable[None]]:
+        async def one() -> None:
+            await store.transport.call("GetItem", {"TableName": table, "Key": key, "ConsistentRead": True})
+
+        return one
+
+    def put(label: str, store: DynamoDBStore) -> Callable[[], Awaitable[None]]:
+        async def one() -> None:
+            # Each transport writes its own item, so its expected version is always current.
+            version = versions[label]
+            versions[label] = version + 1
+            await store.transport.call(
+                "PutItem",
+                {
+                    "TableName": table,
+                    "Item": {
+                        **item,
+                        "id": {"S": f"{key['id']['S']}-{label}"},
+                        "ver": {"N": str(version + 1)},
+                    },
+                    "ConditionExpression": "attribute_not_exists(#v) OR #v = :v",
+                    "ExpressionAttributeNames": {"#v": "ver"},
+                    "ExpressionAttributeValues": {":v": {"N": str(version)}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                },
+            )
+
+        return one
+
+    work: dict[tuple[str, str], Callable[[], Awaitable[None]]] = {}
+    for label, store in stores.items():
+        work[(label, "GetItem")] = get(store)
+        work[(label, "PutItem")] = put(label, store)
+    samples = await _interleave(work, per_round, rounds)
+    return tuple(
+        Timed(label, operation, tuple(cpu), tuple(wall), {operation: 1.0})
+        for (label, operation), (cpu, wall) in samples.items()
+    )
+
+
+async def _load(label: str, app: Starlette, store: DynamoDBStore, clients: int, seconds: float) -> Load:
+    """``clients`` concurrent browsers making read-only requests for ``seconds``."""
+    browsers = [Browser() for _ in range(clients)]
+    for browser in browsers:
+        await _ok(app, "/seed", browser)
+    done = 0
+    stop = time.perf_counter() + seconds
+
+    async def client(browser: Browser) -> None:
+        nonlocal done
+        while time.perf_counter() < stop:
+            await _ok(app, "/read", browser)
+            done += 1
+
+    gc.collect()
+    cpu, wall = time.process_time(), time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        for browser in browsers:
+            tg.start_soon(client, browser)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return Load(label, clients, done / wall, cpu / max(done, 1) * 1e6, store.max_concurrency)
