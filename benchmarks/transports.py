@@ -19,11 +19,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import aiohttp
 import anyio
 from starlette.applications import Starlette
 
 from dynsession import DynamoDBStore
-from dynsession.stores.transport import Transport
+from dynsession.stores.transport import Transport, wire_json
+from dynsession.stores.transport.aiohttp_native import AiohttpTransport
 from dynsession.testing import FakeClock
 
 from . import apps, dynamo, servers
@@ -33,6 +35,7 @@ BARE = "bare app (no session middleware)"
 BOTO3 = "dynsession, transport='boto3'"
 NATIVE = "dynsession, transport='aiohttp'"
 REDIS = "starsessions + RedisStore"
+RAW = "aiohttp POST alone"
 TRANSPORTS: dict[str, Literal["boto3", "aiohttp"]] = {BOTO3: "boto3", NATIVE: "aiohttp"}
 KINDS = {"read": "/read", "write": "/write"}  # read-only: one GetItem; modifying: GetItem + PutItem
 OPERATIONS = ("GetItem", "PutItem")
@@ -148,6 +151,7 @@ def _stores(url: str, table: str, clock: FakeClock) -> Iterator[dict[str, Dynamo
             key_prefix=prefix,
             clock=clock,
             transport=transport,
+            validate_on_startup=False,  # the benchmark made the table (dynalite has no TTL to check)
         )
         store.transport = CountingTransport(store.transport)
         stores[label] = store
@@ -162,8 +166,12 @@ async def _measure(
         builders: dict[str, Callable[[], Starlette]] = {BARE: apps.baseline_app}
         for label, store in stores.items():
             builders[label] = lambda store=store: apps.dynsession_app(store, clock=clock)  # type: ignore[misc]
+        redis = None
         if redis_url is not None:
-            builders[REDIS] = lambda: apps.starsessions_redis_app(redis_url)
+            from redis.asyncio import Redis
+
+            redis = Redis.from_url(redis_url)
+            builders[REDIS] = lambda: apps.starsessions_redis_app(redis)
         prepared = {
             label: (build(), [Browser() for _ in range(_BROWSERS)]) for label, build in builders.items()
         }
@@ -179,6 +187,8 @@ async def _measure(
         ]
         for store in stores.values():
             await store.aclose()
+        if redis is not None:
+            await redis.aclose()
     return requests, calls, tuple(load)
 
 
@@ -291,7 +301,20 @@ async def _time_calls(
     for label, store in stores.items():
         work[(label, "GetItem")] = get(store)
         work[(label, "PutItem")] = put(label, store)
-    samples = await _interleave(work, per_round, rounds)
+    await work[(NATIVE, "GetItem")]()  # resolves the native transport's settings
+    native = _counter(stores[NATIVE]).inner
+    assert isinstance(native, AiohttpTransport) and native.settings is not None
+    settings = native.settings
+    body = wire_json.encode({"TableName": table, "Key": key, "ConsistentRead": True})
+    headers = settings.signer.headers(await settings.credentials.get(), "GetItem", body)
+    async with aiohttp.ClientSession(timeout=settings.timeout, auto_decompress=False) as http:
+
+        async def raw() -> None:
+            async with http.post(settings.url, data=body, headers=headers) as response:
+                await response.read()
+
+        work[(RAW, "GetItem")] = raw
+        samples = await _interleave(work, per_round, rounds)
     return tuple(
         Timed(label, operation, tuple(cpu), tuple(wall), {operation: 1.0})
         for (label, operation), (cpu, wall) in samples.items()
@@ -304,16 +327,18 @@ async def _load(label: str, app: Starlette, store: DynamoDBStore, clients: int, 
     for browser in browsers:
         await _ok(app, "/seed", browser)
     done = 0
-    stop = time.perf_counter() + seconds
+    gc.collect()
+    cpu, wall = time.process_time(), time.perf_counter()
+    stop = wall + seconds
 
     async def client(browser: Browser) -> None:
         nonlocal done
-        while time.perf_counter() < stop:
+        while True:  # at least one request each
             await _ok(app, "/read", browser)
             done += 1
+            if time.perf_counter() >= stop:
+                return
 
-    gc.collect()
-    cpu, wall = time.process_time(), time.perf_counter()
     async with anyio.create_task_group() as tg:
         for browser in browsers:
             tg.start_soon(client, browser)
