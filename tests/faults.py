@@ -32,8 +32,9 @@ class Fault:
 
     ``status``/``code``: an error answer (``status=200`` answers an empty success instead).
     ``action``: ``"answer"`` (the default), ``"delay"`` (wait ``seconds``, then pass the request
-    through), ``"drop"`` (close the connection without answering) or ``"silence"`` (hold the
-    connection open, unanswered, for ``seconds``).
+    through), ``"drop"`` (close the connection without answering), ``"silence"`` (hold the
+    connection open, unanswered, for ``seconds``) or ``"bad_checksum"`` (pass the request through
+    and answer with a wrong ``x-amz-crc32``).
     """
 
     def __init__(
@@ -63,6 +64,8 @@ class FaultProxy:
         self.sends: Counter[str] = Counter()
         self.access_keys: list[str] = []
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most requests the proxy held at once
         self._lock = threading.Lock()
         proxy = self
 
@@ -87,11 +90,17 @@ class FaultProxy:
             self.sends.clear()
             self.access_keys.clear()
             self.requests.clear()
+            self.most_in_flight = 0
 
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+    def _enter(self, change: int) -> None:
+        with self._lock:
+            self.in_flight += change
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
 
     def _note(self, operation: str, authorization: str, body: bytes) -> Fault | None:
         with self._lock:
@@ -115,11 +124,20 @@ class _Handler(BaseHTTPRequestHandler):
         self._forward(b"")
 
     def do_POST(self) -> None:
+        self.owner._enter(1)
+        try:
+            self._post()
+        finally:
+            self.owner._enter(-1)
+
+    def _post(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         operation = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
         fault = self.owner._note(operation, self.headers.get("Authorization", ""), body)
         if fault is None:
             self._forward(body)
+        elif fault.action == "bad_checksum":
+            self._forward(body, checksum="1")
         elif fault.action == "delay":
             time.sleep(fault.seconds)
             self._forward(body)
@@ -137,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
                 fault.status, [("Content-Type", "application/x-amz-json-1.0")], json.dumps(answer).encode()
             )
 
-    def _forward(self, body: bytes) -> None:
+    def _forward(self, body: bytes, checksum: str | None = None) -> None:
         connection = http.client.HTTPConnection(*self.owner.upstream, timeout=30)
         try:
             headers = {name: value for name, value in self.headers.items() if name.lower() != "connection"}
@@ -147,6 +165,8 @@ class _Handler(BaseHTTPRequestHandler):
             kept = [(n, v) for n, v in response.getheaders() if n.lower() not in _HOP_BY_HOP]
         finally:
             connection.close()
+        if checksum is not None:
+            kept = [(n, v) for n, v in kept if n.lower() != "x-amz-crc32"] + [("x-amz-crc32", checksum)]
         self._answer(response.status, kept, payload)
 
     def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:

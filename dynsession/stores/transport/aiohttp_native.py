@@ -66,6 +66,11 @@ class AiohttpTransport:
         """What was resolved from botocore (``None`` before the first call)."""
         return self._settings
 
+    @property
+    def open_sessions(self) -> int:
+        """How many event loops hold an open HTTP session of this transport."""
+        return len(self._sessions)
+
     async def call(self, operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
         try:
             loop = asyncio.get_running_loop()
