@@ -15,6 +15,7 @@ _PACKAGES = (
     "anyio",
     "boto3",
     "aiohttp",
+    "aiodynamo",
     "redis",
     "moto",
 )

@@ -10,72 +10,33 @@ from __future__ import annotations
 
 import gc
 import os
-import statistics
 import time
 import uuid
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-import aiohttp
 import anyio
 from starlette.applications import Starlette
 
 from dynsession import DynamoDBStore
-from dynsession.stores.transport import Transport, wire_json
-from dynsession.stores.transport.aiohttp_native import AiohttpTransport
 from dynsession.testing import FakeClock
 
-from . import apps, dynamo, servers
+from . import apps, dynamo, servers, transport_calls
 from .driver import Browser, request
+from .timing import CountingTransport, Timed, interleave
 
 BARE = "bare app (no session middleware)"
 BOTO3 = "dynsession, transport='boto3'"
-NATIVE = "dynsession, transport='aiohttp'"
+NATIVE = transport_calls.NATIVE
+RAW = transport_calls.RAW
+AIODYNAMO = transport_calls.AIODYNAMO
 REDIS = "starsessions + RedisStore"
-RAW = "aiohttp POST alone"
 TRANSPORTS: dict[str, Literal["boto3", "aiohttp"]] = {BOTO3: "boto3", NATIVE: "aiohttp"}
 KINDS = {"read": "/read", "write": "/write"}  # read-only: one GetItem; modifying: GetItem + PutItem
 OPERATIONS = ("GetItem", "PutItem")
 _BROWSERS = 50
-
-
-class CountingTransport:
-    """Counts the calls a store makes by ``(tag, operation)``, passing each to the real transport;
-    the benchmark sets ``tag`` to the kind of request being made."""
-
-    def __init__(self, inner: Transport) -> None:
-        self.inner = inner
-        self.tag = ""
-        self.calls: Counter[tuple[str, str]] = Counter()
-
-    async def call(self, operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
-        self.calls[(self.tag, operation)] += 1
-        return await self.inner.call(operation, request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-@dataclass(frozen=True, slots=True)
-class Timed:
-    """Medians over the rounds of CPU and wall µs per request (or call); ``cpu`` keeps every round."""
-
-    name: str
-    kind: str
-    cpu: tuple[float, ...]
-    wall: tuple[float, ...]
-    calls_per_request: Mapping[str, float]
-
-    @property
-    def cpu_us(self) -> float:
-        return statistics.median(self.cpu)
-
-    @property
-    def wall_us(self) -> float:
-        return statistics.median(self.wall)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +92,9 @@ def run_transports(
             redis_url = stack.enter_context(servers.redis_server())
         else:
             unavailable[REDIS] = why
+        why = transport_calls.aiodynamo_unavailable()
+        if why is not None:
+            unavailable[AIODYNAMO] = why
         sizes = (requests_per_round, rounds, load_clients, load_seconds)
         requests, calls, load = anyio.run(_measure, url, table, redis_url, *sizes)
     label = name or endpoint_url or "moto's server (`python -m moto.server`, its own process, 127.0.0.1)"
@@ -181,7 +145,7 @@ async def _measure(
         for store in stores.values():
             _counter(store).calls.clear()
         requests = await _time_requests(prepared, stores, per_round, rounds)
-        calls = await _time_calls(stores, table, per_round, rounds)
+        calls = await transport_calls.time_calls(stores, table, per_round, rounds)
         load = [
             await _load(label, prepared[label][0], store, clients, seconds) for label, store in stores.items()
         ]
@@ -196,27 +160,6 @@ async def _ok(app: Starlette, path: str, browser: Browser) -> None:
     reply = await request(app, path, browser)
     if reply.status != 200:
         raise RuntimeError(f"{path} answered {reply.status}")
-
-
-async def _interleave(
-    work: Mapping[tuple[str, str], Callable[[], Awaitable[None]]], count: int, rounds: int
-) -> dict[tuple[str, str], tuple[list[float], list[float]]]:
-    """Run each piece of work ``count`` times per round, rotating the order; round 0 warms up."""
-    samples: dict[tuple[str, str], tuple[list[float], list[float]]] = {key: ([], []) for key in work}
-    keys = list(work)
-    for number in range(rounds + 1):
-        shift = number % len(keys)
-        for key in keys[shift:] + keys[:shift]:
-            step = work[key]
-            gc.collect()
-            cpu, wall = time.process_time(), time.perf_counter()
-            for _ in range(count):
-                await step()
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            if number:
-                samples[key][0].append(cpu / count * 1e6)
-                samples[key][1].append(wall / count * 1e6)
-    return samples
 
 
 async def _time_requests(
@@ -241,7 +184,7 @@ async def _time_requests(
         return one
 
     work = {(label, kind): step(label, kind) for label in prepared for kind in KINDS}
-    samples = await _interleave(work, per_round, rounds)
+    samples = await interleave(work, per_round, rounds)
     total = per_round * (rounds + 1)
     rows = []
     for (label, kind), (cpu, wall) in samples.items():
@@ -257,68 +200,6 @@ def _counter(store: DynamoDBStore) -> CountingTransport:
     counter = store.transport
     assert isinstance(counter, CountingTransport)
     return counter
-
-
-async def _time_calls(
-    stores: Mapping[str, DynamoDBStore], table: str, per_round: int, rounds: int
-) -> tuple[Timed, ...]:
-    key = {"id": {"S": f"bench-call-{uuid.uuid4().hex[:8]}"}}
-    item = {**key, "data": {"B": bytes(range(256)) * 4}, "ver": {"N": "0"}}
-    versions = {label: 0 for label in stores}
-    first = next(iter(stores.values()))
-    await first.transport.call("PutItem", {"TableName": table, "Item": item})
-
-    def get(store: DynamoDBStore) -> Callable[[], Awaitable[None]]:
-        async def one() -> None:
-            await store.transport.call("GetItem", {"TableName": table, "Key": key, "ConsistentRead": True})
-
-        return one
-
-    def put(label: str, store: DynamoDBStore) -> Callable[[], Awaitable[None]]:
-        async def one() -> None:
-            # Each transport writes its own item, so its expected version is always current.
-            version = versions[label]
-            versions[label] = version + 1
-            await store.transport.call(
-                "PutItem",
-                {
-                    "TableName": table,
-                    "Item": {
-                        **item,
-                        "id": {"S": f"{key['id']['S']}-{label}"},
-                        "ver": {"N": str(version + 1)},
-                    },
-                    "ConditionExpression": "attribute_not_exists(#v) OR #v = :v",
-                    "ExpressionAttributeNames": {"#v": "ver"},
-                    "ExpressionAttributeValues": {":v": {"N": str(version)}},
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                },
-            )
-
-        return one
-
-    work: dict[tuple[str, str], Callable[[], Awaitable[None]]] = {}
-    for label, store in stores.items():
-        work[(label, "GetItem")] = get(store)
-        work[(label, "PutItem")] = put(label, store)
-    await work[(NATIVE, "GetItem")]()  # resolves the native transport's settings
-    native = _counter(stores[NATIVE]).inner
-    assert isinstance(native, AiohttpTransport) and native.settings is not None
-    settings = native.settings
-    body = wire_json.encode({"TableName": table, "Key": key, "ConsistentRead": True})
-    headers = settings.signer.headers(await settings.credentials.get(), "GetItem", body)
-    async with aiohttp.ClientSession(timeout=settings.timeout, auto_decompress=False) as http:
-
-        async def raw() -> None:
-            async with http.post(settings.url, data=body, headers=headers) as response:
-                await response.read()
-
-        work[(RAW, "GetItem")] = raw
-        samples = await _interleave(work, per_round, rounds)
-    return tuple(
-        Timed(label, operation, tuple(cpu), tuple(wall), {operation: 1.0})
-        for (label, operation), (cpu, wall) in samples.items()
-    )
 
 
 async def _load(label: str, app: Starlette, store: DynamoDBStore, clients: int, seconds: float) -> Load:

@@ -33,7 +33,7 @@ def encode(request: object) -> bytes:
     return _encoder.encode(request).encode("utf-8")
 
 
-def _with_bytes(value: Any) -> Any:
+def with_bytes(value: Any) -> Any:
     """``value`` with every Binary attribute value's base64 text decoded, in place where it can."""
     if type(value) is dict:
         if len(value) == 1:
@@ -45,12 +45,11 @@ def _with_bytes(value: Any) -> Any:
                 return {"BS": [binascii.a2b_base64(t) for t in texts]}
         for name, member in value.items():
             if type(member) is dict or type(member) is list:
-                value[name] = _with_bytes(member)
+                value[name] = with_bytes(member)
         return value
     if type(value) is list:
         return [
-            _with_bytes(member) if type(member) is dict or type(member) is list else member
-            for member in value
+            with_bytes(member) if type(member) is dict or type(member) is list else member for member in value
         ]
     return value
 
@@ -68,7 +67,7 @@ def decode(body: bytes) -> dict[str, Any]:
     # Most answers hold no Binary at all: walk only those that may.
     if b'"B' in body:
         try:
-            result = _with_bytes(result)
+            result = with_bytes(result)
         except binascii.Error as exc:
             raise ValueError(f"malformed Binary value in DynamoDB's answer: {exc}") from exc
     return result  # type: ignore[no-any-return]
