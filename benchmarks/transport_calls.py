@@ -112,8 +112,16 @@ async def time_calls(
     async with aiohttp.ClientSession(timeout=settings.timeout, auto_decompress=False) as http:
 
         async def raw() -> None:
-            async with http.post(settings.url, data=body, headers=headers) as response:
-                await response.read()
+            for attempt in (1, 2):
+                try:
+                    async with http.post(settings.url, data=body, headers=headers) as response:
+                        await response.read()
+                        return
+                except aiohttp.ServerDisconnectedError:
+                    # The server closed the idle keep-alive connection as it was reused (Node.js
+                    # does after 5 s); the transports retry this too.
+                    if attempt == 2:
+                        raise
 
         work[(RAW, "GetItem")] = raw
         reference = _aiodynamo(http, settings.url, settings.region, credentials)

@@ -135,7 +135,11 @@ class AiohttpTransport:
 async def _send(
     settings: NativeSettings, http: aiohttp.ClientSession, operation: str, body: bytes
 ) -> dict[str, Any]:
-    """POST ``body`` until it succeeds or the retry policy gives up; raise botocore's exceptions."""
+    """POST ``body`` until it succeeds or the retry policy gives up; raise botocore's exceptions.
+
+    As in botocore, an answer whose ``x-amz-crc32`` does not match is retried, and once retries
+    run out the last one is returned all the same.
+    """
     policy = settings.policy
     attempt = 1
     quota_taken = 0
@@ -143,7 +147,8 @@ async def _send(
         credentials = await settings.credentials.get()
         headers = settings.signer.headers(credentials, operation, body)
         headers["User-Agent"] = settings.user_agent
-        failure: Exception
+        failure: Exception | None = None
+        mismatch = False
         try:
             response = await http.post(settings.url, data=body, headers=headers, proxy=settings.proxy)
             try:
@@ -157,28 +162,25 @@ async def _send(
             status = response.status
             checksum = response.headers.get("x-amz-crc32")
             mismatch = checksum is not None and checksum != str(zlib.crc32(payload))
-            if status == 200 and (not mismatch or attempt >= policy.max_attempts):
-                policy.succeeded(quota_taken)
-                try:
-                    return wire_json.decode(payload)
-                except ValueError as exc:
-                    raise botocore.exceptions.ResponseStreamingError(error=exc) from exc
             if status == 200:
-                failure = botocore.exceptions.ResponseStreamingError(error="CRC32 mismatch")
-                outcome = Outcome(status=status, checksum_mismatch=True)
+                outcome = Outcome(status=status, checksum_mismatch=mismatch)
             else:
                 parsed = error_response(status, response.headers, payload, attempt - 1)
                 code = parsed["Error"]["Code"]
                 failure = settings.exceptions.from_code(code)(parsed, operation)
-                outcome = Outcome(
-                    status=status,
-                    code=code,
-                    checksum_mismatch=mismatch,
-                    retry_after_ms=response.headers.get("x-amz-retry-after"),
-                )
-        decision = policy.next_delay(operation, attempt, outcome)
+                retry_after = response.headers.get("x-amz-retry-after")
+                outcome = Outcome(status, code, checksum_mismatch=mismatch, retry_after_ms=retry_after)
+        decision = (
+            None if failure is None and not mismatch else policy.next_delay(operation, attempt, outcome)
+        )
         if decision is None:
-            raise failure
+            if failure is not None:
+                raise failure
+            policy.succeeded(quota_taken)
+            try:
+                return wire_json.decode(payload)
+            except ValueError as exc:
+                raise botocore.exceptions.ResponseStreamingError(error=exc) from exc
         delay, quota_taken = decision
         await asyncio.sleep(delay)
         attempt += 1
