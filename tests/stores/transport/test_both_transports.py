@@ -212,7 +212,7 @@ async def test_at_most_max_concurrency_requests_are_in_flight(
     faults: FaultProxy, table_name: str, key_prefix: str, clock: FakeClock, transport: TransportName
 ) -> None:
     store = store_for(faults.url, table_name, key_prefix, clock, transport, max_concurrency=3)
-    faults.inject("GetItem", Fault(action="delay", seconds=0.1))
+    faults.inject("GetItem", Fault(action="delay", seconds=0.3))
     async with anyio.create_task_group() as tg:
         for n in range(12):
             tg.start_soon(store.load, f"k{n}")
