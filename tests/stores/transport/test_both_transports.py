@@ -142,10 +142,14 @@ async def test_failures_are_the_same_botocore_errors(
         assert type(native_error).__name__ == type(boto3_error).__name__  # each client has its own classes
         assert native_error.response["Error"]["Code"] == boto3_error.response["Error"]["Code"]
         assert native_error.operation_name == boto3_error.operation_name
-    native_item = getattr(originals["aiohttp"][0], "response", {})["Item"]
-    boto3_item = getattr(originals["boto3"][0], "response", {})["Item"]
-    assert native_item["data"] == {"B": b"\x00\x01\xffbinary"}
-    assert native_item | {"id": None} == boto3_item | {"id": None}
+    # The item that failed the condition comes back where the server sends it (moto, DynamoDB;
+    # dynalite does not), decoded alike.
+    native_item = getattr(originals["aiohttp"][0], "response", {}).get("Item")
+    boto3_item = getattr(originals["boto3"][0], "response", {}).get("Item")
+    assert (native_item is None) == (boto3_item is None)
+    if native_item is not None and boto3_item is not None:
+        assert native_item["data"] == {"B": b"\x00\x01\xffbinary"}
+        assert native_item | {"id": None} == boto3_item | {"id": None}
 
 
 @pytest.mark.parametrize(
