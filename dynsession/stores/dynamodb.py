@@ -53,7 +53,8 @@ class DynamoDBStore:
     endpoint, credentials, retries and timeouts; ``"auto"`` (the default) picks ``"aiohttp"`` when
     it is installed and no ``client`` was given, else ``"boto3"``. At most ``max_concurrency``
     calls are in flight at once; none blocks the event loop. Table administration always uses
-    boto3. Raises ConfigurationError for a ``transport`` that cannot be used.
+    boto3. The transport in use is :attr:`transport`; :meth:`aclose` releases its connections.
+    Raises ConfigurationError for a ``transport`` that cannot be used.
 
     With ``return_consumed_capacity=True`` every call asks for ``ReturnConsumedCapacity="TOTAL"``
     and ``consumed_capacity`` (a :class:`CapacityTally`) adds up the units; otherwise it is ``None``.
