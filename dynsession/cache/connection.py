@@ -1,0 +1,118 @@
+"""The cache's way to its table: a boto3 client built on first use, the transport every item
+operation goes through, the optional capacity tally, and table checks in a worker thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import anyio.to_thread
+import boto3
+import botocore.config
+
+from .. import tables
+from ..stores.capacity import CapacityTally
+from ..stores.dynamodb_wire import translate_errors
+from ..stores.transport import Boto3Transport, Transport
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+DEFAULT_MAX_CONCURRENCY = 16
+
+
+class TableConnection:
+    """One table's client, transport and tally, with DynamoDBStore's defaults for each."""
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        partition_key: str,
+        ttl_attribute: str,
+        client: DynamoDBClient | None,
+        endpoint_url: str | None,
+        region_name: str | None,
+        config: botocore.config.Config | None,
+        max_concurrency: int,
+        return_consumed_capacity: bool,
+        table_wait_timeout: float,
+    ) -> None:
+        self.table_name = table_name
+        self.partition_key = partition_key
+        self.ttl_attribute = ttl_attribute
+        self.table_wait_timeout = table_wait_timeout
+        self._client = client
+        self._client_lock = threading.Lock()
+        self._options = (endpoint_url, region_name, config, max_concurrency)
+        self._transport = _transport(lambda: self.client, max_concurrency)
+        self.consumed_capacity = CapacityTally() if return_consumed_capacity else None
+        self._extra: dict[str, Any] = {"ReturnConsumedCapacity": "TOTAL"} if return_consumed_capacity else {}
+
+    @property
+    def client(self) -> DynamoDBClient:
+        """The boto3 client, built on first use. Blocking: call it from a worker thread."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = _client(*self._options)
+        return self._client
+
+    async def call(self, operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
+        """One item operation through the transport. Raises StoreUnavailable, ConditionFailed."""
+        response = await self._transport.call(operation, {**request, **self._extra})
+        if self.consumed_capacity is not None:
+            self.consumed_capacity.add(operation, response)
+        return response
+
+    def report(self, *, create: bool) -> tables.TableReport:
+        """Blocking: check the table, creating it first if ``create``. Raises botocore's errors."""
+        if create:
+            return tables.create_table(
+                self.client,
+                self.table_name,
+                partition_key=self.partition_key,
+                ttl_attribute=self.ttl_attribute,
+                wait_timeout=self.table_wait_timeout,
+            )
+        return tables.check_table(
+            self.client, self.table_name, partition_key=self.partition_key, ttl_attribute=self.ttl_attribute
+        )
+
+    async def blocking_report(self, *, create: bool) -> tables.TableReport:
+        """:meth:`report` in a worker thread, errors translated (StoreUnavailable)."""
+
+        def run() -> tables.TableReport:
+            with translate_errors("CreateTable" if create else "CheckTable", self.table_name):
+                return self.report(create=create)
+
+        return await anyio.to_thread.run_sync(run)
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+
+def _transport(client: Any, max_concurrency: int) -> Transport:
+    """The transport the cache's item operations go through."""
+    return Boto3Transport(client, max_concurrency=max_concurrency)
+
+
+def _client(
+    endpoint_url: str | None,
+    region_name: str | None,
+    config: botocore.config.Config | None,
+    max_concurrency: int,
+) -> DynamoDBClient:
+    """A boto3 client with DynamoDBStore's defaults: standard retries (4 attempts), 2 s connect and
+    5 s read timeouts, a pool of ``max_concurrency`` connections; ``config`` merged over them."""
+    defaults = botocore.config.Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=2,
+        read_timeout=5,
+        max_pool_connections=max_concurrency,
+    )
+    merged = defaults if config is None else defaults.merge(config)
+    return boto3.session.Session().client(
+        "dynamodb", endpoint_url=endpoint_url, region_name=region_name, config=merged
+    )
