@@ -6,7 +6,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 from .base import DistributedCache
 from .expiry import Duration
@@ -17,13 +17,19 @@ R = TypeVar("R")
 _LONGEST_READABLE = 200
 
 
+class CachingDecorator(Protocol):
+    """What ``cached(...)`` returns: it keeps the decorated function's signature."""
+
+    def __call__(self, function: Callable[P, Awaitable[R]], /) -> Callable[P, Awaitable[R]]: ...
+
+
 def cached(
     cache: DistributedCache,
     *,
-    key: Callable[P, str] | None = None,
+    key: Callable[..., str] | None = None,
     sliding: Duration | None = None,
     absolute_in: Duration | None = None,
-) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+) -> CachingDecorator:
     """Cache an async function's results in ``cache`` through ``get_or_set_json``.
 
     The function must return JSON values (``dict``, ``list``, ``str``, numbers, ``bool``,

@@ -15,7 +15,9 @@ _TICKS_PER_SECOND = 10_000_000
 _TICKS_PER_DAY = 86_400 * _TICKS_PER_SECOND
 
 _DAYS = re.compile(r"(-)?(\d{1,8})")
-_CLOCK = re.compile(r"(-)?(?:(\d{1,8})[.:](?=\d+:\d+:))?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,7}))?)?")
+_CLOCK = re.compile(
+    r"(-)?(?:(\d{1,8})\.|(\d{1,8}):(?=\d+:\d+:))?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,7}))?)?"
+)
 
 
 def format_timespan(value: timedelta) -> str:
@@ -45,7 +47,8 @@ def parse_timespan(text: str) -> timedelta:
     match = _CLOCK.fullmatch(stripped)
     if match is None:
         raise ValueError(f"not a .NET TimeSpan: {text!r}")
-    sign, days, hours, minutes, seconds, fraction = match.groups()
+    sign, dotted_days, colon_days, hours, minutes, seconds, fraction = match.groups()
+    days = dotted_days or colon_days
     if int(hours) > 23 or int(minutes) > 59 or int(seconds or 0) > 59:
         raise ValueError(f".NET TimeSpan component out of range: {text!r}")
     micro = int((fraction or "0").ljust(7, "0")[:6])

@@ -130,7 +130,7 @@ async def test_bad_expiry_raises_and_writes_nothing(
         "now": at(clock, 0),
         "naive": datetime.fromtimestamp(clock.now + 60, tz=timezone.utc).replace(tzinfo=None),
     }
-    resolved = {
+    resolved: dict[str, Any] = {
         name: moments.get(value, value) if isinstance(value, str) else value
         for name, value in options.items()
     }
@@ -259,7 +259,7 @@ async def test_a_failing_factory_fails_every_waiter_and_stores_nothing(cache: Di
 
 
 async def test_get_or_set_checks_the_expiry_before_running_the_factory(cache: DistributedCache) -> None:
-    factory: Callable[[], Awaitable[bytes]] = pytest.fail  # type: ignore[assignment]
+    factory: Callable[[], Awaitable[bytes]] = pytest.fail
     with pytest.raises(InvalidExpiry):
         await cache.get_or_set("k", factory, sliding=0)
 
