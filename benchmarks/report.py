@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import calls, cpu, latency, report_calls
+from . import cache_calls, calls, cpu, latency, report_cache, report_calls
 from .latency import percentile
 from .markdown import machine_line, table, yes
 
@@ -23,6 +23,7 @@ class Results:
     cpu: cpu.CpuResult
     blocking: latency.BlockingResult
     throughput: latency.ThroughputResult
+    cache: cache_calls.CacheCallsResult
 
 
 def targets(results: Results) -> list[tuple[str, str, bool]]:
@@ -59,6 +60,8 @@ def targets(results: Results) -> list[tuple[str, str, bool]]:
             ratio <= TARGET_CPU_STARLETTE,
         )
     )
+    done, total = report_cache.at_minimum(results.cache)
+    found.append(("Cache calls per operation = the minimum", f"{done} of {total} operations", done == total))
     rise = results.blocking.p99_increase_ms
     found.append((f"Probe p99 increase < {TARGET_P99_MS:g} ms", f"{rise:+.2f} ms", rise < TARGET_P99_MS))
     return found
@@ -79,6 +82,7 @@ def markdown(results: Results) -> str:
         _cpu(results),
         _blocking(results),
         _throughput(results),
+        report_cache.section(results),
     ]
     return "\n\n".join(parts) + "\n"
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import calls, cpu, latency, machine, plot, report
+from . import cache_calls, calls, cpu, latency, machine, plot, report
 
 HERE = Path(__file__).resolve().parent
 
@@ -24,6 +24,7 @@ class Sizes:
     probe_seconds: float  # per phase (section 4)
     probe_phases: int
     throughput_seconds: float  # per point (section 5)
+    cache_operations: int  # section 6's mix
     limiter_sizes: tuple[int, ...] = (4, 16, 64)
     client_counts: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
 
@@ -36,6 +37,7 @@ FULL = Sizes(
     probe_seconds=2.0,
     probe_phases=5,
     throughput_seconds=1.0,
+    cache_operations=10_000,
 )
 TINY = Sizes(
     repeats=2,
@@ -45,6 +47,7 @@ TINY = Sizes(
     probe_seconds=0.1,
     probe_phases=1,
     throughput_seconds=0.05,
+    cache_operations=200,
     limiter_sizes=(2, 4),
     client_counts=(1, 4),
 )
@@ -53,7 +56,7 @@ TINY = Sizes(
 def run_all(
     sizes: Sizes, endpoint_url: str | None = None, endpoint_name: str | None = None
 ) -> report.Results:
-    """Run the five sections in order and return their results."""
+    """Run the six sections in order and return their results."""
     started = datetime.datetime.now(datetime.timezone.utc)
     clock = time.perf_counter()
     call_results = calls.run_calls(
@@ -64,6 +67,7 @@ def run_all(
     throughput = latency.run_throughput(
         seconds=sizes.throughput_seconds, limiter_sizes=sizes.limiter_sizes, client_counts=sizes.client_counts
     )
+    cache = cache_calls.run_cache_calls(endpoint_url, operations=sizes.cache_operations, name=endpoint_name)
     return report.Results(
         machine=machine.describe(),
         started=started.strftime("%Y-%m-%d %H:%M UTC"),
@@ -72,6 +76,7 @@ def run_all(
         cpu=cpu_results,
         blocking=blocking,
         throughput=throughput,
+        cache=cache,
     )
 
 
@@ -89,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--endpoint-url",
         default=os.environ.get("DYNSESSION_TEST_ENDPOINT") or None,
-        help="DynamoDB endpoint for sections 1-2 (dynalite, AWS); default: $DYNSESSION_TEST_ENDPOINT, "
+        help="DynamoDB endpoint for sections 1, 2 and 6 (dynalite, AWS); default: $DYNSESSION_TEST_ENDPOINT, "
         "else moto's server on 127.0.0.1",
     )
     parser.add_argument("--endpoint-name", help="how RESULTS.md names that endpoint (default: its URL)")

@@ -46,7 +46,7 @@ class TableConnection:
         self._client = client
         self._client_lock = threading.Lock()
         self._options = (endpoint_url, region_name, config, max_concurrency)
-        self._transport = _transport(lambda: self.client, max_concurrency)
+        self.transport = _transport(lambda: self.client, max_concurrency)
         self.consumed_capacity = CapacityTally() if return_consumed_capacity else None
         self._extra: dict[str, Any] = {"ReturnConsumedCapacity": "TOTAL"} if return_consumed_capacity else {}
 
@@ -61,7 +61,7 @@ class TableConnection:
 
     async def call(self, operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
         """One item operation through the transport. Raises StoreUnavailable, ConditionFailed."""
-        response = await self._transport.call(operation, {**request, **self._extra})
+        response = await self.transport.call(operation, {**request, **self._extra})
         if self.consumed_capacity is not None:
             self.consumed_capacity.add(operation, response)
         return response
@@ -90,7 +90,7 @@ class TableConnection:
         return await anyio.to_thread.run_sync(run)
 
     async def aclose(self) -> None:
-        await self._transport.aclose()
+        await self.transport.aclose()
 
 
 def _transport(client: Any, max_concurrency: int) -> Transport:

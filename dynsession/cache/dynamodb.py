@@ -13,6 +13,7 @@ from ..exceptions import ConfigurationError, StoreError
 from ..serialization import BlobDecodeError
 from ..stores.capacity import CapacityTally
 from ..stores.dynamodb_wire import ConditionFailed
+from ..stores.transport import Transport
 from .connection import DEFAULT_MAX_CONCURRENCY, TableConnection
 from .entry import CacheEntry, refresh_target
 from .expiry import Duration, Expiry
@@ -109,6 +110,15 @@ class DynamoDBCache(BaseCache):
     def consumed_capacity(self) -> CapacityTally | None:
         """The capacity units used so far, with ``return_consumed_capacity=True``; else ``None``."""
         return self._table.consumed_capacity
+
+    @property
+    def transport(self) -> Transport:
+        """What carries the item operations (see :mod:`dynsession.stores.transport`)."""
+        return self._table.transport
+
+    @transport.setter
+    def transport(self, transport: Transport) -> None:
+        self._table.transport = transport
 
     @property
     def client(self) -> DynamoDBClient:

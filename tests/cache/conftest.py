@@ -46,8 +46,8 @@ class CountingTransport:
 
 def count_calls(cache: DynamoDBCache) -> CountingTransport:
     """Count the cache's DynamoDB calls from now on."""
-    counting = CountingTransport(cache._table._transport)
-    cache._table._transport = counting
+    counting = CountingTransport(cache.transport)
+    cache.transport = counting
     return counting
 
 
