@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from dynsession import (
     Clock,
+    DynamoDBStore,
     SessionMiddleware,
     SessionStore,
     end_session,
@@ -21,6 +23,7 @@ from dynsession import (
     session_info,
     system_clock,
 )
+from dynsession.cache import DistributedCache, DynamoDBCache, MemoryCache
 
 from .settings import Settings
 
@@ -32,6 +35,8 @@ CATALOGUE: dict[str, tuple[str, int]] = {
     "cheese": ("Cheese", 480),
     "tea": ("Tea", 320),
 }
+CATALOGUE_DELAY = 1.0  # seconds the simulated product backend takes to answer
+CATALOGUE_LIFETIME = 60  # seconds a computed catalogue is served from the cache
 
 # Templates are read once at import: a file loader would stat and read files on the event loop.
 _TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -45,13 +50,40 @@ templates = Jinja2Templates(
 )
 
 
-def create_app(store: SessionStore, settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
-    """Build the example app with its sessions kept in ``store``, timed by ``clock``.
+def create_app(
+    store: SessionStore,
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    cache: DistributedCache | None = None,
+    catalogue_delay: float = CATALOGUE_DELAY,
+) -> FastAPI:
+    """Build the example app with its sessions kept in ``store``, timed by ``clock``. The product
+    catalogue is cached in ``cache`` (default: a DynamoDBCache in the sessions table when ``store``
+    is a DynamoDBStore, else a MemoryCache).
 
     Raises dynsession.ConfigurationError when the settings are not valid middleware options.
     """
     app = FastAPI(title="dynsession example shop", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
+    app.state.cache = cache if cache is not None else _default_cache(store, clock)
+
+    @app.get("/catalogue")
+    async def catalogue(request: Request) -> Response:
+        computed = False
+
+        async def from_backend() -> list[dict[str, Any]]:
+            nonlocal computed
+            computed = True
+            await anyio.sleep(catalogue_delay)  # a slow product service
+            return [{"sku": sku, "name": name, "cents": cents} for sku, (name, cents) in CATALOGUE.items()]
+
+        started = time.perf_counter()
+        products = await app.state.cache.get_or_set_json(
+            "catalogue", from_backend, absolute_in=CATALOGUE_LIFETIME
+        )
+        elapsed_ms = round((time.perf_counter() - started) * 1000)
+        return _page(request, "catalogue.html", products=products, computed=computed, elapsed_ms=elapsed_ms)
 
     @app.get("/")
     async def home(request: Request) -> Response:
@@ -119,6 +151,13 @@ def create_app(store: SessionStore, settings: Settings, *, clock: Clock = system
         clock=clock,
     )
     return app
+
+
+def _default_cache(store: SessionStore, clock: Clock) -> DistributedCache:
+    if isinstance(store, DynamoDBStore):
+        # The cache shares the sessions table and its client; its items live under "cache:dc:".
+        return DynamoDBCache(store.table_name, client=store.client, clock=clock, validate_on_startup=False)
+    return MemoryCache(clock=clock)
 
 
 def cart_lines(session: dict[str, Any]) -> list[dict[str, Any]]:

@@ -6,7 +6,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from dynsession import MemoryStore
-from example_app.app import create_app
+from dynsession.cache import MemoryCache
+from example_app.app import CATALOGUE_LIFETIME, create_app
 from example_app.settings import DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, Settings
 
 from ..support import FakeClock
@@ -150,3 +151,22 @@ def test_timeouts_end_the_session(
     clock.advance(step)
     assert web.get("/session").json()["session"] == {}
     assert "Not logged in" in web.get("/cart").text
+
+
+def test_catalogue_is_computed_once_then_served_from_the_cache(memory: MemoryStore, clock: FakeClock) -> None:
+    settings = Settings(secret_key=SECRET)
+    cache = MemoryCache(clock=clock)
+    web = TestClient(create_app(memory, settings, clock=clock, cache=cache, catalogue_delay=0.05))
+    first = web.get("/catalogue")
+    assert first.status_code == 200 and "Computed in" in first.text
+    assert (
+        [line for line in first.text.splitlines() if "data-sku" in line][0]
+        .strip()
+        .startswith('<li data-sku="apple">Apple, 0.50')
+    )
+    assert int(first.text.split("Computed in ")[1].split(" ms")[0]) >= 50
+    second = web.get("/catalogue")
+    assert "Served from cache in" in second.text and "Cheese, 4.80" in second.text
+    clock.advance(CATALOGUE_LIFETIME)
+    assert "Computed in" in web.get("/catalogue").text
+    assert len(memory) == 0  # the page reads the session but stores nothing
