@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +21,7 @@ from dynsession.stores.transport import Transport
 from dynsession.testing import FakeClock
 
 from . import dynamo
+from .cache_model import FLOOR, MINIMUM, CacheModel
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -108,8 +108,6 @@ class CacheCallsResult:
 
 THROTTLED = "throttled refresh (measured)"
 EVERY_GET = "refresh on every get, .NET policy (measured)"
-MINIMUM = "minimum (model)"
-FLOOR = "no refresh at all (model)"
 
 
 def run_cache_calls(
@@ -194,7 +192,7 @@ async def _operations(client: DynamoDBClient, table: str) -> tuple[list[Operatio
 async def _mix(client: DynamoDBClient, table: str, operations: int, keys: int, rate: int) -> list[MixRow]:
     """90 % get, 8 % set, 2 % remove over ``keys`` keys, ``rate`` operations per simulated second,
     once with the default throttle and once refreshing on every hit; the model sees the same."""
-    model = _Model(_item_bytes())
+    model = CacheModel(_item_bytes(), sliding=SLIDING, threshold=THRESHOLD)
     rows: list[MixRow] = []
     scale = 1000 / operations
     for label, refresh_after in ((THROTTLED, None), (EVERY_GET, 0)):
@@ -224,11 +222,11 @@ async def _mix_run(
     keys: int,
     rate: int,
     refresh_after: int | None,
-    model: _Model | None,
+    model: CacheModel | None,
 ) -> dynamo.WireCount:
     clock = FakeClock()
     cache, counting = _cache(client, table, clock, refresh_after=refresh_after)
-    shadow = model if model is not None else _Model()
+    shadow = model if model is not None else CacheModel(0, sliding=SLIDING, threshold=THRESHOLD)
     for number in range(keys):
         await cache.set(str(number), VALUE)
         shadow.set(str(number), clock())
@@ -249,47 +247,3 @@ async def _mix_run(
             await cache.remove(key)
             shadow.remove(key)
     return counting.wire
-
-
-class _Model:
-    """The fewest calls the mix needs, kept apart from the cache's code: a read per get, a write per
-    set or remove, and a TTL write when a hit finds the stored TTL more than THRESHOLD s behind.
-    Units by DynamoDB's rules for ``item_bytes``-byte items (a delete of a missing one: 1 WCU)."""
-
-    def __init__(self, item_bytes: int = 0) -> None:
-        self.item_bytes = item_bytes
-        self.ttl: dict[str, int] = {}
-        self.minimum: Counter[str] = Counter()
-        self.floor: Counter[str] = Counter()
-        self.units = {MINIMUM: [0.0, 0.0], FLOOR: [0.0, 0.0]}
-
-    def reset(self) -> None:
-        """Forget the counts (not the TTLs): what came before was setup."""
-        self.minimum.clear()
-        self.floor.clear()
-        self.units = {MINIMUM: [0.0, 0.0], FLOOR: [0.0, 0.0]}
-
-    def _count(self, operation: str, *, refresh: bool = False, size: int | None = None) -> None:
-        size = self.item_bytes if size is None else size
-        read = operation == "GetItem"
-        units = dynamo.read_units(size) if read else dynamo.write_units(size)
-        for label, counts in ((MINIMUM, self.minimum), (FLOOR, self.floor)):
-            if refresh and label == FLOOR:
-                continue
-            counts[operation] += 1
-            self.units[label][0 if read else 1] += units
-
-    def get(self, key: str, now: int) -> None:
-        ttl = self.ttl.get(key)
-        self._count("GetItem", size=0 if ttl is None else None)
-        if ttl is not None and ttl > now and now + SLIDING - ttl > THRESHOLD:
-            self._count("UpdateItem", refresh=True)
-            self.ttl[key] = now + SLIDING
-
-    def set(self, key: str, now: int) -> None:
-        self._count("PutItem")
-        self.ttl[key] = now + SLIDING
-
-    def remove(self, key: str) -> None:
-        self._count("DeleteItem", size=None if key in self.ttl else 0)
-        self.ttl.pop(key, None)

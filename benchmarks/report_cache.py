@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import cache_calls
-from .cache_calls import EVERY_GET, FLOOR, MINIMUM, THROTTLED, CacheCallsResult
+from .cache_calls import EVERY_GET, THROTTLED, CacheCallsResult
+from .cache_model import FLOOR, MINIMUM
 from .markdown import machine_line, number, table, yes
 
 if TYPE_CHECKING:

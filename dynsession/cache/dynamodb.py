@@ -17,7 +17,7 @@ from ..stores.transport import Transport
 from .connection import DEFAULT_MAX_CONCURRENCY, TableConnection
 from .entry import CacheEntry, refresh_target
 from .expiry import Duration, Expiry
-from .item import VALUE, ItemLayout
+from .item import ItemLayout
 from .keys import check_key, check_prefix
 from .shared import DEFAULT_SLIDING, BaseCache
 
@@ -134,9 +134,9 @@ class DynamoDBCache(BaseCache):
         if entry is None:
             return None
         target = refresh_target(entry, self._clock(), self._refresh_after)
-        if target is not None:
+        if target is not None and entry.ttl is not None:
             try:
-                await self._move_ttl(key, entry, target)
+                await self._move_ttl(key, entry.ttl, target)
             except StoreError as exc:
                 # The value was read; a lost refresh only lets the entry expire sooner.
                 logger.warning("cache: sliding refresh failed, entry returned anyway: %s", exc)
@@ -151,7 +151,7 @@ class DynamoDBCache(BaseCache):
             return False
         target = entry.slid_ttl(self._clock())
         if target is not None and entry.ttl is not None and target > entry.ttl:
-            await self._move_ttl(key, entry, target)
+            await self._move_ttl(key, entry.ttl, target)
         return True
 
     async def remove(self, key: str) -> None:
@@ -166,18 +166,9 @@ class DynamoDBCache(BaseCache):
     async def _add(self, key: str, value: bytes, expiry: Expiry) -> bool:
         now = self._clock()
         item = self.layout.item(key, CacheEntry.create(value, expiry, now))
-        # Absent, a stub without a value, or expired but not yet removed by DynamoDB's TTL: all free.
-        condition = {
-            "ConditionExpression": "attribute_not_exists(#k) OR attribute_not_exists(#v) OR #t <= :now",
-            "ExpressionAttributeNames": {
-                "#k": self.layout.partition_key,
-                "#v": VALUE,
-                "#t": self.layout.ttl_attribute,
-            },
-            "ExpressionAttributeValues": {":now": {"N": str(now)}},
-        }
+        request = {"TableName": self.table_name, "Item": item, **self.layout.free_condition(now)}
         try:
-            await self._table.call("PutItem", {"TableName": self.table_name, "Item": item, **condition})
+            await self._table.call("PutItem", request)
         except ConditionFailed:
             return False
         return True
@@ -205,30 +196,15 @@ class DynamoDBCache(BaseCache):
             return None
         return entry
 
-    async def _move_ttl(self, key: str, entry: CacheEntry, target: int) -> None:
-        """Set the TTL to ``target`` if the item still has the TTL it was read with: a concurrent
-        ``set`` or ``remove`` wins over a refresh, and a refresh never creates an item."""
+    async def _move_ttl(self, key: str, old: int, new: int) -> None:
         try:
             await self._table.call(
-                "UpdateItem",
-                {
-                    "TableName": self.table_name,
-                    "Key": self.layout.key(key),
-                    "UpdateExpression": "SET #t = :t",
-                    "ConditionExpression": "#t = :old",
-                    "ExpressionAttributeNames": {"#t": self.layout.ttl_attribute},
-                    "ExpressionAttributeValues": {":t": {"N": str(target)}, ":old": {"N": str(entry.ttl)}},
-                },
+                "UpdateItem", {"TableName": self.table_name, **self.layout.ttl_update(key, old, new)}
             )
         except ConditionFailed:
-            pass
+            pass  # set or removed meanwhile: that newer write stands
 
     # -- the table and the connection ------------------------------------------------------------
-
-    def table_report(self, *, create: bool = False) -> TableReport:
-        """Check the table (creating it first if ``create``), as ``dynsession check-table`` does.
-        Blocking; raises botocore's exceptions when DynamoDB cannot be asked."""
-        return self._table.report(create=create)
 
     async def check_table(self) -> TableReport:
         """Report whether the table can hold the cache. Raises StoreUnavailable when DynamoDB cannot

@@ -61,6 +61,26 @@ class ItemLayout:
             raise CacheValueTooLarge(size, MAX_ITEM_BYTES)
         return item
 
+    def free_condition(self, now: int) -> dict[str, Any]:
+        """The condition under which ``add`` may write at ``now``: no item, an item without a value
+        (a stub), or one whose TTL has passed but that DynamoDB has not removed yet."""
+        return {
+            "ConditionExpression": "attribute_not_exists(#k) OR attribute_not_exists(#v) OR #t <= :now",
+            "ExpressionAttributeNames": {"#k": self.partition_key, "#v": VALUE, "#t": self.ttl_attribute},
+            "ExpressionAttributeValues": {":now": {"N": str(now)}},
+        }
+
+    def ttl_update(self, key: str, old: int, new: int) -> dict[str, Any]:
+        """An UpdateItem moving only the TTL from ``old`` to ``new``, if it still is ``old``: a
+        concurrent ``set`` or ``remove`` wins over a refresh, and a refresh never creates an item."""
+        return {
+            "Key": self.key(key),
+            "UpdateExpression": "SET #t = :t",
+            "ConditionExpression": "#t = :old",
+            "ExpressionAttributeNames": {"#t": self.ttl_attribute},
+            "ExpressionAttributeValues": {":t": {"N": str(new)}, ":old": {"N": str(old)}},
+        }
+
     def entry(self, item: Mapping[str, Any]) -> CacheEntry | None:
         """The entry an item holds; ``None`` when it holds no value (such as a stub left by a .NET
         refresh racing a removal).
