@@ -66,15 +66,7 @@ class BaseCache(abc.ABC):
             )
         except InvalidExpiry as exc:
             raise ConfigurationError(str(exc)) from None
-        if refresh_after is None:
-            self._refresh_after: int | None = None
-        else:
-            seconds = refresh_after.total_seconds() if isinstance(refresh_after, timedelta) else refresh_after
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds >= 0:
-                raise ConfigurationError(
-                    "refresh_after must be a non-negative number of seconds or a timedelta"
-                )
-            self._refresh_after = int(seconds)
+        self._refresh_after = _seconds_or_none("refresh_after", refresh_after)
         self._clock = clock
         self._flight: SingleFlight[bytes] = SingleFlight()
 
