@@ -83,8 +83,6 @@ class DynamoDBCache(BaseCache):
         super().__init__(clock=clock, default_sliding=default_sliding, refresh_after=refresh_after)
         if max_concurrency < 1:
             raise ConfigurationError("max_concurrency must be at least 1")
-        if compress_threshold is not None and compress_threshold < 0:
-            raise ConfigurationError("compress_threshold must be a non-negative number of bytes or None")
         self.table_name = table_name
         self.consistent_read = consistent_read
         self.layout = ItemLayout(partition_key, ttl_attribute, check_prefix(key_prefix), compress_threshold)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from ..exceptions import ConfigurationError
 from ..serialization import BlobDecodeError, pack, unpack
 from ..stores.dynamodb_wire import MAX_ITEM_BYTES, item_size
 from .entry import CacheEntry
@@ -33,12 +34,19 @@ _NULL: dict[str, Any] = {"NULL": True}
 @dataclass(frozen=True, slots=True)
 class ItemLayout:
     """Where a cache keeps things in its table: the attribute names, the key prefix, and when
-    values are compressed (``compress_threshold`` bytes; ``None``: never)."""
+    values are compressed (``compress_threshold`` bytes; ``None``: never). Raises
+    ConfigurationError for a negative threshold."""
 
     partition_key: str = "id"
     ttl_attribute: str = "ttl"
     key_prefix: str = "cache:dc:"
     compress_threshold: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.compress_threshold is not None and (
+            isinstance(self.compress_threshold, bool) or self.compress_threshold < 0
+        ):
+            raise ConfigurationError("compress_threshold must be a non-negative number of bytes or None")
 
     def key(self, key: str) -> dict[str, Any]:
         """The DynamoDB ``Key`` of a cache key."""

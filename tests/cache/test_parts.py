@@ -123,6 +123,7 @@ def test_bad_options_fail_when_the_cache_is_built() -> None:
         {"refresh_after": "soon"},
         {"max_entries": 0},
         {"max_bytes": 1000},
+        {"compress_threshold": -1},
     ):
         with pytest.raises(ConfigurationError):
             MemoryCache(**options)
