@@ -12,6 +12,8 @@ import boto3
 import botocore.config
 
 from .. import tables
+from ..exceptions import StoreUnavailable
+from ..explain import Spelling, explain
 from ..stores.capacity import CapacityTally
 from ..stores.dynamodb_wire import translate_errors
 from ..stores.transport import Boto3Transport, Transport
@@ -20,6 +22,13 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 DEFAULT_MAX_CONCURRENCY = 16
+
+_SPELLING = Spelling(
+    region_absent="no region_name given to DynamoDBCache",
+    region_fix="pass region_name= to DynamoDBCache",
+    endpoint_name="DynamoDBCache's endpoint_url",
+    endpoint_fix="pass endpoint_url= to DynamoDBCache",
+)
 
 
 class TableConnection:
@@ -88,6 +97,17 @@ class TableConnection:
                 return self.report(create=create)
 
         return await anyio.to_thread.run_sync(run)
+
+    async def checked_report(self, *, create: bool) -> tables.TableReport:
+        """:meth:`blocking_report` for the startup check: when DynamoDB cannot be asked, the
+        StoreUnavailable says what is missing and what to set, as the ``dynsession`` command does."""
+        try:
+            return await self.blocking_report(create=create)
+        except StoreUnavailable as exc:
+            reason = explain(exc, spelling=_SPELLING, endpoint_option=self._options[0])
+            raise StoreUnavailable(
+                f"DynamoDB table {self.table_name!r} could not be checked: {reason}", original=exc.original
+            ) from exc
 
     async def aclose(self) -> None:
         await self.transport.aclose()

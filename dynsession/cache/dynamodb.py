@@ -217,10 +217,10 @@ class DynamoDBCache(BaseCache):
     async def prepare(self) -> None:
         """Create the table if ``create_table_if_missing``, else check it if ``validate_on_startup``;
         log the warnings. Raises TableConfigError when the table cannot hold the cache,
-        StoreUnavailable when DynamoDB cannot be asked."""
+        StoreUnavailable when DynamoDB cannot be asked (saying what to set)."""
         if not (self.create_table_if_missing or self.validate_on_startup):
             return
-        report = await self._table.blocking_report(create=self.create_table_if_missing)
+        report = await self._table.checked_report(create=self.create_table_if_missing)
         report.raise_for_errors()
         for finding in report.warnings:
             logger.warning("cache table %r: %s", self.table_name, finding.message)

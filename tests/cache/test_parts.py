@@ -7,8 +7,9 @@ from typing import Any
 
 import anyio
 import pytest
+from botocore.config import Config
 
-from dynsession import ConfigurationError
+from dynsession import ConfigurationError, StoreUnavailable
 from dynsession.cache import DynamoDBCache, InvalidCacheKey, InvalidExpiry, MemoryCache
 from dynsession.cache.entry import CacheEntry, refresh_target
 from dynsession.cache.expiry import Expiry, resolve
@@ -16,6 +17,7 @@ from dynsession.cache.flight import SingleFlight
 from dynsession.cache.keys import check_key
 from dynsession.cache.timespan import format_timespan, parse_timespan
 
+from ..clients import free_port
 from ..support import FakeClock
 
 NOW = 1_800_000_000
@@ -197,3 +199,16 @@ async def test_single_flight_survives_the_leader_being_cancelled() -> None:
         release.set()
     assert runs == ["leader", "follower"]
     assert results == ["follower"] and len(flight) == 0
+
+
+@pytest.mark.anyio
+async def test_an_unreachable_endpoint_fails_the_startup_check_saying_what_to_set(clock: FakeClock) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    cache = DynamoDBCache(
+        "t", endpoint_url=url, clock=clock, config=Config(retries={"total_max_attempts": 1})
+    )
+    with pytest.raises(StoreUnavailable, match="cannot reach the DynamoDB endpoint") as raised:
+        async with cache:
+            pass
+    assert "pass endpoint_url= to DynamoDBCache" in str(raised.value)
+    assert raised.value.original is not None
