@@ -1,21 +1,32 @@
-"""The report's section 6: the distributed cache's calls and capacity units."""
+"""Section 7 of RESULTS.md: the distributed cache's calls and capacity units."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from . import cache_calls
+from . import cache_calls, markdown
 from .cache_calls import EVERY_GET, THROTTLED, CacheCallsResult
 from .cache_model import FLOOR, MINIMUM
 from .markdown import machine_line, number, table, yes
 
-if TYPE_CHECKING:
-    from .report import Results
+BEGIN = "<!-- section 7: begin -->"
+END = "<!-- section 7: end -->"
 
 
 def at_minimum(result: CacheCallsResult) -> tuple[int, int]:
-    """(operations at their minimum, operations) for the targets table."""
+    """(operations at their minimum, operations)."""
     return sum(row.at_minimum for row in result.operations), len(result.operations)
+
+
+def targets(result: CacheCallsResult) -> list[tuple[str, str, bool]]:
+    """(target, measured, met) for the cache."""
+    done, total = at_minimum(result)
+    return [
+        ("Cache calls per operation = the minimum", f"{done} of {total} operations", done == total),
+        (
+            "Cache read-heavy mix = the minimum (throttled sliding refresh)",
+            f"{result.row(THROTTLED).units_per_1000 / result.row(MINIMUM).units_per_1000 - 1:+.1%}",
+            at_mix_minimum(result),
+        ),
+    ]
 
 
 def refresh_saving(result: CacheCallsResult) -> float:
@@ -30,8 +41,17 @@ def at_mix_minimum(result: CacheCallsResult) -> bool:
     return same_calls and measured.units_per_1000 == minimum.units_per_1000
 
 
-def section(results: Results) -> str:
-    c = results.cache
+def splice(document: str, new_section: str) -> str:
+    """``document`` with its section 7 replaced by ``new_section`` (appended if it has none)."""
+    return markdown.splice(document, new_section, BEGIN, END)
+
+
+def section(c: CacheCallsResult, machine: str) -> str:
+    """Section 7, between its markers."""
+    return "\n\n".join([BEGIN, _body(c, machine), END])
+
+
+def _body(c: CacheCallsResult, machine: str) -> str:
     rows = []
     for row in c.operations:
         minimum = " + ".join(f"{n} {op}" for op, n in row.operation.minimum.items())
@@ -65,8 +85,8 @@ def section(results: Results) -> str:
     throttled, every = c.row(THROTTLED), c.row(EVERY_GET)
     return "\n\n".join(
         [
-            "## 6. Distributed cache: calls per operation and the sliding refresh",
-            machine_line(results.machine),
+            "## 7. Distributed cache: calls per operation and the sliding refresh",
+            machine_line(machine),
             f"DynamoDBCache against {c.endpoint}, strongly consistent reads, 1,000-byte values (a "
             f"{c.item_bytes}-byte item), the default 20-minute sliding window and so the default "
             "`refresh_after` of 60 s. Calls are counted on the way to the transport, failed conditional "

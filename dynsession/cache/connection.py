@@ -1,14 +1,13 @@
-"""The cache's way to its table: a boto3 client built on first use, the transport every item
-operation goes through, the optional capacity tally, and table checks in a worker thread."""
+"""The cache's way to its table: the boto3 client (built on first use), the transport every item
+operation goes through (built by ``make_transport``, as the session store's is), the optional
+capacity tally, and table checks in a worker thread."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
-import boto3
 import botocore.config
 
 from .. import tables
@@ -16,7 +15,7 @@ from ..exceptions import StoreUnavailable
 from ..explain import Spelling, explain
 from ..stores.capacity import CapacityTally
 from ..stores.dynamodb_wire import translate_errors
-from ..stores.transport import Boto3Transport, Transport
+from ..stores.transport import Boto3Client, Transport, TransportChoice, make_transport
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -32,7 +31,8 @@ _SPELLING = Spelling(
 
 
 class TableConnection:
-    """One table's client, transport and tally, with DynamoDBStore's defaults for each."""
+    """One table's client, transport and tally, built as DynamoDBStore builds them. Raises
+    ConfigurationError for a ``transport`` that cannot be used."""
 
     def __init__(
         self,
@@ -45,6 +45,7 @@ class TableConnection:
         region_name: str | None,
         config: botocore.config.Config | None,
         max_concurrency: int,
+        transport: TransportChoice,
         return_consumed_capacity: bool,
         table_wait_timeout: float,
     ) -> None:
@@ -52,21 +53,22 @@ class TableConnection:
         self.partition_key = partition_key
         self.ttl_attribute = ttl_attribute
         self.table_wait_timeout = table_wait_timeout
-        self._client = client
-        self._client_lock = threading.Lock()
-        self._options = (endpoint_url, region_name, config, max_concurrency)
-        self.transport = _transport(lambda: self.client, max_concurrency)
+        self.endpoint_url = endpoint_url
+        self._boto3 = Boto3Client(
+            client,
+            endpoint_url=endpoint_url,
+            region_name=region_name,
+            config=config,
+            max_pool_connections=max_concurrency,
+        )
+        self.transport: Transport = make_transport(transport, self._boto3, max_concurrency=max_concurrency)
         self.consumed_capacity = CapacityTally() if return_consumed_capacity else None
         self._extra: dict[str, Any] = {"ReturnConsumedCapacity": "TOTAL"} if return_consumed_capacity else {}
 
     @property
     def client(self) -> DynamoDBClient:
         """The boto3 client, built on first use. Blocking: call it from a worker thread."""
-        if self._client is None:
-            with self._client_lock:
-                if self._client is None:
-                    self._client = _client(*self._options)
-        return self._client
+        return self._boto3.get()
 
     async def call(self, operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
         """One item operation through the transport. Raises StoreUnavailable, ConditionFailed."""
@@ -104,35 +106,10 @@ class TableConnection:
         try:
             return await self.blocking_report(create=create)
         except StoreUnavailable as exc:
-            reason = explain(exc, spelling=_SPELLING, endpoint_option=self._options[0])
+            reason = explain(exc, spelling=_SPELLING, endpoint_option=self.endpoint_url)
             raise StoreUnavailable(
                 f"DynamoDB table {self.table_name!r} could not be checked: {reason}", original=exc.original
             ) from exc
 
     async def aclose(self) -> None:
         await self.transport.aclose()
-
-
-def _transport(client: Any, max_concurrency: int) -> Transport:
-    """The transport the cache's item operations go through."""
-    return Boto3Transport(client, max_concurrency=max_concurrency)
-
-
-def _client(
-    endpoint_url: str | None,
-    region_name: str | None,
-    config: botocore.config.Config | None,
-    max_concurrency: int,
-) -> DynamoDBClient:
-    """A boto3 client with DynamoDBStore's defaults: standard retries (4 attempts), 2 s connect and
-    5 s read timeouts, a pool of ``max_concurrency`` connections; ``config`` merged over them."""
-    defaults = botocore.config.Config(
-        retries={"mode": "standard", "max_attempts": 3},
-        connect_timeout=2,
-        read_timeout=5,
-        max_pool_connections=max_concurrency,
-    )
-    merged = defaults if config is None else defaults.merge(config)
-    return boto3.session.Session().client(
-        "dynamodb", endpoint_url=endpoint_url, region_name=region_name, config=merged
-    )

@@ -13,7 +13,7 @@ from ..exceptions import ConfigurationError, StoreError
 from ..serialization import BlobDecodeError
 from ..stores.capacity import CapacityTally
 from ..stores.dynamodb_wire import ConditionFailed
-from ..stores.transport import Transport
+from ..stores.transport import DEFAULT_TRANSPORT, Transport, TransportChoice
 from .connection import DEFAULT_MAX_CONCURRENCY, TableConnection
 from .entry import CacheEntry, refresh_target
 from .expiry import Duration, Expiry
@@ -43,9 +43,10 @@ class DynamoDBCache(BaseCache):
     TTL attribute, different prefixes.
 
     The connection options (``client``, ``endpoint_url``, ``region_name``, ``config``,
-    ``max_concurrency``, ``return_consumed_capacity``, ``create_table_if_missing``,
+    ``max_concurrency``, ``transport``, ``return_consumed_capacity``, ``create_table_if_missing``,
     ``validate_on_startup``, ``table_wait_timeout``) mean what they mean for
-    :class:`~dynsession.DynamoDBStore`; every call runs off the event loop. ``compress_threshold``
+    :class:`~dynsession.DynamoDBStore`, and ``transport`` is built by the same
+    :func:`~dynsession.stores.transport.make_transport`; no call blocks the event loop. ``compress_threshold``
     (``None`` by default, for .NET compatibility) stores values above that many bytes
     zlib-compressed when that is smaller; .NET services then cannot read those entries.
 
@@ -71,6 +72,7 @@ class DynamoDBCache(BaseCache):
         region_name: str | None = None,
         config: botocore.config.Config | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        transport: TransportChoice = DEFAULT_TRANSPORT,
         clock: Clock = system_clock,
         default_sliding: Duration | None = DEFAULT_SLIDING,
         refresh_after: Duration | None = None,
@@ -95,6 +97,7 @@ class DynamoDBCache(BaseCache):
             region_name=region_name,
             config=config,
             max_concurrency=max_concurrency,
+            transport=transport,
             return_consumed_capacity=return_consumed_capacity,
             table_wait_timeout=table_wait_timeout,
         )
@@ -111,7 +114,8 @@ class DynamoDBCache(BaseCache):
 
     @property
     def transport(self) -> Transport:
-        """What carries the item operations (see :mod:`dynsession.stores.transport`)."""
+        """What carries the item operations (see :mod:`dynsession.stores.transport`); assignable,
+        for instance to wrap it."""
         return self._table.transport
 
     @transport.setter

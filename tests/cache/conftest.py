@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from dynsession.cache import DistributedCache, DynamoDBCache, MemoryCache
 from dynsession.stores.transport import Transport
 
-from ..support import FakeClock
+from ..support import FakeClock, TransportName
 
 
 @pytest.fixture
@@ -53,21 +53,34 @@ def count_calls(cache: DynamoDBCache) -> CountingTransport:
 
 @pytest.fixture
 def dynamodb_cache(
-    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock
+    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock, transport: TransportName
 ) -> DynamoDBCache:
-    """A DynamoDBCache in the run's sessions table, under this test's own prefix."""
-    return DynamoDBCache(table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock)
+    """A DynamoDBCache (each transport) in the run's sessions table, under this test's own prefix."""
+    return DynamoDBCache(
+        table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock, transport=transport
+    )
 
 
-@pytest.fixture(params=["memory", pytest.param("dynamodb", marks=pytest.mark.dynamodb)])
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("dynamodb-boto3", marks=pytest.mark.dynamodb),
+        pytest.param("dynamodb-aiohttp", marks=pytest.mark.dynamodb),
+    ]
+)
 def cache_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
 def cache(cache_kind: str, clock: FakeClock, request: pytest.FixtureRequest) -> DistributedCache:
-    """Every cache implementation, one test run each."""
+    """Every cache implementation (DynamoDBCache once per transport), one test run each."""
     if cache_kind == "memory":
         return MemoryCache(clock=clock)
-    result: DynamoDBCache = request.getfixturevalue("dynamodb_cache")
-    return result
+    return DynamoDBCache(
+        request.getfixturevalue("table_name"),
+        endpoint_url=request.getfixturevalue("dynamodb_endpoint"),
+        key_prefix=request.getfixturevalue("key_prefix"),
+        clock=clock,
+        transport=cast(TransportName, cache_kind.removeprefix("dynamodb-")),
+    )

@@ -18,7 +18,7 @@ import pytest
 
 from dynsession.cache import DynamoDBCache
 
-from ..support import FakeClock
+from ..support import FakeClock, TransportName
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -134,8 +134,9 @@ async def test_python_writes_the_item_dotnet_writes(
     name: str,
     dotnet: dict[str, Any],
     python: dict[str, Any],
+    transport: TransportName,
 ) -> None:
-    cache = dotnet_style(dynamodb_endpoint, table_name, clock)
+    cache = dotnet_style(dynamodb_endpoint, table_name, clock, transport=transport)
     value = b"\x00\x01 binary value \xff"
     await cache.set(unique, value, **moment(clock, python))
     expected = dotnet_item(unique, value, clock.now, **moment(clock, dotnet))
@@ -143,11 +144,16 @@ async def test_python_writes_the_item_dotnet_writes(
 
 
 async def test_python_defaults_match_dotnet_with_prefix_cache_and_the_table_ttl_attribute(
-    dynamodb_endpoint: str, dynamodb_client: DynamoDBClient, table_name: str, clock: FakeClock, unique: str
+    dynamodb_endpoint: str,
+    dynamodb_client: DynamoDBClient,
+    table_name: str,
+    clock: FakeClock,
+    unique: str,
+    transport: TransportName,
 ) -> None:
     # .NET with PartitionKeyPrefix = "cache", on a table whose TTL is on "ttl" (which .NET reads
     # from DescribeTimeToLive), given SlidingExpiration = 20 minutes.
-    cache = DynamoDBCache(table_name, endpoint_url=dynamodb_endpoint, clock=clock)
+    cache = DynamoDBCache(table_name, endpoint_url=dynamodb_endpoint, transport=transport, clock=clock)
     await cache.set(unique, b"v")
     expected = dotnet_item(
         unique, b"v", clock.now, window=WINDOWS["20 minutes"], prefix="cache", ttl_attribute="ttl"
@@ -156,9 +162,14 @@ async def test_python_defaults_match_dotnet_with_prefix_cache_and_the_table_ttl_
 
 
 async def test_an_entry_that_never_expires_is_all_null_as_in_dotnet(
-    dynamodb_endpoint: str, dynamodb_client: DynamoDBClient, table_name: str, clock: FakeClock, unique: str
+    dynamodb_endpoint: str,
+    dynamodb_client: DynamoDBClient,
+    table_name: str,
+    clock: FakeClock,
+    unique: str,
+    transport: TransportName,
 ) -> None:
-    cache = dotnet_style(dynamodb_endpoint, table_name, clock, default_sliding=None)
+    cache = dotnet_style(dynamodb_endpoint, table_name, clock, transport=transport, default_sliding=None)
     await cache.set(unique, b"forever")
     assert raw_item(dynamodb_client, table_name, dotnet_key(unique, None)) == dotnet_item(
         unique, b"forever", clock.now
@@ -177,8 +188,9 @@ async def test_python_reads_what_dotnet_writes(
     name: str,
     dotnet: dict[str, Any],
     python: dict[str, Any],
+    transport: TransportName,
 ) -> None:
-    cache = dotnet_style(dynamodb_endpoint, table_name, clock, refresh_after=0)
+    cache = dotnet_style(dynamodb_endpoint, table_name, clock, transport=transport, refresh_after=0)
     item = dotnet_item(unique, b"from .NET", clock.now, **moment(clock, dotnet))
     dynamodb_client.put_item(TableName=table_name, Item=item)
     assert await cache.get(unique) == b"from .NET"
@@ -202,22 +214,32 @@ async def test_dotnet_partition_key_prefixes_map_to_key_prefix(
     clock: FakeClock,
     unique: str,
     prefix: str | None,
+    transport: TransportName,
 ) -> None:
     item = dotnet_item(
         unique, b"v", clock.now, window=WINDOWS["20 minutes"], prefix=prefix, ttl_attribute="ttl"
     )
     dynamodb_client.put_item(TableName=table_name, Item=item)
     key_prefix = f"{prefix}:dc:" if prefix else "dc:"
-    cache = DynamoDBCache(table_name, endpoint_url=dynamodb_endpoint, clock=clock, key_prefix=key_prefix)
+    cache = DynamoDBCache(
+        table_name, endpoint_url=dynamodb_endpoint, transport=transport, clock=clock, key_prefix=key_prefix
+    )
     assert await cache.get(unique) == b"v"
-    other = DynamoDBCache(table_name, endpoint_url=dynamodb_endpoint, clock=clock, key_prefix="other:dc:")
+    other = DynamoDBCache(
+        table_name, endpoint_url=dynamodb_endpoint, transport=transport, clock=clock, key_prefix="other:dc:"
+    )
     assert await other.get(unique) is None
 
 
 async def test_dotnet_items_past_their_ttl_or_without_a_value_are_misses(
-    dynamodb_endpoint: str, dynamodb_client: DynamoDBClient, table_name: str, clock: FakeClock, unique: str
+    dynamodb_endpoint: str,
+    dynamodb_client: DynamoDBClient,
+    table_name: str,
+    clock: FakeClock,
+    unique: str,
+    transport: TransportName,
 ) -> None:
-    cache = dotnet_style(dynamodb_endpoint, table_name, clock)
+    cache = dotnet_style(dynamodb_endpoint, table_name, clock, transport=transport)
     expired = dotnet_item(unique, b"old", clock.now - 3600, window=WINDOWS["20 minutes"])
     dynamodb_client.put_item(TableName=table_name, Item=expired)
     assert await cache.get(unique) is None
@@ -231,9 +253,14 @@ async def test_dotnet_items_past_their_ttl_or_without_a_value_are_misses(
 
 
 async def test_a_window_nobody_can_parse_leaves_the_entry_readable_but_not_sliding(
-    dynamodb_endpoint: str, dynamodb_client: DynamoDBClient, table_name: str, clock: FakeClock, unique: str
+    dynamodb_endpoint: str,
+    dynamodb_client: DynamoDBClient,
+    table_name: str,
+    clock: FakeClock,
+    unique: str,
+    transport: TransportName,
 ) -> None:
-    cache = dotnet_style(dynamodb_endpoint, table_name, clock, refresh_after=0)
+    cache = dotnet_style(dynamodb_endpoint, table_name, clock, transport=transport, refresh_after=0)
     item = dotnet_item(unique, b"v", clock.now, window=WINDOWS["20 minutes"])
     item["ttl_window"] = {"S": "twenty minutes"}
     dynamodb_client.put_item(TableName=table_name, Item=item)

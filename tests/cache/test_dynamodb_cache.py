@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import pytest
+from botocore.config import Config
 
 from dynsession import DynamoDBStore, SessionRecord, StoreUnavailable, TableConfigError
 from dynsession.cache import CacheValueTooLarge, DynamoDBCache
 from dynsession.cli import main as cli_main
 
-from ..faults import Fault
-from ..support import FakeClock
+from ..faults import Fault, FaultProxy
+from ..support import FakeClock, TransportName
 from .conftest import count_calls
 
 if TYPE_CHECKING:
@@ -77,11 +78,16 @@ async def test_50_concurrent_misses_cost_one_read_and_one_write(dynamodb_cache: 
 
 
 async def test_refresh_on_every_read_when_refresh_after_is_zero(
-    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock
+    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock, transport: TransportName
 ) -> None:
     # The .NET provider's behaviour, for comparison: an UpdateItem with every hit on a sliding entry.
     cache = DynamoDBCache(
-        table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock, refresh_after=0
+        table_name,
+        endpoint_url=dynamodb_endpoint,
+        transport=transport,
+        key_prefix=key_prefix,
+        clock=clock,
+        refresh_after=0,
     )
     calls = count_calls(cache)
     await cache.set("k", b"v", sliding=600)
@@ -113,14 +119,18 @@ async def test_compression_is_opt_in_and_lets_compressible_values_fit(
     table_name: str,
     key_prefix: str,
     clock: FakeClock,
+    transport: TransportName,
 ) -> None:
     value = b'{"sku":"apple","cents":50},' * 40_000  # about 1 MB, very repetitive
-    plain = DynamoDBCache(table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock)
+    plain = DynamoDBCache(
+        table_name, endpoint_url=dynamodb_endpoint, transport=transport, key_prefix=key_prefix, clock=clock
+    )
     with pytest.raises(CacheValueTooLarge):
         await plain.set("big", value)
     packed = DynamoDBCache(
         table_name,
         endpoint_url=dynamodb_endpoint,
+        transport=transport,
         key_prefix=key_prefix,
         clock=clock,
         compress_threshold=1024,
@@ -167,9 +177,14 @@ async def test_expired_items_dynamodb_has_not_removed_are_misses(
     assert await dynamodb_cache.get("k") is None
 
 
-async def test_a_missing_table_is_an_error_never_a_miss(dynamodb_endpoint: str, clock: FakeClock) -> None:
+async def test_a_missing_table_is_an_error_never_a_miss(
+    dynamodb_endpoint: str, clock: FakeClock, transport: TransportName
+) -> None:
     cache = DynamoDBCache(
-        f"dynsession-absent-{uuid.uuid4().hex[:8]}", endpoint_url=dynamodb_endpoint, clock=clock
+        f"dynsession-absent-{uuid.uuid4().hex[:8]}",
+        endpoint_url=dynamodb_endpoint,
+        transport=transport,
+        clock=clock,
     )
     for attempt in (
         cache.get("k"),
@@ -186,18 +201,30 @@ async def test_a_missing_table_is_an_error_never_a_miss(dynamodb_endpoint: str, 
 
 
 async def test_a_failed_sliding_refresh_still_returns_the_value(
-    dynamodb_cache: DynamoDBCache, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    faults: FaultProxy,
+    table_name: str,
+    key_prefix: str,
+    clock: FakeClock,
+    transport: TransportName,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    await dynamodb_cache.set("k", b"v", sliding=600)
+    cache = DynamoDBCache(
+        table_name,
+        endpoint_url=faults.url,
+        key_prefix=key_prefix,
+        clock=clock,
+        transport=transport,
+        config=Config(retries={"mode": "standard", "total_max_attempts": 2}),
+    )
+    await cache.set("k", b"v", sliding=600)
     clock.advance(300)
-    fault = Fault("ProvisionedThroughputExceededException")
-    dynamodb_cache.client.meta.events.register("before-send.dynamodb.UpdateItem", fault)  # type: ignore[arg-type]
+    fault = faults.inject("UpdateItem", Fault("ProvisionedThroughputExceededException"))
     with caplog.at_level(logging.WARNING, logger="dynsession.cache"):
-        assert await dynamodb_cache.get("k") == b"v"
-    assert fault.sent == 4  # botocore's standard retries, then the warning
+        assert await cache.get("k") == b"v"
+    assert fault.sent == 2  # both attempts, then the warning
     assert "sliding refresh failed" in caplog.text
     with pytest.raises(StoreUnavailable, match="throttled"):
-        await dynamodb_cache.refresh("k")  # an explicit refresh reports the failure
+        await cache.refresh("k")  # an explicit refresh reports the failure
 
 
 async def test_a_refresh_never_overwrites_a_concurrent_set(
@@ -226,11 +253,15 @@ async def test_a_refresh_never_overwrites_a_concurrent_set(
 
 
 async def test_sessions_and_cache_share_a_table_without_colliding(
-    dynamodb_endpoint: str, dynamodb_client: DynamoDBClient, table_name: str, clock: FakeClock
+    dynamodb_endpoint: str,
+    dynamodb_client: DynamoDBClient,
+    table_name: str,
+    clock: FakeClock,
+    transport: TransportName,
 ) -> None:
     # Both with their defaults: sessions under "dc:", cache entries under "cache:dc:".
-    store = DynamoDBStore(table_name, endpoint_url=dynamodb_endpoint, clock=clock)
-    cache = DynamoDBCache(table_name, endpoint_url=dynamodb_endpoint, clock=clock)
+    store = DynamoDBStore(table_name, endpoint_url=dynamodb_endpoint, transport=transport, clock=clock)
+    cache = DynamoDBCache(table_name, endpoint_url=dynamodb_endpoint, transport=transport, clock=clock)
     session_key = uuid.uuid4().hex * 2  # what the middleware passes: 64 hex characters
     record = SessionRecord(data=b'{"user":"ann"}', version=1, created=clock.now, expires=clock.now + 600)
     await store.save(session_key, record, expected_version=None)
@@ -247,31 +278,41 @@ async def test_sessions_and_cache_share_a_table_without_colliding(
 
 
 async def test_the_cache_checks_and_creates_tables_as_the_command_does(
-    dynamodb_endpoint: str, fresh_table: str, table_name: str, clock: FakeClock
+    dynamodb_endpoint: str, fresh_table: str, table_name: str, clock: FakeClock, transport: TransportName
 ) -> None:
     cache = DynamoDBCache(
-        fresh_table, endpoint_url=dynamodb_endpoint, clock=clock, create_table_if_missing=True
+        fresh_table,
+        endpoint_url=dynamodb_endpoint,
+        transport=transport,
+        clock=clock,
+        create_table_if_missing=True,
     )
     async with cache:
         await cache.set("k", b"v")
         assert await cache.get("k") == b"v"
     report = await cache.check_table()
     assert report.healthy and not report.created
-    shared = DynamoDBCache(table_name, endpoint_url=dynamodb_endpoint, clock=clock)
+    shared = DynamoDBCache(table_name, endpoint_url=dynamodb_endpoint, transport=transport, clock=clock)
     assert (await shared.check_table()).healthy  # the sessions table serves the cache as it is
 
 
 def test_create_table_command_makes_a_table_for_sessions_and_cache(
-    dynamodb_endpoint: str, fresh_table: str, clock: FakeClock, capsys: pytest.CaptureFixture[str]
+    dynamodb_endpoint: str,
+    fresh_table: str,
+    clock: FakeClock,
+    capsys: pytest.CaptureFixture[str],
+    transport: TransportName,
 ) -> None:
     assert cli_main(["create-table", "--table", fresh_table, "--endpoint-url", dynamodb_endpoint]) == 0
     capsys.readouterr()
 
     async def use() -> None:
-        async with DynamoDBCache(fresh_table, endpoint_url=dynamodb_endpoint, clock=clock) as cache:
+        async with DynamoDBCache(
+            fresh_table, endpoint_url=dynamodb_endpoint, transport=transport, clock=clock
+        ) as cache:
             await cache.set("k", b"v")
             assert await cache.get("k") == b"v"
-        store = DynamoDBStore(fresh_table, endpoint_url=dynamodb_endpoint, clock=clock)
+        store = DynamoDBStore(fresh_table, endpoint_url=dynamodb_endpoint, transport=transport, clock=clock)
         await store.prepare()
 
     anyio.run(use)
