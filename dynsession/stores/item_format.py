@@ -28,7 +28,8 @@ def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
     """Return an item's size by DynamoDB's rules: attribute names plus values.
 
     Numbers count one byte per two significant digits plus one, strings their UTF-8 length,
-    binaries their length. Only the scalar types dynsession writes are handled.
+    binaries their length, NULL and booleans one byte. Only the scalar types dynsession writes are
+    handled.
     """
     total = 0
     for name, value in item.items():
@@ -40,6 +41,8 @@ def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
         elif "N" in value:
             digits = value["N"].lstrip("-").replace(".", "").strip("0") or "0"
             total += (len(digits) + 1) // 2 + 1
+        elif "NULL" in value or "BOOL" in value:
+            total += 1
         else:  # pragma: no cover - dynsession writes no other types
             raise TypeError(f"unsupported attribute type in {name!r}")
     return total
