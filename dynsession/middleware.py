@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import serialization
 from .clock import Clock, system_clock
 from .cookies import CookieFormatter, CookieSigner, SameSite, store_key
+from .encryption import SessionCipher
 from .exceptions import ConfigurationError, SessionConflict, StoreError
 from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
 from .session import STATE_KEY, RequestSession, Timing
@@ -58,6 +59,7 @@ class SessionMiddleware:
         on_conflict: ConflictPolicy = "merge",
         conflict_attempts: int = DEFAULT_CONFLICT_ATTEMPTS,
         compress_threshold: int | None = serialization.DEFAULT_COMPRESS_THRESHOLD,
+        encryption_key: str | bytes | Sequence[str | bytes] | None = None,
         raise_store_errors: bool = False,
         clock: Clock = system_clock,
     ) -> None:
@@ -90,6 +92,7 @@ class SessionMiddleware:
             conflict_attempts=conflict_attempts,
             compress_threshold=compress_threshold,
             resend_cookie=cookie_max_age is not None,
+            envelope=None if encryption_key is None else SessionCipher(encryption_key),
         )
         self.store = store
         self.preparation = StorePreparation(store)
@@ -163,7 +166,7 @@ class SessionMiddleware:
             state.record = None
             return state
         try:
-            state.loaded = serialization.unpack(record.data)
+            state.loaded = self.writer.codec.decode(record.data, key)
             state.data.update(serialization.loads(state.loaded))
         except serialization.BlobDecodeError as exc:
             # Keep the record so the next write replaces the unreadable item in place.

@@ -50,6 +50,7 @@ class Writer:
         conflict_attempts: int,
         compress_threshold: int | None,
         resend_cookie: bool,
+        envelope: serialization.Envelope | None = None,
     ) -> None:
         if on_conflict not in ("merge", "raise", "overwrite"):
             raise ConfigurationError(
@@ -61,7 +62,7 @@ class Writer:
         self.timing = timing
         self.on_conflict = on_conflict
         self.conflict_attempts = conflict_attempts
-        self.compress_threshold = compress_threshold
+        self.codec = serialization.BlobCodec(compress_threshold, envelope)
         # A cookie with a lifetime of its own (max_age) is re-sent on every write so it slides.
         self.resend_cookie = resend_cookie
         self._turns = _KeyTurns()
@@ -107,14 +108,15 @@ class Writer:
         else:
             created, absolute = old.created, state.absolute_deadline
         session_id = new_session_id()
+        new_key = store_key(session_id)
         record = SessionRecord(
-            data=self._pack(raw),
+            data=self.codec.encode(raw, new_key),
             version=1,
             created=created,
             expires=self.timing.expires(now, absolute),
             absolute_deadline=absolute,
         )
-        await self._save(state, store_key(session_id), record, expected_version=None)
+        await self._save(state, new_key, record, expected_version=None)
         if old is not None and state.key is not None:
             await self.store.delete(state.key)
         return CookieChange(session_id)
@@ -140,7 +142,7 @@ class Writer:
         expected, current = record.version, record
         for attempt in range(self.conflict_attempts):
             new = SessionRecord(
-                data=self._pack(raw),
+                data=self.codec.encode(raw, key),
                 version=expected + 1,
                 created=current.created,
                 expires=self.timing.expires(now, state.absolute_deadline),
@@ -169,7 +171,7 @@ class Writer:
                 logger.info("session %s was ended by another request; its deletion wins", key[:8])
                 return None
             if self.on_conflict == "merge":
-                raw = serialization.dumps(_merge(state, fresh))
+                raw = serialization.dumps(_merge(state, fresh, self.codec, key))
                 if raw == b"{}":
                     await self.store.delete(key)
                     return _EXPIRE
@@ -185,9 +187,6 @@ class Writer:
             if exc.largest_keys:
                 raise
             raise SessionTooLarge(exc.size, exc.limit, serialization.largest_keys(state.data)) from None
-
-    def _pack(self, raw: bytes) -> bytes:
-        return serialization.pack(raw, self.compress_threshold)
 
 
 class _KeyTurns:
@@ -220,11 +219,13 @@ class _KeyTurns:
                 del self._locks[key]
 
 
-def _merge(state: RequestSession, fresh: SessionRecord) -> dict[str, Any]:
+def _merge(
+    state: RequestSession, fresh: SessionRecord, codec: serialization.BlobCodec, key: str
+) -> dict[str, Any]:
     """Apply this request's key-level edits onto the data another request stored meanwhile."""
     before = serialization.loads(state.loaded)
     try:
-        current = serialization.loads(serialization.unpack(fresh.data))
+        current = serialization.loads(codec.decode(fresh.data, key))
     except serialization.BlobDecodeError:
         current = {}
     updated, deleted = serialization.changed_keys(before, state.data)
