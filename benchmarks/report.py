@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import calls, cpu, latency, report_calls
+from . import calls, cpu, latency, report_calls, security
 from .latency import percentile
 from .markdown import machine_line, table, yes
 
@@ -23,6 +23,7 @@ class Results:
     cpu: cpu.CpuResult
     blocking: latency.BlockingResult
     throughput: latency.ThroughputResult
+    security: security.SecurityResult | None = None
 
 
 def targets(results: Results) -> list[tuple[str, str, bool]]:
@@ -80,6 +81,8 @@ def markdown(results: Results) -> str:
         _blocking(results),
         _throughput(results),
     ]
+    if results.security is not None:
+        parts.append(security.markdown(results.security, results.machine))
     return "\n\n".join(parts) + "\n"
 
 

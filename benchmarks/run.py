@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import calls, cpu, latency, machine, plot, report
+from . import calls, cpu, latency, machine, plot, report, security
 
 HERE = Path(__file__).resolve().parent
 
@@ -53,7 +53,7 @@ TINY = Sizes(
 def run_all(
     sizes: Sizes, endpoint_url: str | None = None, endpoint_name: str | None = None
 ) -> report.Results:
-    """Run the five sections in order and return their results."""
+    """Run the six sections in order and return their results."""
     started = datetime.datetime.now(datetime.timezone.utc)
     clock = time.perf_counter()
     call_results = calls.run_calls(
@@ -64,6 +64,7 @@ def run_all(
     throughput = latency.run_throughput(
         seconds=sizes.throughput_seconds, limiter_sizes=sizes.limiter_sizes, client_counts=sizes.client_counts
     )
+    protections = security.run_security(requests_per_round=sizes.cpu_requests, rounds=sizes.cpu_rounds)
     return report.Results(
         machine=machine.describe(),
         started=started.strftime("%Y-%m-%d %H:%M UTC"),
@@ -72,6 +73,7 @@ def run_all(
         cpu=cpu_results,
         blocking=blocking,
         throughput=throughput,
+        security=protections,
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import calls, cpu, latency, report, report_calls, run
+from benchmarks import calls, cpu, latency, report, report_calls, run, security
 
 pytestmark = pytest.mark.bench_smoke
 
@@ -31,6 +31,19 @@ def blocking_results() -> latency.BlockingResult:
 @pytest.fixture(scope="module")
 def throughput_results() -> latency.ThroughputResult:
     return latency.run_throughput(seconds=0.05, limiter_sizes=(1, 2), client_counts=(1, 2), latency=0.002)
+
+
+@pytest.fixture(scope="module")
+def security_results() -> security.SecurityResult:
+    return security.run_security(requests_per_round=10, rounds=2)
+
+
+def test_security_section_measures_reads_and_writes_of_every_variant(
+    security_results: security.SecurityResult,
+) -> None:
+    assert [row.name for row in security_results.rows] == list(security.variants())
+    assert all(row.read_us > 0 and row.write_us > 0 for row in security_results.rows)
+    assert security_results.added(security.PLAIN) == (0.0, 0.0)
 
 
 def test_every_scenario_makes_exactly_the_minimum_calls(call_results: calls.CallsResult) -> None:
@@ -93,14 +106,22 @@ def test_report_writes_markdown_and_plot(
     cpu_results: cpu.CpuResult,
     blocking_results: latency.BlockingResult,
     throughput_results: latency.ThroughputResult,
+    security_results: security.SecurityResult,
     tmp_path: Path,
 ) -> None:
     results = report.Results(
-        "test machine", "now", 1.0, call_results, cpu_results, blocking_results, throughput_results
+        "test machine",
+        "now",
+        1.0,
+        call_results,
+        cpu_results,
+        blocking_results,
+        throughput_results,
+        security_results,
     )
     text = run.write(results, tmp_path)
     assert (tmp_path / "RESULTS.md").read_text(encoding="utf-8") == text
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")
-    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## Targets"):
+    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## Targets"):
         assert heading in text
     assert "| Calls per request = the minimum, every scenario | 7 of 7 rows | yes |" in text
