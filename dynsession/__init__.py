@@ -1,5 +1,6 @@
 """Server-side sessions for Starlette and FastAPI, stored in Amazon DynamoDB."""
 
+from .binding import ClientBinding
 from .clock import Clock, system_clock
 from .exceptions import (
     ConfigurationError,
@@ -19,6 +20,7 @@ from .tables import TableFinding, TableReport
 __version__ = "0.1.0"
 
 __all__ = [
+    "ClientBinding",
     "Clock",
     "ConfigurationError",
     "DynSessionError",

@@ -11,6 +11,7 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import serialization
+from .binding import ClientBinding, matches
 from .clock import Clock, system_clock
 from .cookies import CookieFormatter, CookieSigner, SameSite, store_key
 from .encryption import SessionCipher
@@ -60,6 +61,7 @@ class SessionMiddleware:
         conflict_attempts: int = DEFAULT_CONFLICT_ATTEMPTS,
         compress_threshold: int | None = serialization.DEFAULT_COMPRESS_THRESHOLD,
         encryption_key: str | bytes | Sequence[str | bytes] | None = None,
+        client_binding: ClientBinding | None = None,
         raise_store_errors: bool = False,
         clock: Clock = system_clock,
     ) -> None:
@@ -96,6 +98,9 @@ class SessionMiddleware:
         )
         self.store = store
         self.preparation = StorePreparation(store)
+        if client_binding is not None and not isinstance(client_binding, ClientBinding):
+            raise ConfigurationError("client_binding must be a dynsession.ClientBinding or None")
+        self.binding = client_binding
         self.save_on_error = save_on_error
         self.raise_store_errors = raise_store_errors
 
@@ -142,21 +147,33 @@ class SessionMiddleware:
         await self.app(scope, receive, send_wrapper)
 
     async def _load(self, scope: Scope) -> RequestSession:
+        client = None if self.binding is None else self.binding.properties(scope)
         value = _cookie(scope, self.cookie.name)
         if value is None:
-            return RequestSession(self.timing)
+            return RequestSession(self.timing, client=client)
         parsed = self.signer.unsign(value)
         if parsed is None:
             logger.debug("ignoring a session cookie that is malformed or badly signed")
-            return RequestSession(self.timing)
+            return RequestSession(self.timing, client=client)
         key = store_key(parsed.session_id)
         record = await self.store.load(key)
+        if (
+            record is not None
+            and self.binding is not None
+            and client is not None
+            and not matches(record.binding, parsed.session_id, client)
+        ):
+            logger.warning("session %s is bound to another client; serving no session", key[:8])
+            if await self.binding.should_end(scope):
+                await self.store.delete(key)
+            return RequestSession(self.timing, client=client)
         state = RequestSession(
             self.timing,
             session_id=parsed.session_id,
             key=key,
             record=record,
             signed_with_current_key=parsed.signed_with_current_key,
+            client=client,
         )
         if record is None:
             logger.debug("session %s is missing or expired", key[:8])

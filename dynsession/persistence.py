@@ -12,6 +12,7 @@ from typing import Any, Literal
 import anyio
 
 from . import serialization
+from .binding import fingerprint
 from .cookies import new_session_id, store_key
 from .exceptions import ConfigurationError, SessionConflict, SessionTooLarge
 from .session import RequestSession, Timing
@@ -115,6 +116,7 @@ class Writer:
             created=created,
             expires=self.timing.expires(now, absolute),
             absolute_deadline=absolute,
+            binding=None if state.client is None else fingerprint(session_id, state.client),
         )
         await self._save(state, new_key, record, expected_version=None)
         if old is not None and state.key is not None:
@@ -147,6 +149,7 @@ class Writer:
                 created=current.created,
                 expires=self.timing.expires(now, state.absolute_deadline),
                 absolute_deadline=state.absolute_deadline,
+                binding=current.binding,
             )
             try:
                 await self._save(state, key, new, expected_version=expected)

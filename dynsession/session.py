@@ -76,6 +76,7 @@ class RequestSession:
 
     __slots__ = (
         "absolute_deadline",
+        "client",
         "data",
         "ended",
         "fresh_start",
@@ -98,6 +99,7 @@ class RequestSession:
         loaded: bytes = b"{}",
         data: dict[str, Any] | None = None,
         signed_with_current_key: bool = True,
+        client: bytes | None = None,
     ) -> None:
         self.timing = timing
         self.session_id = session_id
@@ -106,6 +108,8 @@ class RequestSession:
         self.loaded = loaded
         self.data = Session(data or {})
         self.signed_with_current_key = signed_with_current_key
+        # The bound client properties of this request (with client binding), for new fingerprints.
+        self.client = client
         self.absolute_deadline = (
             None if record is None else timing.absolute_deadline(record.created, record.absolute_deadline)
         )

@@ -8,6 +8,7 @@ import types
 import dynsession
 
 PUBLIC = {
+    "ClientBinding",
     "Clock",
     "ConfigurationError",
     "DynSessionError",

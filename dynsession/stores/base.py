@@ -13,6 +13,8 @@ class SessionRecord:
     ``data`` is the encoded session (see :mod:`dynsession.serialization`); ``version`` starts at 1
     and grows by one on every save; times are integer epoch seconds, UTC. ``expires`` is the idle
     deadline (the DynamoDB TTL); ``absolute_deadline`` is ``None`` when no absolute timeout applies.
+    ``binding`` is the client-binding fingerprint (opaque bytes; ``None`` when the session is not
+    bound): a store keeps it as it keeps ``data``.
     """
 
     data: bytes
@@ -20,6 +22,7 @@ class SessionRecord:
     created: int
     expires: int
     absolute_deadline: int | None = None
+    binding: bytes | None = None
 
     def is_expired(self, now: int) -> bool:
         """True once the idle deadline or the absolute deadline has been reached."""

@@ -30,7 +30,7 @@ T = TypeVar("T")
 
 DEFAULT_MAX_CONCURRENCY = 16
 
-_DATA, _VERSION, _CREATED, _ABSOLUTE = "data", "ver", "created", "abs"
+_DATA, _VERSION, _CREATED, _ABSOLUTE, _BINDING = "data", "ver", "created", "abs", "bind"
 
 
 __all__ = ["MAX_ITEM_BYTES", "DynamoDBStore", "item_size", "translate_errors"]
@@ -42,7 +42,7 @@ class DynamoDBStore:
     The item for a session is keyed by ``key_prefix`` + the store key (a SHA-256 digest of the
     session ID) under ``partition_key``; ``ttl_attribute`` holds the idle deadline as integer epoch
     seconds so DynamoDB's TTL can remove it; ``data`` (Binary), ``ver``, ``created`` and ``abs``
-    (Numbers) hold the rest.
+    (Numbers) and ``bind`` (Binary, with client binding) hold the rest.
 
     ``client`` may be any object with the boto3 DynamoDB client's methods (a boto3 client you
     built, a DAX client). Without it, one boto3 client is built on first use with ``endpoint_url``,
@@ -280,14 +280,17 @@ class DynamoDBStore:
         }
         if record.absolute_deadline is not None:
             item[_ABSOLUTE] = {"N": str(record.absolute_deadline)}
+        if record.binding is not None:
+            item[_BINDING] = {"B": record.binding}
         return item
 
     def _record(self, item: Mapping[str, Any]) -> SessionRecord:
-        absolute = item.get(_ABSOLUTE)
+        absolute, binding = item.get(_ABSOLUTE), item.get(_BINDING)
         return SessionRecord(
             data=bytes(item[_DATA]["B"]),
             version=int(item[_VERSION]["N"]),
             created=int(item[_CREATED]["N"]),
             expires=int(item[self.ttl_attribute]["N"]),
             absolute_deadline=None if absolute is None else int(absolute["N"]),
+            binding=None if binding is None else bytes(binding["B"]),
         )

@@ -47,6 +47,17 @@ async def test_save_then_load_returns_the_same_record(store: SessionStore, clock
     assert await store.load(key()) == saved
 
 
+async def test_the_client_binding_fingerprint_is_kept_with_the_record(
+    store: SessionStore, clock: FakeClock
+) -> None:
+    bound = dataclasses.replace(record(clock), binding=bytes(range(32)))
+    await store.save(key(), bound, expected_version=None)
+    assert await store.load(key()) == bound
+    later = dataclasses.replace(bound, version=2, data=b'{"a":2}')
+    await store.save(key(), later, expected_version=1)
+    assert await store.load(key()) == later
+
+
 async def test_records_are_kept_apart_by_key(store: SessionStore, clock: FakeClock) -> None:
     await store.save(key("a"), record(clock, data=b'{"who":"a"}'), expected_version=None)
     await store.save(key("b"), record(clock, data=b'{"who":"b"}'), expected_version=None)
