@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import anyio
 from starlette.applications import Starlette
 
-from dynsession import MemoryStore
+from dynsession import ClientBinding, MemoryStore
 
 from . import apps
 from .driver import Browser, request
@@ -19,6 +19,7 @@ from .markdown import machine_line, table
 
 PLAIN = "defaults"
 ENCRYPTED = "encryption_key (AES-256-GCM)"
+BOUND = "client_binding (User-Agent and /24)"
 _BROWSERS = 50
 _ENCRYPTION_KEY = "benchmark-encryption-key-of-32-bytes+"
 
@@ -49,6 +50,7 @@ def variants() -> dict[str, Callable[[], Starlette]]:
     return {
         PLAIN: lambda: apps.dynsession_app(MemoryStore()),
         ENCRYPTED: lambda: apps.dynsession_app(MemoryStore(), encryption_key=_ENCRYPTION_KEY),
+        BOUND: lambda: apps.dynsession_app(MemoryStore(), client_binding=ClientBinding(ipv4_prefix=24)),
     }
 
 

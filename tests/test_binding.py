@@ -146,6 +146,7 @@ def test_the_network_prefix_allows_moves_inside_it_and_refuses_others(serve: Any
     client = serve(client_binding=ClientBinding(user_agent=False, ipv4_prefix=24, ipv6_prefix=64))
     cookie, _ = create(client, ip="203.0.113.7")
     assert view(client, cookie, ip="203.0.113.200") == {"user": "ada"}
+    assert view(client, cookie, ip="::ffff:203.0.113.9") == {"user": "ada"}  # IPv4-mapped
     assert view(client, cookie, ip="203.0.114.7") == {}
     assert view(client, cookie, ip="2001:db8::1") == {}
     assert view(client, cookie, agent=CURL, ip="203.0.113.9") == {"user": "ada"}  # the agent is not bound
@@ -184,7 +185,7 @@ def test_the_store_keeps_a_keyed_fingerprint_not_the_properties(serve: Any, stor
     assert len(one.binding) == 32 and one.binding != two.binding  # keyed by each session's own ID
     assert b"Firefox" not in one.binding and b"203.0.113" not in one.binding
     session_id = first.rpartition(".")[0]
-    assert one.binding == fingerprint(session_id, f"ua={FIREFOX}\nnet=203.0.113.0/24".encode())
+    assert one.binding == fingerprint(session_id, f"ua={FIREFOX}\nnet=v4:cb0071/24".encode())
 
 
 def test_an_unbound_session_is_refused_once_binding_is_on(
