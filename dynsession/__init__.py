@@ -14,7 +14,7 @@ from .exceptions import (
 )
 from .middleware import SessionMiddleware
 from .session import SessionInfo, end_session, regenerate_session, session_info
-from .stores import DynamoDBStore, MemoryStore, SessionRecord, SessionStore
+from .stores import DynamoDBStore, MemoryStore, MovedRecord, MovingStore, SessionRecord, SessionStore
 from .tables import TableFinding, TableReport
 
 __version__ = "0.1.0"
@@ -26,6 +26,8 @@ __all__ = [
     "DynSessionError",
     "DynamoDBStore",
     "MemoryStore",
+    "MovedRecord",
+    "MovingStore",
     "SessionConflict",
     "SessionInfo",
     "SessionMiddleware",

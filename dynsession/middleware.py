@@ -16,10 +16,11 @@ from .clock import Clock, system_clock
 from .cookies import CookieFormatter, CookieSigner, SameSite, store_key
 from .encryption import SessionCipher
 from .exceptions import ConfigurationError, SessionConflict, StoreError
-from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
+from .moves import resolve
+from .persistence import DEFAULT_CONFLICT_ATTEMPTS, DEFAULT_MOVE_GRACE, ConflictPolicy, Writer
 from .session import STATE_KEY, RequestSession, Timing
 from .startup import StorePreparation
-from .stores.base import SessionStore
+from .stores.base import MovedRecord, SessionStore, can_move
 
 logger = logging.getLogger("dynsession")
 
@@ -31,6 +32,25 @@ def _seconds(name: str, value: int | timedelta | None) -> int | None:
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
         raise ConfigurationError(f"{name} must be a non-negative number of seconds or a timedelta")
     return int(seconds)
+
+
+def _renewal(
+    store: SessionStore, renew_after: int | timedelta | None, renew_grace: int | timedelta
+) -> tuple[int | None, int]:
+    grace = _seconds("renew_grace", renew_grace)
+    if not grace:
+        raise ConfigurationError("renew_grace must be at least one second")
+    after = _seconds("renew_after", renew_after)
+    if after is None:
+        return None, grace
+    if after <= grace:
+        raise ConfigurationError("renew_after must be longer than renew_grace")
+    if not can_move(store):
+        raise ConfigurationError(
+            f"renew_after needs a store that can keep moved session IDs (a move method); "
+            f"{type(store).__name__} has none"
+        )
+    return after, grace
 
 
 class SessionMiddleware:
@@ -62,6 +82,8 @@ class SessionMiddleware:
         compress_threshold: int | None = serialization.DEFAULT_COMPRESS_THRESHOLD,
         encryption_key: str | bytes | Sequence[str | bytes] | None = None,
         client_binding: ClientBinding | None = None,
+        renew_after: int | timedelta | None = None,
+        renew_grace: int | timedelta = DEFAULT_MOVE_GRACE,
         raise_store_errors: bool = False,
         clock: Clock = system_clock,
     ) -> None:
@@ -87,6 +109,7 @@ class SessionMiddleware:
             domain=domain,
             partitioned=partitioned,
         )
+        self.renew_after, grace = _renewal(store, renew_after, renew_grace)
         self.writer = Writer(
             store,
             self.timing,
@@ -95,6 +118,7 @@ class SessionMiddleware:
             compress_threshold=compress_threshold,
             resend_cookie=cookie_max_age is not None,
             envelope=None if encryption_key is None else SessionCipher(encryption_key),
+            move_grace=grace,
         )
         self.store = store
         self.preparation = StorePreparation(store)
@@ -155,13 +179,25 @@ class SessionMiddleware:
         if parsed is None:
             logger.debug("ignoring a session cookie that is malformed or badly signed")
             return RequestSession(self.timing, client=client)
-        key = store_key(parsed.session_id)
-        record = await self.store.load(key)
+        session_id, key = parsed.session_id, store_key(parsed.session_id)
+        found = await self.store.load(key)
+        forwarded = False
+        if isinstance(found, MovedRecord):
+            target = await resolve(self.store, session_id, found)
+            if isinstance(target, MovedRecord):
+                logger.debug("session %s moved on a login; serving it empty and read-only", key[:8])
+                state = RequestSession(self.timing, session_id=session_id, key=key, client=client)
+                state.moved = True
+                return state
+            found, forwarded = None, target is not None
+            if target is not None:
+                session_id, key, found = target
+        record = found
         if (
             record is not None
             and self.binding is not None
             and client is not None
-            and not matches(record.binding, parsed.session_id, client)
+            and not matches(record.binding, session_id, client)
         ):
             logger.warning("session %s is bound to another client; serving no session", key[:8])
             if await self.binding.should_end(scope):
@@ -169,12 +205,13 @@ class SessionMiddleware:
             return RequestSession(self.timing, client=client)
         state = RequestSession(
             self.timing,
-            session_id=parsed.session_id,
+            session_id=session_id,
             key=key,
             record=record,
             signed_with_current_key=parsed.signed_with_current_key,
             client=client,
         )
+        state.forwarded = forwarded
         if record is None:
             logger.debug("session %s is missing or expired", key[:8])
             return state
@@ -189,6 +226,9 @@ class SessionMiddleware:
             # Keep the record so the next write replaces the unreadable item in place.
             logger.warning("session %s could not be decoded (%s); starting it empty", key[:8], exc)
             state.loaded = b"{}"
+        if self.renew_after is not None and not forwarded:
+            issued = record.created if record.issued is None else record.issued
+            state.renew = self.timing.clock() - issued >= self.renew_after
         return state
 
     async def _commit(self, state: RequestSession, message: Message) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from collections.abc import AsyncIterator
@@ -15,8 +16,9 @@ from . import serialization
 from .binding import fingerprint
 from .cookies import new_session_id, store_key
 from .exceptions import ConfigurationError, SessionConflict, SessionTooLarge
+from .moves import MOVED_BY_LOGIN, forward_pointer, resolve
 from .session import RequestSession, Timing
-from .stores.base import SessionRecord, SessionStore
+from .stores.base import MovedRecord, MovingStore, SessionRecord, SessionStore, can_move
 
 logger = logging.getLogger("dynsession")
 
@@ -27,6 +29,8 @@ ConflictPolicy = Literal["merge", "raise", "overwrite"]
 DEFAULT_CONFLICT_ATTEMPTS = 12
 _BACKOFF_SECONDS = 0.02
 _BACKOFF_CAP_SECONDS = 1.0
+# How long an old session ID keeps forwarding (after a renewal) or stays marked as moved by a login.
+DEFAULT_MOVE_GRACE = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,7 @@ class Writer:
         compress_threshold: int | None,
         resend_cookie: bool,
         envelope: serialization.Envelope | None = None,
+        move_grace: int = DEFAULT_MOVE_GRACE,
     ) -> None:
         if on_conflict not in ("merge", "raise", "overwrite"):
             raise ConfigurationError(
@@ -67,9 +72,28 @@ class Writer:
         # A cookie with a lifetime of its own (max_age) is re-sent on every write so it slides.
         self.resend_cookie = resend_cookie
         self._turns = _KeyTurns()
+        # How long an old ID stays a renewal alias or a moved-by-login marker; None: the store
+        # cannot keep moved IDs and a login deletes the old item instead.
+        self.move_grace = move_grace if can_move(store) else None
 
     async def persist(self, state: RequestSession) -> CookieChange | None:
-        """Write what the request changed; return the cookie change the response needs, if any."""
+        """Write what the request changed; return the cookie change the response needs, if any.
+
+        Raises SessionConflict (a 409) for a change that cannot be stored: the session moved to a
+        new ID on a login, or every attempt lost to concurrent writers.
+        """
+        if state.moved:
+            # The cookie names a session a login moved: nothing here may be stored, nor any cookie
+            # set, or this request could undo the login in the browser or mint a session.
+            if not state.ended and state.data:
+                raise SessionConflict(MOVED_BY_LOGIN)
+            return None
+        change = await self._persist(state)
+        if change is None and state.forwarded:
+            return CookieChange(state.session_id)  # the renewed ID, for a request sent with the old one
+        return change
+
+    async def _persist(self, state: RequestSession) -> CookieChange | None:
         record, key = state.record, state.key
         if state.ended:
             if record is not None and key is not None:
@@ -78,11 +102,14 @@ class Writer:
         raw = serialization.dumps(state.data)
         if record is None or key is None or state.regenerate:
             return await self._create(state, raw)
-        if raw == state.loaded:
-            return await self._refresh(state, record, key)
-        if not state.data:
+        if not state.data and raw != state.loaded:
             await self.store.delete(key)
             return _EXPIRE
+        if state.renew and self.move_grace is not None:
+            async with self._turns.take(key):
+                return await self._renew(state, record, key, raw)
+        if raw == state.loaded:
+            return await self._refresh(state, record, key)
         # Writers of one session in this process take turns, so they lose at most one round to each
         # other; the versioned write still settles races with other processes.
         async with self._turns.take(key):
@@ -117,11 +144,117 @@ class Writer:
             expires=self.timing.expires(now, absolute),
             absolute_deadline=absolute,
             binding=None if state.client is None else fingerprint(session_id, state.client),
+            issued=now,
         )
         await self._save(state, new_key, record, expected_version=None)
         if old is not None and state.key is not None:
-            await self.store.delete(state.key)
+            if self.move_grace is None:
+                await self.store.delete(state.key)
+            else:
+                await self._retire(state, old, state.key, record, new_key)
         return CookieChange(session_id)
+
+    async def _retire(
+        self, state: RequestSession, old: SessionRecord, old_key: str, new: SessionRecord, new_key: str
+    ) -> None:
+        """Turn the old item into a moved-by-login marker, carrying into the new session any change
+        another request stored on the old one since this request loaded it.
+
+        Raises SessionConflict (after deleting the new item) when another request moved the old
+        session first, or every attempt lost.
+        """
+        assert self.move_grace is not None
+        marker = MovedRecord("privilege", self.timing.clock() + self.move_grace)
+        expected = old.version
+        for _ in range(self.conflict_attempts):
+            try:
+                await self._move(old_key, marker, expected_version=expected)
+                return
+            except SessionConflict as exc:
+                current = exc.current if exc.current is not None else await self.store.load(old_key)
+            if current is None:
+                return  # ended or expired meanwhile: nothing is left that the old ID could reach
+            if isinstance(current, MovedRecord):
+                break  # another login or a renewal moved it first: this login did not happen
+            # A write landed on the old session after this request loaded it: keep it.
+            raw = serialization.dumps(_merge(state, current, self.codec, old_key))
+            merged = dataclasses.replace(new, data=self.codec.encode(raw, new_key), version=new.version + 1)
+            await self._save(state, new_key, merged, expected_version=new.version)
+            new, expected = merged, current.version
+        await self.store.delete(new_key)
+        raise SessionConflict("the session was moved by another request before this login finished")
+
+    async def _follow(self, state: RequestSession, marker: MovedRecord) -> tuple[str, SessionRecord] | None:
+        """Switch ``state`` to the session a renewal alias points to; ``(key, record)`` or None.
+
+        Raises SessionConflict when the session was moved by a login instead.
+        """
+        assert state.session_id is not None
+        target = await resolve(self.store, state.session_id, marker)
+        if isinstance(target, MovedRecord):
+            raise SessionConflict(MOVED_BY_LOGIN)
+        if target is None:
+            return None
+        state.session_id, state.key, state.record = target
+        state.forwarded = True
+        return target[1], target[2]
+
+    async def _move(self, key: str, marker: MovedRecord, *, expected_version: int) -> None:
+        store = self.store
+        assert isinstance(store, MovingStore)
+        await store.move(key, marker, expected_version=expected_version)
+
+    async def _renew(
+        self, state: RequestSession, record: SessionRecord, key: str, raw: bytes
+    ) -> CookieChange | None:
+        """Give the session a new ID, leaving the old one as a forwarding alias for the grace window.
+
+        Exactly one of several racing requests wins the conditional move; the others drop their
+        copy and follow the winner's alias. Raises SessionConflict as ``_save_changes`` does.
+        """
+        assert self.move_grace is not None and state.session_id is not None
+        now = self.timing.clock()
+        session_id = new_session_id()
+        new_key = store_key(session_id)
+        renewed = SessionRecord(
+            data=self.codec.encode(raw, new_key),
+            version=1,
+            created=record.created,
+            expires=self.timing.expires(now, state.absolute_deadline),
+            absolute_deadline=state.absolute_deadline,
+            binding=None if state.client is None else fingerprint(session_id, state.client),
+            issued=now,
+        )
+        await self._save(state, new_key, renewed, expected_version=None)
+        marker = MovedRecord("renewed", now + self.move_grace, forward_pointer(state.session_id, session_id))
+        try:
+            await self._move(key, marker, expected_version=record.version)
+        except SessionConflict as exc:
+            # Another request renewed, wrote or ended the session first: this copy was never handed out.
+            await self.store.delete(new_key)
+            current = exc.current if exc.current is not None else await self.store.load(key)
+            return await self._after_lost_renewal(state, key, raw, current)
+        state.session_id, state.key, state.record = session_id, new_key, renewed
+        return CookieChange(session_id)
+
+    async def _after_lost_renewal(
+        self, state: RequestSession, key: str, raw: bytes, current: SessionRecord | MovedRecord | None
+    ) -> CookieChange | None:
+        if isinstance(current, MovedRecord):
+            target = await self._follow(state, current)
+            if target is None:
+                return None
+            key, current = target
+        if current is None:
+            logger.info("session %s was ended by another request; its deletion wins", key[:8])
+            return None
+        if raw == state.loaded:
+            return None
+        if self.on_conflict == "raise":
+            raise SessionConflict("session was changed by another request")
+        if self.on_conflict == "merge":
+            raw = serialization.dumps(_merge(state, current, self.codec, key))
+        return await self._save_changes(state, current, key, raw)
 
     async def _refresh(self, state: RequestSession, record: SessionRecord, key: str) -> CookieChange | None:
         expires = self.timing.expires(self.timing.clock(), state.absolute_deadline)
@@ -150,6 +283,7 @@ class Writer:
                 expires=self.timing.expires(now, state.absolute_deadline),
                 absolute_deadline=state.absolute_deadline,
                 binding=current.binding,
+                issued=current.issued,
             )
             try:
                 await self._save(state, key, new, expected_version=expected)
@@ -168,6 +302,11 @@ class Writer:
                 # the read comes after the wait so the retry builds on the newest version.
                 await anyio.sleep(random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_SECONDS * 2**attempt)))
                 fresh = await self.store.load(key)
+            if isinstance(fresh, MovedRecord):
+                followed = await self._follow(state, fresh)
+                fresh = None if followed is None else followed[1]
+                if followed is not None:
+                    key = followed[0]
             if fresh is None:
                 # The request that ended or moved the session already sent the cookie the browser
                 # should keep; expiring it here could log out a login that just happened.

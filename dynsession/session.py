@@ -79,11 +79,14 @@ class RequestSession:
         "client",
         "data",
         "ended",
+        "forwarded",
         "fresh_start",
         "key",
         "loaded",
+        "moved",
         "record",
         "regenerate",
+        "renew",
         "session_id",
         "signed_with_current_key",
         "timing",
@@ -116,6 +119,12 @@ class RequestSession:
         self.regenerate = False
         self.fresh_start = False
         self.ended = False
+        # The cookie named a session that a login moved: empty and read-only (see dynsession.moves).
+        self.moved = False
+        # The cookie named a renewed ID: served from the new session, whose cookie the response sets.
+        self.forwarded = False
+        # The ID is older than renew_after: the response moves the session to a new one.
+        self.renew = False
 
     def __repr__(self) -> str:
         short = None if self.key is None else self.key[:8]

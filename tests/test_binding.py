@@ -14,7 +14,7 @@ from starlette.requests import HTTPConnection
 from starlette.testclient import TestClient
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from dynsession import ClientBinding, ConfigurationError, SessionStore
+from dynsession import ClientBinding, ConfigurationError, SessionRecord, SessionStore
 from dynsession.binding import fingerprint
 from dynsession.cookies import store_key
 
@@ -181,7 +181,12 @@ def test_the_store_keeps_a_keyed_fingerprint_not_the_properties(serve: Any, stor
     first, first_key = create(client, ip="203.0.113.7")
     _, second_key = create(client, ip="203.0.113.7")
     one, two = anyio.run(store.load, first_key), anyio.run(store.load, second_key)
-    assert one is not None and two is not None and one.binding is not None and two.binding is not None
+    assert (
+        isinstance(one, SessionRecord)
+        and isinstance(two, SessionRecord)
+        and one.binding is not None
+        and two.binding is not None
+    )
     assert len(one.binding) == 32 and one.binding != two.binding  # keyed by each session's own ID
     assert b"Firefox" not in one.binding and b"203.0.113" not in one.binding
     session_id = first.rpartition(".")[0]

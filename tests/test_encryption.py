@@ -13,7 +13,7 @@ import anyio
 import pytest
 from starlette.testclient import TestClient
 
-from dynsession import ConfigurationError, DynamoDBStore, SessionStore, SessionTooLarge
+from dynsession import ConfigurationError, DynamoDBStore, SessionRecord, SessionStore, SessionTooLarge
 from dynsession.cookies import store_key
 from dynsession.encryption import SessionCipher
 from dynsession.serialization import BlobDecodeError
@@ -60,7 +60,7 @@ def view(client: TestClient, cookie: str) -> dict[str, Any]:
 
 def stored_blob(store: SessionStore, key: str) -> bytes:
     record = anyio.run(store.load, key)
-    assert record is not None
+    assert isinstance(record, SessionRecord)
     return record.data
 
 
@@ -69,7 +69,7 @@ def overwrite_blob(store: SessionStore, key: str, blob: bytes) -> None:
 
     async def go() -> None:
         record = await store.load(key)
-        assert record is not None
+        assert isinstance(record, SessionRecord)
         changed = dataclasses.replace(record, data=blob, version=record.version + 1)
         await store.save(key, changed, expected_version=record.version)
 

@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 from dynsession import (
     ConfigurationError,
     DynamoDBStore,
+    MovedRecord,
     SessionMiddleware,
     SessionStore,
     StoreUnavailable,
@@ -295,11 +296,12 @@ def test_regenerate_moves_the_data_to_a_new_id(
     clock.advance(10)
 
     response = client.post("/login")
-    assert counting.calls == ["load", "save", "delete"]
+    assert counting.calls == ["load", "save", "move"]
     new = issued_id(response)
     assert new != old
     assert cookie_value(set_cookie(response) or "") != old_cookie
     assert items.item(old) is None
+    assert items.moved(old) == MovedRecord("privilege", clock.now + 30)
     item = items.item(new)
     assert item is not None
     assert json.loads(item.data) == {"cart": ["apple"], "user": "ada"}

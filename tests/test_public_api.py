@@ -14,6 +14,8 @@ PUBLIC = {
     "DynSessionError",
     "DynamoDBStore",
     "MemoryStore",
+    "MovedRecord",
+    "MovingStore",
     "SessionConflict",
     "SessionInfo",
     "SessionMiddleware",

@@ -15,7 +15,7 @@ import botocore.config
 from .. import tables
 from ..clock import Clock, system_clock
 from ..exceptions import SessionConflict, SessionTooLarge, TableConfigError
-from .base import SessionRecord
+from .base import MovedRecord, SessionRecord
 from .capacity import CapacityTally
 from .dynamodb_wire import MAX_ITEM_BYTES, ConditionFailed, item_size, translate_errors
 from .transport import Boto3Transport, Transport
@@ -30,7 +30,9 @@ T = TypeVar("T")
 
 DEFAULT_MAX_CONCURRENCY = 16
 
-_DATA, _VERSION, _CREATED, _ABSOLUTE, _BINDING = "data", "ver", "created", "abs", "bind"
+_DATA, _VERSION, _CREATED, _ABSOLUTE, _BINDING, _ISSUED = "data", "ver", "created", "abs", "bind", "iss"
+# A moved session's old item: the reason and, after a renewal, the masked new ID; no data, no version.
+_MOVED, _FORWARD = "moved", "fwd"
 
 
 __all__ = ["MAX_ITEM_BYTES", "DynamoDBStore", "item_size", "translate_errors"]
@@ -104,7 +106,7 @@ class DynamoDBStore:
 
     # -- the SessionStore contract -------------------------------------------------------------
 
-    async def load(self, key: str) -> SessionRecord | None:
+    async def load(self, key: str) -> SessionRecord | MovedRecord | None:
         response = await self._call(
             "GetItem",
             {"TableName": self.table_name, "Key": self._key(key), "ConsistentRead": self.consistent_read},
@@ -142,7 +144,30 @@ class DynamoDBStore:
                 "session was changed by another request", original=exc.original, current=self._current(exc)
             ) from None
 
-    def _current(self, failure: ConditionFailed) -> SessionRecord | None:
+    async def move(self, key: str, marker: MovedRecord, *, expected_version: int) -> None:
+        item: dict[str, AttributeValueTypeDef] = {
+            self.partition_key: {"S": self.key_prefix + key},
+            self.ttl_attribute: {"N": str(marker.expires)},
+            _MOVED: {"S": marker.reason},
+        }
+        if marker.forward is not None:
+            item[_FORWARD] = {"B": marker.forward}
+        request = {
+            "TableName": self.table_name,
+            "Item": item,
+            "ConditionExpression": "#v = :v",
+            "ExpressionAttributeNames": {"#v": _VERSION},
+            "ExpressionAttributeValues": {":v": {"N": str(expected_version)}},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        try:
+            await self._call("PutItem", request)
+        except ConditionFailed as exc:
+            raise SessionConflict(
+                "session was changed by another request", original=exc.original, current=self._current(exc)
+            ) from None
+
+    def _current(self, failure: ConditionFailed) -> SessionRecord | MovedRecord | None:
         response = getattr(failure.original, "response", None) or {}
         item = response.get("Item")
         if not item:
@@ -158,8 +183,9 @@ class DynamoDBStore:
                     "TableName": self.table_name,
                     "Key": self._key(key),
                     "UpdateExpression": "SET #t = :t",
-                    "ConditionExpression": "attribute_exists(#k)",
-                    "ExpressionAttributeNames": {"#t": self.ttl_attribute, "#k": self.partition_key},
+                    # A session item, not a moved one's marker: that keeps its grace window.
+                    "ConditionExpression": "attribute_exists(#v)",
+                    "ExpressionAttributeNames": {"#t": self.ttl_attribute, "#v": _VERSION},
                     "ExpressionAttributeValues": {":t": {"N": str(expires)}},
                 },
             )
@@ -282,10 +308,20 @@ class DynamoDBStore:
             item[_ABSOLUTE] = {"N": str(record.absolute_deadline)}
         if record.binding is not None:
             item[_BINDING] = {"B": record.binding}
+        if record.issued is not None:
+            item[_ISSUED] = {"N": str(record.issued)}
         return item
 
-    def _record(self, item: Mapping[str, Any]) -> SessionRecord:
-        absolute, binding = item.get(_ABSOLUTE), item.get(_BINDING)
+    def _record(self, item: Mapping[str, Any]) -> SessionRecord | MovedRecord:
+        moved = item.get(_MOVED)
+        if moved is not None:
+            forward = item.get(_FORWARD)
+            return MovedRecord(
+                reason="renewed" if moved["S"] == "renewed" else "privilege",
+                expires=int(item[self.ttl_attribute]["N"]),
+                forward=None if forward is None else bytes(forward["B"]),
+            )
+        absolute, binding, issued = item.get(_ABSOLUTE), item.get(_BINDING), item.get(_ISSUED)
         return SessionRecord(
             data=bytes(item[_DATA]["B"]),
             version=int(item[_VERSION]["N"]),
@@ -293,4 +329,5 @@ class DynamoDBStore:
             expires=int(item[self.ttl_attribute]["N"]),
             absolute_deadline=None if absolute is None else int(absolute["N"]),
             binding=None if binding is None else bytes(binding["B"]),
+            issued=None if issued is None else int(issued["N"]),
         )

@@ -6,7 +6,7 @@ import dataclasses
 
 from ..clock import Clock, system_clock
 from ..exceptions import SessionConflict
-from .base import SessionRecord
+from .base import MovedRecord, SessionRecord
 
 
 class MemoryStore:
@@ -16,13 +16,13 @@ class MemoryStore:
     """
 
     def __init__(self, *, clock: Clock = system_clock) -> None:
-        self._records: dict[str, SessionRecord] = {}
+        self._records: dict[str, SessionRecord | MovedRecord] = {}
         self._clock = clock
 
     def __len__(self) -> int:
         return len(self._records)
 
-    async def load(self, key: str) -> SessionRecord | None:
+    async def load(self, key: str) -> SessionRecord | MovedRecord | None:
         record = self._records.get(key)
         if record is not None and record.is_expired(self._clock()):
             del self._records[key]
@@ -30,15 +30,21 @@ class MemoryStore:
         return record
 
     async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
-        current = self._records.get(key)
-        found = None if current is None else current.version
+        current = await self.load(key)
+        found = current.version if isinstance(current, SessionRecord) else current
         if found != expected_version:
-            raise SessionConflict("session was changed by another request")
+            raise SessionConflict("session was changed by another request", current=current)
         self._records[key] = record
+
+    async def move(self, key: str, marker: MovedRecord, *, expected_version: int) -> None:
+        current = await self.load(key)
+        if not isinstance(current, SessionRecord) or current.version != expected_version:
+            raise SessionConflict("session was changed by another request", current=current)
+        self._records[key] = marker
 
     async def touch(self, key: str, expires: int) -> bool:
         record = self._records.get(key)
-        if record is None:
+        if not isinstance(record, SessionRecord):
             return False
         self._records[key] = dataclasses.replace(record, expires=expires)
         return True

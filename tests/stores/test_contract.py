@@ -62,7 +62,7 @@ async def test_records_are_kept_apart_by_key(store: SessionStore, clock: FakeClo
     await store.save(key("a"), record(clock, data=b'{"who":"a"}'), expected_version=None)
     await store.save(key("b"), record(clock, data=b'{"who":"b"}'), expected_version=None)
     loaded = await store.load(key("a"))
-    assert loaded is not None and loaded.data == b'{"who":"a"}'
+    assert isinstance(loaded, SessionRecord) and loaded.data == b'{"who":"a"}'
     await store.delete(key("a"))
     assert await store.load(key("a")) is None
     assert await store.load(key("b")) is not None
