@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import calls, cpu, latency, report, report_calls, run, security
+from benchmarks import calls, cpu, dynamo, latency, report, report_calls, run, security
 
 pytestmark = pytest.mark.bench_smoke
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.bench_smoke
 @pytest.fixture(scope="module")
 def call_results(dynamodb_endpoint: str) -> calls.CallsResult:
     # One request per simulated second over a few users: long enough for idle-timeout refreshes.
-    return calls.run_calls(dynamodb_endpoint, repeats=2, mix_requests=300, pool=8, rate=1)
+    return calls.run_calls(dynamodb_endpoint, repeats=2, mix_requests=300, pool=8, rate=1, renew_after=100)
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +65,7 @@ def test_scenarios_report_the_capacity_the_server_returned(call_results: calls.C
     # A ~1 KB session item is one strongly consistent read unit and two write units per write.
     assert rows["modified"].by_rules == (1.0, 2.0)
     assert rows["regenerate (login)"].by_rules == (1.0, 4.0)
+    assert rows["read-only, renewal due"].by_rules == (1.0, 4.0)
 
 
 def test_traffic_mix_calls_equal_the_minimum(call_results: calls.CallsResult) -> None:
@@ -79,6 +80,9 @@ def test_traffic_mix_calls_equal_the_minimum(call_results: calls.CallsResult) ->
     assert every.calls_per_1000["PutItem"] > measured.calls_per_1000["PutItem"]
     assert touch.calls_per_1000["UpdateItem"] > measured.calls_per_1000["UpdateItem"]
     assert report_calls.mix_excess(mix) == 0.0
+    # Renewals happened, and each cost at most two writes more than the request needed without one.
+    assert mix.renewals > 0
+    assert 0 < report_calls.renewal_write_units(mix) <= 2 * dynamo.write_units(mix.session_item_bytes)
 
 
 def test_cpu_section_runs_every_variant(cpu_results: cpu.CpuResult) -> None:
@@ -124,4 +128,4 @@ def test_report_writes_markdown_and_plot(
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")
     for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## Targets"):
         assert heading in text
-    assert "| Calls per request = the minimum, every scenario | 7 of 7 rows | yes |" in text
+    assert "| Calls per request = the minimum, every scenario | 8 of 8 rows | yes |" in text

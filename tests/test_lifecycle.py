@@ -169,8 +169,9 @@ def test_refresh_is_a_conditional_ttl_only_update_item(
     assert update["UpdateExpression"] == "SET #t = :t"
     assert update["ExpressionAttributeNames"]["#t"] == "ttl"
     assert update["ExpressionAttributeValues"] == {":t": {"N": str(clock.now + IDLE)}}
-    assert update["ConditionExpression"] == "attribute_exists(#k)"
-    assert update["ExpressionAttributeNames"]["#k"] == "id"
+    # A session item (it has a version), not a moved ID's marker, whose grace window must not grow.
+    assert update["ConditionExpression"] == "attribute_exists(#v)"
+    assert update["ExpressionAttributeNames"]["#v"] == "ver"
 
 
 def test_default_refresh_after_is_a_tenth_of_a_short_idle_timeout(
