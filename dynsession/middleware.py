@@ -2,45 +2,40 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Literal
 
 from starlette.datastructures import MutableHeaders
-from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import serialization
+from . import failures, options, serialization
 from .binding import ClientBinding, matches
-from .clock import Clock, system_clock
-from .cookies import CookieFormatter, CookieSigner, SameSite, store_key
+from .clock import Clock, checked_clock, system_clock
+from .cookies import CookieFormatter, CookieSigner, SameSite, cookie_values, store_key
 from .encryption import SessionCipher
-from .exceptions import ConfigurationError, SessionConflict, StoreError
-from .moves import resolve
-from .persistence import DEFAULT_CONFLICT_ATTEMPTS, DEFAULT_MOVE_GRACE, ConflictPolicy, Writer
+from .exceptions import ConfigurationError, DynSessionError, StoreError
+from .failures import StoreErrorResponse
+from .moves import DEFAULT_MOVE_GRACE, resolve
+from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
 from .session import STATE_KEY, RequestSession, Timing
 from .startup import StorePreparation
 from .stores.base import MovedRecord, SessionStore, can_move
 
 logger = logging.getLogger("dynsession")
 
-
-def _seconds(name: str, value: int | timedelta | None) -> int | None:
-    if value is None:
-        return None
-    seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-        raise ConfigurationError(f"{name} must be a non-negative number of seconds or a timedelta")
-    return int(seconds)
+# A request carrying more session cookies than this (all but one junk) has the rest ignored.
+_MAX_COOKIE_CANDIDATES = 10
 
 
 def _renewal(
     store: SessionStore, renew_after: int | timedelta | None, renew_grace: int | timedelta
 ) -> tuple[int | None, int]:
-    grace = _seconds("renew_grace", renew_grace)
-    if not grace:
-        raise ConfigurationError("renew_grace must be at least one second")
-    after = _seconds("renew_after", renew_after)
+    grace = options.seconds("renew_grace", renew_grace, minimum=1)
+    after = options.seconds("renew_after", renew_after, minimum=1, none="never")
+    assert grace is not None
     if after is None:
         return None, grace
     if after <= grace:
@@ -57,7 +52,8 @@ class SessionMiddleware:
     """Server-side sessions for Starlette and FastAPI: ``request.session`` is a dict kept in a
     :class:`~dynsession.SessionStore`, the browser holds only a signed, random session ID.
 
-    See the README's options table for every argument. Raises ConfigurationError on bad options.
+    See the README's options table for every argument. Raises ConfigurationError, naming the
+    option, on bad options.
     """
 
     def __init__(
@@ -80,53 +76,71 @@ class SessionMiddleware:
         on_conflict: ConflictPolicy = "merge",
         conflict_attempts: int = DEFAULT_CONFLICT_ATTEMPTS,
         compress_threshold: int | None = serialization.DEFAULT_COMPRESS_THRESHOLD,
+        max_session_size: int = serialization.DEFAULT_MAX_SESSION_SIZE,
         encryption_key: str | bytes | Sequence[str | bytes] | None = None,
         client_binding: ClientBinding | None = None,
         renew_after: int | timedelta | None = None,
         renew_grace: int | timedelta = DEFAULT_MOVE_GRACE,
+        store_error_response: StoreErrorResponse | None = None,
         raise_store_errors: bool = False,
         clock: Clock = system_clock,
     ) -> None:
-        idle = _seconds("idle_timeout", idle_timeout)
-        if not idle:
-            raise ConfigurationError("idle_timeout must be at least one second")
-        refresh = _seconds("refresh_after", refresh_after)
         self.app = app
+        self.store = options.session_store(store)
+        idle = options.seconds("idle_timeout", idle_timeout, minimum=1)
+        assert idle is not None
+        refresh = options.seconds(
+            "refresh_after", refresh_after, minimum=0, none="min(60, idle_timeout / 10)"
+        )
         self.timing = Timing(
-            clock=clock,
+            clock=checked_clock(clock),
             idle_timeout=idle,
-            absolute_timeout=_seconds("absolute_timeout", absolute_timeout),
+            absolute_timeout=options.seconds(
+                "absolute_timeout", absolute_timeout, minimum=1, none="no limit"
+            ),
             refresh_after=min(60, idle // 10) if refresh is None else refresh,
         )
-        self.signer = CookieSigner(secret_key)
-        cookie_max_age = _seconds("max_age", max_age)
+        self.signer = CookieSigner(options.secret_keys(secret_key))
+        cookie_max_age = options.seconds("max_age", max_age, minimum=1, none="a browser-session cookie")
         self.cookie = CookieFormatter(
             session_cookie,
             max_age=cookie_max_age,
             path=path,
             same_site=same_site,
-            https_only=https_only,
+            https_only=options.flag("https_only", https_only),
             domain=domain,
-            partitioned=partitioned,
+            partitioned=options.flag("partitioned", partitioned),
         )
-        self.renew_after, grace = _renewal(store, renew_after, renew_grace)
+        max_size = options.integer("max_session_size", max_session_size, minimum=1)
+        assert max_size is not None
+        attempts = options.integer("conflict_attempts", conflict_attempts, minimum=1)
+        assert attempts is not None
+        self.renew_after, grace = _renewal(self.store, renew_after, renew_grace)
         self.writer = Writer(
-            store,
+            self.store,
             self.timing,
             on_conflict=on_conflict,
-            conflict_attempts=conflict_attempts,
-            compress_threshold=compress_threshold,
+            conflict_attempts=attempts,
+            compress_threshold=options.integer(
+                "compress_threshold", compress_threshold, minimum=0, none="never compress"
+            ),
+            max_session_size=max_size,
             resend_cookie=cookie_max_age is not None,
             envelope=None if encryption_key is None else SessionCipher(encryption_key),
             move_grace=grace,
         )
-        self.store = store
-        self.preparation = StorePreparation(store)
         if client_binding is not None and not isinstance(client_binding, ClientBinding):
             raise ConfigurationError("client_binding must be a dynsession.ClientBinding or None")
         self.binding = client_binding
-        self.save_on_error = save_on_error
-        self.raise_store_errors = raise_store_errors
+        self.max_session_size = max_size
+        self.preparation = StorePreparation(self.store)
+        self.save_on_error = options.flag("save_on_error", save_on_error)
+        self.raise_store_errors = options.flag("raise_store_errors", raise_store_errors)
+        self.store_error_response = options.function(
+            "store_error_response", store_error_response, none="the default 503 and 409 answers"
+        )
+        options.exclusive(raise_store_errors=raise_store_errors, store_error_response=store_error_response)
+        self._late_change_logged = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -139,16 +153,12 @@ class SessionMiddleware:
             await self.preparation.ensure()
             state = await self._load(scope)
         except StoreError as exc:
-            if self.raise_store_errors:
-                raise
-            logger.error("session load failed, answering 503: %s", exc)
-            await _unavailable(scope, send)
+            await self._failed(scope, receive, send, exc, "load")
             return
         scope["session"] = state.data
         scope[STATE_KEY] = state
         if scope["type"] == "websocket":
-            # A websocket cannot set a cookie once accepted: its session is read-only.
-            await self.app(scope, receive, send)
+            await self._websocket(state, scope, receive, send)
             return
 
         replaced = False
@@ -161,21 +171,31 @@ class SessionMiddleware:
                 try:
                     await self._commit(state, message)
                 except StoreError as exc:
-                    if self.raise_store_errors:
-                        raise
                     replaced = True
-                    await _write_failed(scope, send, exc)
+                    await self._failed(scope, receive, send, exc, "write")
                     return
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+        if not replaced:
+            self._check_late_changes(state)
+
+    async def _failed(
+        self, scope: Scope, receive: Receive, send: Send, exc: StoreError, during: Literal["load", "write"]
+    ) -> None:
+        if self.raise_store_errors:
+            raise exc
+        await failures.answer(scope, receive, send, exc, during=during, custom=self.store_error_response)
 
     async def _load(self, scope: Scope) -> RequestSession:
+        candidates = list(
+            itertools.islice(cookie_values(scope["headers"], self.cookie.name), _MAX_COOKIE_CANDIDATES)
+        )
         client = None if self.binding is None else self.binding.properties(scope)
-        value = _cookie(scope, self.cookie.name)
-        if value is None:
+        if not candidates:
             return RequestSession(self.timing, client=client)
-        parsed = self.signer.unsign(value)
+        # Several cookies of one name (one set for a parent domain, say): the first that verifies.
+        parsed = next(filter(None, map(self.signer.unsign, candidates)), None)
         if parsed is None:
             logger.debug("ignoring a session cookie that is malformed or badly signed")
             return RequestSession(self.timing, client=client)
@@ -220,12 +240,13 @@ class SessionMiddleware:
             state.record = None
             return state
         try:
-            state.loaded = self.writer.codec.decode(record.data, key)
-            state.data.update(serialization.loads(state.loaded))
+            loaded = self.writer.codec.decode(record.data, key)
+            state.data.update(serialization.loads(loaded))
+            state.loaded = loaded
         except serialization.BlobDecodeError as exc:
             # Keep the record so the next write replaces the unreadable item in place.
             logger.warning("session %s could not be decoded (%s); starting it empty", key[:8], exc)
-            state.loaded = b"{}"
+            state.unreadable = True
         if self.renew_after is not None and not forwarded:
             issued = record.created if record.issued is None else record.issued
             state.renew = self.timing.clock() - issued >= self.renew_after
@@ -252,6 +273,46 @@ class SessionMiddleware:
         elif "no-store" not in cache_control.lower():
             headers["cache-control"] = f"{cache_control}, no-store"
 
+    async def _websocket(self, state: RequestSession, scope: Scope, receive: Receive, send: Send) -> None:
+        # A websocket cannot set a cookie once accepted, so its session changes are not saved; but
+        # end_session needs no cookie: the item is deleted before the handler's next send or
+        # receive, or when it returns. A failed delete raises the StoreError in the handler.
+        ended = False
+
+        async def end_if_asked() -> None:
+            nonlocal ended
+            if state.ended and not ended:
+                if state.record is not None and state.key is not None:
+                    await self.store.delete(state.key)
+                ended = True
+
+        async def receive_wrapper() -> Message:
+            await end_if_asked()
+            return await receive()
+
+        async def send_wrapper(message: Message) -> None:
+            await end_if_asked()
+            await send(message)
+
+        await self.app(scope, receive_wrapper, send_wrapper)
+        await end_if_asked()
+
+    def _check_late_changes(self, state: RequestSession) -> None:
+        # Changes made after the response started (a background task, a streaming body) cannot be
+        # saved: the write happened before the headers left. Say so once per middleware.
+        if self._late_change_logged or state.committed is None:
+            return
+        try:
+            now = serialization.dumps(state.data)
+        except DynSessionError:
+            now = None
+        if now != state.committed:
+            self._late_change_logged = True
+            logger.warning(
+                "a session was changed after its response had started (in a background task or a "
+                "streaming body?); such changes are not saved. Logged once per middleware."
+            )
+
 
 def _vary_cookie(raw: list[tuple[bytes, bytes]]) -> None:
     # Most responses carry no Vary yet: appending directly skips MutableHeaders' case-insensitive
@@ -261,45 +322,3 @@ def _vary_cookie(raw: list[tuple[bytes, bytes]]) -> None:
             MutableHeaders(raw=raw).add_vary_header("Cookie")
             return
     raw.append((b"vary", b"Cookie"))
-
-
-def _cookie(scope: Scope, name: str) -> str | None:
-    values = [value for key, value in scope["headers"] if key == b"cookie"]
-    if not values:
-        return None
-    return cookie_parser(b"; ".join(values).decode("latin-1")).get(name)
-
-
-async def _write_failed(scope: Scope, send: Send, exc: StoreError) -> None:
-    # The app's response is replaced so the client never sees a success for a write that did not happen.
-    if isinstance(exc, SessionConflict):
-        # Not an outage: concurrent requests won (on_conflict="raise", or every merge attempt lost).
-        logger.warning("session write lost to a concurrent request, answering 409 instead: %s", exc)
-        await _unavailable(scope, send, 409, b"Conflict: the session was changed by a concurrent request.")
-    else:
-        logger.error("session write failed, answering 503 instead: %s", exc)
-        await _unavailable(scope, send)
-
-
-async def _unavailable(
-    scope: Scope,
-    send: Send,
-    status: int = 503,
-    body: bytes = b"Service Unavailable: the session store could not be reached.",
-) -> None:
-    if scope["type"] == "websocket":
-        await send({"type": "websocket.close", "code": 1013, "reason": "session store unavailable"})
-        return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"cache-control", b"no-store"),
-                (b"retry-after", b"1"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

@@ -15,7 +15,12 @@ import binascii
 import hmac
 
 from .cookies import store_key
-from .stores.base import MovedRecord, SessionRecord, SessionStore
+from .exceptions import SessionConflict
+from .session import RequestSession
+from .stores.base import MovedRecord, MovingStore, SessionRecord, SessionStore
+
+# How long an old session ID keeps forwarding (after a renewal) or stays marked as moved by a login.
+DEFAULT_MOVE_GRACE = 30
 
 _PAD_DOMAIN = b"dynsession.forward.v1"
 _ID_BYTES = 32
@@ -72,3 +77,33 @@ async def resolve(
     if target is None:
         return None
     return new_id, key, target
+
+
+MOVED_FIRST = "the session was moved by another request (a login or a renewal) before this login finished"
+
+
+async def move(store: SessionStore, key: str, marker: MovedRecord, *, expected_version: int) -> None:
+    """``store.move``, for a store known to have it (see :func:`~dynsession.stores.base.can_move`)."""
+    assert isinstance(store, MovingStore)
+    await store.move(key, marker, expected_version=expected_version)
+
+
+async def follow_alias(
+    store: SessionStore, state: RequestSession, found: SessionRecord | MovedRecord | None, key: str
+) -> tuple[SessionRecord | None, str]:
+    """What a write that lost a conditional write under ``key`` goes on with: ``(record, key)``.
+
+    A renewal alias switches ``state`` to the new session (whose cookie the response will set);
+    a moved-by-login marker raises SessionConflict: the change can be stored in neither session.
+    """
+    if not isinstance(found, MovedRecord):
+        return found, key
+    assert state.session_id is not None
+    target = await resolve(store, state.session_id, found)
+    if isinstance(target, MovedRecord):
+        raise SessionConflict(MOVED_BY_LOGIN)
+    if target is None:
+        return None, key
+    state.session_id, state.key, state.record = target
+    state.forwarded = True
+    return target[2], target[1]

@@ -1,24 +1,19 @@
-"""What to write when a response starts: create, save with versions, merge on conflict, refresh, delete."""
+"""What to write when a response starts: create, versioned save or delete with merge, move, refresh."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import anyio
-
-from . import serialization
+from . import conflict, serialization
 from .binding import fingerprint
 from .cookies import new_session_id, store_key
-from .exceptions import ConfigurationError, SessionConflict, SessionTooLarge
-from .moves import MOVED_BY_LOGIN, forward_pointer, resolve
+from .exceptions import ConfigurationError, DynSessionError, SessionConflict, SessionTooLarge
+from .moves import DEFAULT_MOVE_GRACE, MOVED_BY_LOGIN, MOVED_FIRST, follow_alias, forward_pointer, move
 from .session import RequestSession, Timing
-from .stores.base import MovedRecord, MovingStore, SessionRecord, SessionStore, can_move
+from .stores.base import MovedRecord, SessionRecord, SessionStore, can_move
 
 logger = logging.getLogger("dynsession")
 
@@ -27,10 +22,7 @@ ConflictPolicy = Literal["merge", "raise", "overwrite"]
 # loopback): 5 attempts with waits capped at 0.2 s lost 41 of 50; 10 attempts from 20 ms capped at
 # 1 s lost 1 in 250; 12 attempts lost none in 300. Writers in one process take turns and need two.
 DEFAULT_CONFLICT_ATTEMPTS = 12
-_BACKOFF_SECONDS = 0.02
-_BACKOFF_CAP_SECONDS = 1.0
-# How long an old session ID keeps forwarding (after a renewal) or stays marked as moved by a login.
-DEFAULT_MOVE_GRACE = 30
+EMPTY = b"{}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +35,27 @@ class CookieChange:
 _EXPIRE = CookieChange(None)
 
 
+def _snapshot(data: Mapping[str, Any]) -> bytes | None:
+    """The session as encoded now, or None when it cannot be (it is not being written anyway)."""
+    try:
+        return serialization.dumps(data)
+    except DynSessionError:
+        return None
+
+
+def _next_version(expected: int) -> int:
+    # A store reports an item it could not read with a version of 0 or less; it is rewritten as 1.
+    return max(expected, 0) + 1
+
+
 class Writer:
-    """Persists one request's session through a store, with the fewest calls that keep it right."""
+    """Persists one request's session through a store, with the fewest calls that keep it right.
+
+    Every write of a loaded session, emptying it included, is conditional on the version loaded;
+    on a conflict the policy decides: ``merge`` re-applies this request's key-level edits onto
+    what the other request stored, ``overwrite`` writes this request's snapshot again, ``raise``
+    gives up. Only :func:`~dynsession.end_session` deletes unconditionally.
+    """
 
     def __init__(
         self,
@@ -54,6 +65,7 @@ class Writer:
         on_conflict: ConflictPolicy,
         conflict_attempts: int,
         compress_threshold: int | None,
+        max_session_size: int,
         resend_cookie: bool,
         envelope: serialization.Envelope | None = None,
         move_grace: int = DEFAULT_MOVE_GRACE,
@@ -62,29 +74,38 @@ class Writer:
             raise ConfigurationError(
                 f"on_conflict must be 'merge', 'raise' or 'overwrite', not {on_conflict!r}"
             )
-        if conflict_attempts < 1:
-            raise ConfigurationError("conflict_attempts must be at least 1")
         self.store = store
         self.timing = timing
         self.on_conflict = on_conflict
         self.conflict_attempts = conflict_attempts
-        self.codec = serialization.BlobCodec(compress_threshold, envelope)
+        self.codec = serialization.BlobCodec(compress_threshold, envelope, max_session_size)
+        self.max_session_size = max_session_size
         # A cookie with a lifetime of its own (max_age) is re-sent on every write so it slides.
         self.resend_cookie = resend_cookie
-        self._turns = _KeyTurns()
+        self._turns = conflict.KeyTurns()
         # How long an old ID stays a renewal alias or a moved-by-login marker; None: the store
-        # cannot keep moved IDs and a login deletes the old item instead.
+        # cannot keep moved IDs, and a login deletes the old item instead.
         self.move_grace = move_grace if can_move(store) else None
+
+    def encode(self, data: Mapping[str, Any]) -> bytes:
+        """The session as stored JSON. Raises SessionNotSerializable, or SessionTooLarge over
+        ``max_session_size``: an item must never hold more than a read will decode."""
+        raw = serialization.dumps(data)
+        if len(raw) > self.max_session_size:
+            keys = serialization.largest_keys(data)
+            raise SessionTooLarge(len(raw), self.max_session_size, keys, what="session JSON")
+        return raw
 
     async def persist(self, state: RequestSession) -> CookieChange | None:
         """Write what the request changed; return the cookie change the response needs, if any.
 
         Raises SessionConflict (a 409) for a change that cannot be stored: the session moved to a
-        new ID on a login, or every attempt lost to concurrent writers.
+        new ID on a login meanwhile, or every attempt lost to concurrent writers.
         """
         if state.moved:
-            # The cookie names a session a login moved: nothing here may be stored, nor any cookie
-            # set, or this request could undo the login in the browser or mint a session.
+            # The cookie names a session a login moved: nothing may be stored nor any cookie set,
+            # or this request could mint a session or undo the login in the browser.
+            state.committed = _snapshot(state.data)
             if not state.ended and state.data:
                 raise SessionConflict(MOVED_BY_LOGIN)
             return None
@@ -96,24 +117,27 @@ class Writer:
     async def _persist(self, state: RequestSession) -> CookieChange | None:
         record, key = state.record, state.key
         if state.ended:
+            state.committed = _snapshot(state.data)
             if record is not None and key is not None:
+                # An explicit logout wins over every concurrent write: this delete has no condition.
                 await self.store.delete(key)
             return _EXPIRE if key is not None else None
-        raw = serialization.dumps(state.data)
-        if record is None or key is None or state.regenerate:
+        raw = state.committed = self.encode(state.data)
+        if record is None or key is None:
             return await self._create(state, raw)
-        if not state.data and raw != state.loaded:
-            await self.store.delete(key)
-            return _EXPIRE
-        if state.renew and self.move_grace is not None:
-            async with self._turns.take(key):
-                return await self._renew(state, record, key, raw)
-        if raw == state.loaded:
-            return await self._refresh(state, record, key)
+        renew = state.renew and self.move_grace is not None and raw != EMPTY and not state.unreadable
+        if raw == state.loaded and not state.regenerate and not renew:
+            # An unreadable item is not refreshed: moving its deadline could revive what made it
+            # unreadable (a missing TTL); the next write of data replaces it.
+            return None if state.unreadable else await self._refresh(state, record, key)
         # Writers of one session in this process take turns, so they lose at most one round to each
         # other; the versioned write still settles races with other processes.
         async with self._turns.take(key):
-            return await self._save_changes(state, record, key, raw)
+            if state.regenerate:
+                return await self._move(state, record, key, raw)
+            if renew:
+                return await self._renew(state, record, key, raw)
+            return await self._write(state, record, key, raw)
 
     def _same_cookie(self, state: RequestSession) -> CookieChange | None:
         if self.resend_cookie or not state.signed_with_current_key:
@@ -121,140 +145,29 @@ class Writer:
         return None
 
     async def _create(self, state: RequestSession, raw: bytes) -> CookieChange | None:
-        old = state.record
-        if not state.data:
-            if old is None or state.key is None:
-                # A cookie naming a session the store no longer has is left alone: the request that
-                # ended or moved that session (a logout, a login) may be setting the browser's cookie
-                # right now, and an expiry racing it would log that user out.
-                return None
-            await self.store.delete(state.key)
-            return _EXPIRE
+        if raw == EMPTY:
+            # A cookie naming a session the store no longer has is left alone: the request that
+            # ended or moved that session (a logout, a login) may be setting the browser's cookie
+            # right now, and an expiry racing it would log that user out.
+            return None
         now = self.timing.clock()
-        if old is None or state.fresh_start:
-            created, absolute = now, self.timing.absolute_deadline(now)
-        else:
-            created, absolute = old.created, state.absolute_deadline
+        absolute = self.timing.absolute_deadline(now)
         session_id = new_session_id()
-        new_key = store_key(session_id)
+        key = store_key(session_id)
         record = SessionRecord(
-            data=self.codec.encode(raw, new_key),
-            version=1,
-            created=created,
-            expires=self.timing.expires(now, absolute),
-            absolute_deadline=absolute,
-            binding=None if state.client is None else fingerprint(session_id, state.client),
-            issued=now,
+            self.codec.encode(raw, key),
+            1,
+            now,
+            self.timing.expires(now, absolute),
+            absolute,
+            binding=self.binding_for(state, session_id),
         )
-        await self._save(state, new_key, record, expected_version=None)
-        if old is not None and state.key is not None:
-            if self.move_grace is None:
-                await self.store.delete(state.key)
-            else:
-                await self._retire(state, old, state.key, record, new_key)
+        await self._save(state, key, record, expected_version=None)
         return CookieChange(session_id)
 
-    async def _retire(
-        self, state: RequestSession, old: SessionRecord, old_key: str, new: SessionRecord, new_key: str
-    ) -> None:
-        """Turn the old item into a moved-by-login marker, carrying into the new session any change
-        another request stored on the old one since this request loaded it.
-
-        Raises SessionConflict (after deleting the new item) when another request moved the old
-        session first, or every attempt lost.
-        """
-        assert self.move_grace is not None
-        marker = MovedRecord("privilege", self.timing.clock() + self.move_grace)
-        expected = old.version
-        for _ in range(self.conflict_attempts):
-            try:
-                await self._move(old_key, marker, expected_version=expected)
-                return
-            except SessionConflict as exc:
-                current = exc.current if exc.current is not None else await self.store.load(old_key)
-            if current is None:
-                return  # ended or expired meanwhile: nothing is left that the old ID could reach
-            if isinstance(current, MovedRecord):
-                break  # another login or a renewal moved it first: this login did not happen
-            # A write landed on the old session after this request loaded it: keep it.
-            raw = serialization.dumps(_merge(state, current, self.codec, old_key))
-            merged = dataclasses.replace(new, data=self.codec.encode(raw, new_key), version=new.version + 1)
-            await self._save(state, new_key, merged, expected_version=new.version)
-            new, expected = merged, current.version
-        await self.store.delete(new_key)
-        raise SessionConflict("the session was moved by another request before this login finished")
-
-    async def _follow(self, state: RequestSession, marker: MovedRecord) -> tuple[str, SessionRecord] | None:
-        """Switch ``state`` to the session a renewal alias points to; ``(key, record)`` or None.
-
-        Raises SessionConflict when the session was moved by a login instead.
-        """
-        assert state.session_id is not None
-        target = await resolve(self.store, state.session_id, marker)
-        if isinstance(target, MovedRecord):
-            raise SessionConflict(MOVED_BY_LOGIN)
-        if target is None:
-            return None
-        state.session_id, state.key, state.record = target
-        state.forwarded = True
-        return target[1], target[2]
-
-    async def _move(self, key: str, marker: MovedRecord, *, expected_version: int) -> None:
-        store = self.store
-        assert isinstance(store, MovingStore)
-        await store.move(key, marker, expected_version=expected_version)
-
-    async def _renew(
-        self, state: RequestSession, record: SessionRecord, key: str, raw: bytes
-    ) -> CookieChange | None:
-        """Give the session a new ID, leaving the old one as a forwarding alias for the grace window.
-
-        Exactly one of several racing requests wins the conditional move; the others drop their
-        copy and follow the winner's alias. Raises SessionConflict as ``_save_changes`` does.
-        """
-        assert self.move_grace is not None and state.session_id is not None
-        now = self.timing.clock()
-        session_id = new_session_id()
-        new_key = store_key(session_id)
-        renewed = SessionRecord(
-            data=self.codec.encode(raw, new_key),
-            version=1,
-            created=record.created,
-            expires=self.timing.expires(now, state.absolute_deadline),
-            absolute_deadline=state.absolute_deadline,
-            binding=None if state.client is None else fingerprint(session_id, state.client),
-            issued=now,
-        )
-        await self._save(state, new_key, renewed, expected_version=None)
-        marker = MovedRecord("renewed", now + self.move_grace, forward_pointer(state.session_id, session_id))
-        try:
-            await self._move(key, marker, expected_version=record.version)
-        except SessionConflict as exc:
-            # Another request renewed, wrote or ended the session first: this copy was never handed out.
-            await self.store.delete(new_key)
-            current = exc.current if exc.current is not None else await self.store.load(key)
-            return await self._after_lost_renewal(state, key, raw, current)
-        state.session_id, state.key, state.record = session_id, new_key, renewed
-        return CookieChange(session_id)
-
-    async def _after_lost_renewal(
-        self, state: RequestSession, key: str, raw: bytes, current: SessionRecord | MovedRecord | None
-    ) -> CookieChange | None:
-        if isinstance(current, MovedRecord):
-            target = await self._follow(state, current)
-            if target is None:
-                return None
-            key, current = target
-        if current is None:
-            logger.info("session %s was ended by another request; its deletion wins", key[:8])
-            return None
-        if raw == state.loaded:
-            return None
-        if self.on_conflict == "raise":
-            raise SessionConflict("session was changed by another request")
-        if self.on_conflict == "merge":
-            raw = serialization.dumps(_merge(state, current, self.codec, key))
-        return await self._save_changes(state, current, key, raw)
+    def binding_for(self, state: RequestSession, session_id: str) -> bytes | None:
+        """The client-binding fingerprint a new ID gets (the request's properties), if bound."""
+        return None if state.client is None else fingerprint(session_id, state.client)
 
     async def _refresh(self, state: RequestSession, record: SessionRecord, key: str) -> CookieChange | None:
         expires = self.timing.expires(self.timing.clock(), state.absolute_deadline)
@@ -266,59 +179,150 @@ class Writer:
         logger.info("session %s vanished before its refresh; ending it", key[:8])
         return None
 
-    async def _save_changes(
+    async def _write(
         self, state: RequestSession, record: SessionRecord, key: str, raw: bytes
     ) -> CookieChange | None:
-        """Versioned save with the conflict policy; returns the cookie change the response needs.
+        """Versioned save, or versioned delete when the session is now empty, under the policy.
 
         Raises SessionConflict when the policy is ``raise`` or every attempt lost.
         """
         now = self.timing.clock()
         expected, current = record.version, record
         for attempt in range(self.conflict_attempts):
-            new = SessionRecord(
-                data=self.codec.encode(raw, key),
-                version=expected + 1,
-                created=current.created,
-                expires=self.timing.expires(now, state.absolute_deadline),
-                absolute_deadline=state.absolute_deadline,
-                binding=current.binding,
-                issued=current.issued,
-            )
             try:
+                if raw == EMPTY:
+                    await self.store.delete(key, expected_version=expected)
+                    return _EXPIRE
+                new = SessionRecord(
+                    data=self.codec.encode(raw, key),
+                    version=_next_version(expected),
+                    created=current.created,
+                    expires=self.timing.expires(now, state.absolute_deadline),
+                    absolute_deadline=state.absolute_deadline,
+                    binding=current.binding,
+                    issued=current.issued,
+                )
                 await self._save(state, key, new, expected_version=expected)
                 return self._same_cookie(state)
             except SessionConflict as exc:
-                if self.on_conflict == "raise" or attempt + 1 == self.conflict_attempts:
-                    raise
-                fresh = exc.current
-            if attempt == 0:
-                # The first loss retries at once, on the item that won when the store returned it:
-                # two racing requests, the common case, cost one extra write and no wait.
-                if fresh is None:
-                    fresh = await self.store.load(key)
-            else:
-                # Losing again means writers in other processes: full jitter spreads them out, and
-                # the read comes after the wait so the retry builds on the newest version.
-                await anyio.sleep(random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_SECONDS * 2**attempt)))
-                fresh = await self.store.load(key)
-            if isinstance(fresh, MovedRecord):
-                followed = await self._follow(state, fresh)
-                fresh = None if followed is None else followed[1]
-                if followed is not None:
-                    key = followed[0]
+                found = await self._after_conflict(key, exc, attempt)
+                # Moved by a renewal meanwhile: go on in the new session (a login: SessionConflict).
+                fresh, key = await follow_alias(self.store, state, found, key)
             if fresh is None:
                 # The request that ended or moved the session already sent the cookie the browser
                 # should keep; expiring it here could log out a login that just happened.
                 logger.info("session %s was ended by another request; its deletion wins", key[:8])
                 return None
             if self.on_conflict == "merge":
-                raw = serialization.dumps(_merge(state, fresh, self.codec, key))
-                if raw == b"{}":
-                    await self.store.delete(key)
-                    return _EXPIRE
+                raw = self.encode(conflict.merge(state, fresh, self.codec, key))
             expected, current = fresh.version, fresh
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _move(
+        self, state: RequestSession, old: SessionRecord, old_key: str, raw: bytes
+    ) -> CookieChange | None:
+        """``regenerate_session``: write the data under a new ID, then delete the old item on the
+        condition that nobody wrote it since the load; if somebody did, their changes are merged
+        into the new item and the delete is tried again. Raises SessionConflict as ``_write``."""
+        now = self.timing.clock()
+        if state.fresh_start:
+            created, absolute = now, self.timing.absolute_deadline(now)
+        else:
+            created, absolute = old.created, state.absolute_deadline
+        target = _NewItem(self, state, created, absolute, self.timing.expires(now, absolute))
+        expected = old.version
+        for attempt in range(self.conflict_attempts):
+            await target.hold(raw)
+            try:
+                await self._retire(old_key, expected)
+                return target.cookie() or _EXPIRE
+            except SessionConflict as exc:
+                try:
+                    fresh = await self._after_conflict(old_key, exc, attempt)
+                    if isinstance(fresh, MovedRecord):
+                        # Another login or a renewal moved the old session first: this login did
+                        # not happen; its client retries with the cookie it has by now.
+                        raise SessionConflict(MOVED_FIRST) from None
+                except SessionConflict:
+                    await target.discard()
+                    raise
+            if fresh is None:
+                # Another request ended the old session meanwhile; this move stands.
+                return target.cookie()
+            if self.on_conflict != "overwrite":
+                raw = self.encode(conflict.merge(state, fresh, self.codec, old_key))
+            expected = fresh.version
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _renew(
+        self, state: RequestSession, record: SessionRecord, key: str, raw: bytes
+    ) -> CookieChange | None:
+        """Give the session a new ID, leaving the old one as a forwarding alias for the grace window.
+
+        Of several requests renewing at once, exactly one wins the conditional move; the others
+        delete their copy (never handed out) and follow the winner's alias. Raises SessionConflict
+        as ``_write`` does.
+        """
+        assert self.move_grace is not None and state.session_id is not None
+        now = self.timing.clock()
+        session_id = new_session_id()
+        new_key = store_key(session_id)
+        renewed = SessionRecord(
+            data=self.codec.encode(raw, new_key),
+            version=1,
+            created=record.created,
+            expires=self.timing.expires(now, state.absolute_deadline),
+            absolute_deadline=state.absolute_deadline,
+            binding=self.binding_for(state, session_id),
+            issued=now,
+        )
+        await self._save(state, new_key, renewed, expected_version=None)
+        marker = MovedRecord("renewed", now + self.move_grace, forward_pointer(state.session_id, session_id))
+        try:
+            await move(self.store, key, marker, expected_version=record.version)
+        except SessionConflict as exc:
+            await self.store.delete(new_key)
+            found = exc.current if exc.current is not None else await self.store.load(key)
+            current, key = await follow_alias(self.store, state, found, key)
+            if current is None:
+                logger.info("session %s was ended by another request; its deletion wins", key[:8])
+                return None
+            if raw == state.loaded:
+                return None  # a read: the winner's alias (or write) serves it
+            if self.on_conflict == "raise":
+                raise SessionConflict("session was changed by another request") from None
+            if self.on_conflict == "merge":
+                raw = self.encode(conflict.merge(state, current, self.codec, key))
+            return await self._write(state, current, key, raw)
+        state.session_id, state.key, state.record = session_id, new_key, renewed
+        return CookieChange(session_id)
+
+    async def _retire(self, old_key: str, expected: int) -> None:
+        """Leave the old ID of a regenerated session as a moved-by-login marker for the grace
+        window (a plain delete where the store cannot keep one), if it still holds ``expected``."""
+        if self.move_grace is None:
+            if self.on_conflict == "overwrite":
+                await self.store.delete(old_key)
+            else:
+                await self.store.delete(old_key, expected_version=expected)
+            return
+        marker = MovedRecord("privilege", self.timing.clock() + self.move_grace)
+        await move(self.store, old_key, marker, expected_version=expected)
+
+    async def _after_conflict(
+        self, key: str, exc: SessionConflict, attempt: int
+    ) -> SessionRecord | MovedRecord | None:
+        """The record to build the next attempt on; re-raises ``exc`` when no attempt is left."""
+        if self.on_conflict == "raise" or attempt + 1 == self.conflict_attempts:
+            raise exc
+        if attempt == 0:
+            # The first loss retries at once, on the item that won when the store returned it:
+            # two racing requests, the common case, cost one extra write and no wait.
+            return exc.current if exc.current is not None else await self.store.load(key)
+        # Losing again means writers in other processes: the read comes after the wait so the
+        # retry builds on the newest version.
+        await conflict.backoff(attempt)
+        return await self.store.load(key)
 
     async def _save(
         self, state: RequestSession, key: str, record: SessionRecord, *, expected_version: int | None
@@ -331,47 +335,46 @@ class Writer:
             raise SessionTooLarge(exc.size, exc.limit, serialization.largest_keys(state.data)) from None
 
 
-class _KeyTurns:
-    """One lock per store key while some request of this process is writing it; dropped when idle."""
+class _NewItem:
+    """The item a move writes under a new session ID, kept equal to the data it must hold."""
 
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[anyio.Lock, list[int]]] = {}
+    def __init__(
+        self, writer: Writer, state: RequestSession, created: int, absolute: int | None, expires: int
+    ) -> None:
+        self.writer, self.state = writer, state
+        self.created, self.absolute, self.expires = created, absolute, expires
+        self.issued = writer.timing.clock()
+        self.session_id: str | None = None
+        self.version = 0
+        self.written = EMPTY
 
-    @asynccontextmanager
-    async def take(self, key: str) -> AsyncIterator[None]:
-        entry = self._locks.get(key)
-        if entry is None:
-            entry = self._locks[key] = (anyio.Lock(), [0])
-        lock, users = entry
-        users[0] += 1
-        try:
-            # Uncontended, the common case, takes the lock without the scheduling checkpoint that
-            # `async with lock` adds: that extra trip round the event loop was a third of a write's CPU.
-            try:
-                lock.acquire_nowait()
-            except anyio.WouldBlock:
-                await lock.acquire()
-            try:
-                yield
-            finally:
-                lock.release()
-        finally:
-            users[0] -= 1
-            if not users[0]:
-                del self._locks[key]
+    async def hold(self, raw: bytes) -> None:
+        if raw == self.written:
+            return
+        if raw == EMPTY:
+            await self.discard()
+        else:
+            if self.session_id is None:
+                self.session_id = new_session_id()
+            key = store_key(self.session_id)
+            record = SessionRecord(
+                self.writer.codec.encode(raw, key),
+                self.version + 1,
+                self.created,
+                self.expires,
+                self.absolute,
+                binding=self.writer.binding_for(self.state, self.session_id),
+                issued=self.issued,
+            )
+            await self.writer._save(self.state, key, record, expected_version=self.version or None)
+            self.version += 1
+        self.written = raw
 
+    async def discard(self) -> None:
+        """Delete the new item, if written: nobody else knows its ID."""
+        if self.session_id is not None:
+            await self.writer.store.delete(store_key(self.session_id))
+        self.session_id, self.version, self.written = None, 0, EMPTY
 
-def _merge(
-    state: RequestSession, fresh: SessionRecord, codec: serialization.BlobCodec, key: str
-) -> dict[str, Any]:
-    """Apply this request's key-level edits onto the data another request stored meanwhile."""
-    before = serialization.loads(state.loaded)
-    try:
-        current = serialization.loads(codec.decode(fresh.data, key))
-    except serialization.BlobDecodeError:
-        current = {}
-    updated, deleted = serialization.changed_keys(before, state.data)
-    current.update(updated)
-    for name in deleted:
-        current.pop(name, None)
-    return current
+    def cookie(self) -> CookieChange | None:
+        return None if self.session_id is None else CookieChange(self.session_id)

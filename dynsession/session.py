@@ -77,6 +77,7 @@ class RequestSession:
     __slots__ = (
         "absolute_deadline",
         "client",
+        "committed",
         "data",
         "ended",
         "forwarded",
@@ -90,6 +91,7 @@ class RequestSession:
         "session_id",
         "signed_with_current_key",
         "timing",
+        "unreadable",
     )
 
     def __init__(
@@ -125,6 +127,11 @@ class RequestSession:
         self.forwarded = False
         # The ID is older than renew_after: the response moves the session to a new one.
         self.renew = False
+        # The encoded session the response's write was decided on; None until then.
+        self.committed: bytes | None = None
+        # The stored item could not be decoded: the session started empty, and only a write of
+        # data touches the item (it replaces it in place).
+        self.unreadable = False
 
     def __repr__(self) -> str:
         short = None if self.key is None else self.key[:8]
@@ -141,9 +148,12 @@ class RequestSession:
         return SessionInfo(created, expires, absolute, self.record is None, max(0, deadline - now))
 
 
+def _scope(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    return request_or_scope.scope if isinstance(request_or_scope, HTTPConnection) else request_or_scope
+
+
 def _state(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> RequestSession:
-    scope = request_or_scope.scope if isinstance(request_or_scope, HTTPConnection) else request_or_scope
-    state = scope.get(STATE_KEY)
+    state = _scope(request_or_scope).get(STATE_KEY)
     if not isinstance(state, RequestSession):
         raise RuntimeError("dynsession.SessionMiddleware is not installed for this request")
     return state
@@ -154,11 +164,18 @@ def regenerate_session(
 ) -> None:
     """Move the session to a new ID when the response starts; call it on login.
 
-    The data is kept. The new item is written, the old one deleted and the new cookie set. The
-    creation time, and so the absolute deadline, is kept unless ``fresh_start`` is true.
-    Raises RuntimeError when the middleware is not installed.
+    The data is kept. The new item is written, the old one deleted and the new cookie set; a
+    change another request saved to the old item meanwhile is carried over. The creation time,
+    and so the absolute deadline, is kept unless ``fresh_start`` is true.
+    Raises RuntimeError when the middleware is not installed, and on a websocket, which cannot
+    set the new cookie (regenerate in the HTTP request that logs the user in).
     """
     state = _state(request_or_scope)
+    if _scope(request_or_scope).get("type") == "websocket":
+        raise RuntimeError(
+            "regenerate_session cannot be used on a websocket: no cookie can be set once it is open; "
+            "regenerate in the HTTP request that logs the user in"
+        )
     state.regenerate = True
     state.fresh_start = state.fresh_start or fresh_start
 
@@ -167,7 +184,9 @@ def end_session(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> 
     """End the session when the response starts; call it on logout.
 
     The stored item is deleted and the cookie expired, even if the handler writes to the session
-    afterwards. Raises RuntimeError when the middleware is not installed.
+    afterwards, and whatever other requests wrote meanwhile. On a websocket the item is deleted
+    before the handler's next send or receive (or when it returns); the browser keeps a cookie
+    that names nothing. Raises RuntimeError when the middleware is not installed.
     """
     state = _state(request_or_scope)
     state.ended = True

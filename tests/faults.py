@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse, HTTPHeaders
+from botocore.exceptions import ReadTimeoutError
+from botocore.httpsession import URLLib3Session
 
 from dynsession import DynamoDBStore
 
@@ -43,7 +45,30 @@ class Fault:
         return AWSResponse(request.url, self.status, headers, _Body(json.dumps(body).encode()))
 
 
-def inject(store: DynamoDBStore, operation: str, fault: Fault) -> Fault:
+class LostReply:
+    """Sends the first ``times`` requests of an operation to the server for real, then makes the
+    client see a read timeout instead of the answer: botocore retries a request that already
+    applied. ``sent`` counts every send, ``delivered`` the ones whose answer was dropped."""
+
+    def __init__(self, times: int = 1) -> None:
+        self.times = times
+        self.sent = 0
+        self.delivered = 0
+        self._http = URLLib3Session()
+
+    def __call__(self, request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse | None:
+        self.sent += 1
+        if self.sent > self.times:
+            return None
+        self._http.send(request)  # botocore's worker thread, never the event loop
+        self.delivered += 1
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+
+F = TypeVar("F", Fault, LostReply)
+
+
+def inject(store: DynamoDBStore, operation: str, fault: F) -> F:
     """Register ``fault`` for ``operation`` (``PutItem``, ``GetItem``, …) on the store's client."""
     # botocore's stubs declare event handlers as returning None; before-send ones may return a response.
     handler = cast("Callable[..., None]", fault)

@@ -45,9 +45,9 @@ class CountingStore:
         self._note("touch")
         return await self.inner.touch(key, expires)
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, key: str, *, expected_version: int | None = None) -> None:
         self._note("delete")
-        await self.inner.delete(key)
+        await self.inner.delete(key, expected_version=expected_version)
 
     async def move(self, key: str, marker: MovedRecord, *, expected_version: int) -> None:
         self._note("move")

@@ -26,7 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from dynsession import DynamoDBStore, SessionMiddleware, StoreError, StoreUnavailable, end_session
 from dynsession.cookies import CookieSigner
 
-from .faults import Fault, inject
+from .faults import Fault, LostReply, inject
 from .items import stored_item
 from .support import SECRET, FakeClock
 
@@ -335,3 +335,41 @@ def test_missing_table_is_an_error_not_an_empty_session(dynamodb_endpoint: str, 
         pytest.raises(StoreError, match="table 'no-such-table' does not exist"),
     ):
         client.get("/view", headers={"cookie": f"session={cookie}"})
+
+
+# -- a write whose answer is lost: botocore retries it, and the retry must not count as a conflict --
+
+
+def test_lost_reply_to_a_new_sessions_write_still_sets_the_cookie(
+    dynamodb_store: DynamoDBStore, dynamodb_client: DynamoDBClient, clock: FakeClock
+) -> None:
+    with https_client(failing_app(dynamodb_store, clock, Calls())) as client:
+        lost = inject(dynamodb_store, "PutItem", LostReply())
+        response = client.post("/update", json={"new": True})
+        assert response.status_code == 200
+        assert response.text == APP_BODY
+        cookie = client.cookies["session"]
+        assert client.get("/view").json() == {"new": True}
+    # The first PutItem was applied and its answer lost; the retry found the item it had written.
+    assert (lost.delivered, lost.sent) == (1, 2)
+    item = stored_item(dynamodb_client, dynamodb_store, cookie)
+    assert item is not None and item["ver"] == {"N": "1"}
+
+
+@pytest.mark.parametrize("on_conflict", ["raise", "merge"])
+def test_lost_reply_to_an_update_is_a_success_applied_once(
+    dynamodb_store: DynamoDBStore, dynamodb_client: DynamoDBClient, clock: FakeClock, on_conflict: str
+) -> None:
+    app = failing_app(dynamodb_store, clock, Calls(), on_conflict=on_conflict)
+    with https_client(app) as client:
+        client.post("/update", json={"a": 1})
+        cookie = client.cookies["session"]
+        lost = inject(dynamodb_store, "PutItem", LostReply())
+        response = client.post("/update", json={"b": 2})
+        assert response.status_code == 200
+        assert response.text == APP_BODY
+        assert client.get("/view").json() == {"a": 1, "b": 2}
+    assert (lost.delivered, lost.sent) == (1, 2)
+    # One version further, not two: no merge round wrote the same change again.
+    item = stored_item(dynamodb_client, dynamodb_store, cookie)
+    assert item is not None and item["ver"] == {"N": "2"}

@@ -125,7 +125,7 @@ def test_plain_json_blobs_load() -> None:
         (b"\x01" + zlib.compress(b'{"a":1}')[:-3], "corrupted zlib body"),
         (b"\x03future format", "unknown format"),
         (b"\x02" + bytes(40), "no encryption_key is configured"),
-        (b"", "unknown format"),
+        (b"", "malformed"),
         (b"[1,2]", "unknown format"),
     ],
 )

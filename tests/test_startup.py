@@ -171,7 +171,9 @@ def test_warnings_are_logged_once_at_startup(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     make_table(dynamodb_client, fresh_table)  # TTL left off
-    app = session_app(DynamoDBStore(fresh_table, endpoint_url=dynamodb_endpoint))
+    # A secret long enough not to be warned about: only the table's warning is expected.
+    store = DynamoDBStore(fresh_table, endpoint_url=dynamodb_endpoint)
+    app = session_app(store, secret_key="a-secret-of-more-than-sixteen-characters")
 
     with caplog.at_level(logging.WARNING, logger="dynsession"), TestClient(app, base_url=BASE_URL) as http:
         for _ in range(3):

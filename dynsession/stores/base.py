@@ -16,6 +16,11 @@ class SessionRecord:
     ``binding`` is the client-binding fingerprint (opaque bytes; ``None`` when the session is not
     bound): a store keeps it as it keeps ``data``. ``issued`` is when the session got its current
     ID (``None``: at ``created``); ID renewal counts from it.
+
+    A store that finds an item it cannot read (written by something else) returns it as a record
+    with ``data=b""`` (an unreadable blob) and, when the stored version is not a positive integer,
+    a ``version`` of 0 or less that the store maps back to the stored value: the middleware starts
+    the session empty and its next write replaces that very item, conditionally, as version 1.
     """
 
     data: bytes
@@ -69,14 +74,20 @@ class SessionStore(Protocol):
     ``save(key, record, *, expected_version)``
         Write ``record`` atomically and conditionally: with ``expected_version=None`` the key must
         not exist yet; otherwise the stored version must equal ``expected_version``. On a mismatch
-        raise :class:`~dynsession.SessionConflict` and leave the stored record unchanged. The
+        raise :class:`~dynsession.SessionConflict` (``current``: the stored record when known
+        without another read, ``None`` otherwise) and leave the stored record unchanged. The
         caller passes ``record.version`` already incremented. Raise
-        :class:`~dynsession.SessionTooLarge` before writing if the record cannot fit.
+        :class:`~dynsession.SessionTooLarge` before writing if the record cannot fit. A write
+        whose answer was lost and that the backend retried must not report its own success as a
+        conflict (DynamoDBStore stores a random write token with each item for this).
     ``touch(key, expires)``
         Set only the idle deadline of an existing record (the data is not rewritten). Return
         ``False``, creating nothing, when the record no longer exists.
-    ``delete(key)``
-        Remove the record; a missing record is not an error.
+    ``delete(key, *, expected_version=None)``
+        Remove the record. Without ``expected_version`` a missing record is not an error. With
+        it, remove the record only if its stored version equals ``expected_version``; otherwise
+        (another version, or no record at all) raise :class:`~dynsession.SessionConflict` as
+        ``save`` does and leave the store unchanged.
 
     Stores that also implement ``move`` (:class:`MovingStore`; MemoryStore and DynamoDBStore do)
     keep the old ID of a renewed or regenerated session as a :class:`MovedRecord`: ``load``
@@ -95,7 +106,7 @@ class SessionStore(Protocol):
 
     async def touch(self, key: str, expires: int) -> bool: ...
 
-    async def delete(self, key: str) -> None: ...
+    async def delete(self, key: str, *, expected_version: int | None = None) -> None: ...
 
 
 @runtime_checkable

@@ -17,7 +17,8 @@ from ..clock import Clock, system_clock
 from ..exceptions import SessionConflict, SessionTooLarge, TableConfigError
 from .base import MovedRecord, SessionRecord
 from .capacity import CapacityTally
-from .dynamodb_wire import MAX_ITEM_BYTES, ConditionFailed, item_size, translate_errors
+from .dynamodb_wire import ConditionFailed, translate_errors
+from .item_format import MAX_ITEM_BYTES, TOKEN_BYTES, VERSION, ItemFormat, item_size, new_token, token_of
 from .transport import Boto3Transport, Transport
 
 if TYPE_CHECKING:
@@ -30,11 +31,6 @@ T = TypeVar("T")
 
 DEFAULT_MAX_CONCURRENCY = 16
 
-_DATA, _VERSION, _CREATED, _ABSOLUTE, _BINDING, _ISSUED = "data", "ver", "created", "abs", "bind", "iss"
-# A moved session's old item: the reason and, after a renewal, the masked new ID; no data, no version.
-_MOVED, _FORWARD = "moved", "fwd"
-
-
 __all__ = ["MAX_ITEM_BYTES", "DynamoDBStore", "item_size", "translate_errors"]
 
 
@@ -44,7 +40,13 @@ class DynamoDBStore:
     The item for a session is keyed by ``key_prefix`` + the store key (a SHA-256 digest of the
     session ID) under ``partition_key``; ``ttl_attribute`` holds the idle deadline as integer epoch
     seconds so DynamoDB's TTL can remove it; ``data`` (Binary), ``ver``, ``created`` and ``abs``
-    (Numbers) and ``bind`` (Binary, with client binding) hold the rest.
+    (Numbers), ``tok`` (Binary, a random token per write), and with client binding or renewal
+    ``bind`` (Binary) and ``iss`` (Number) hold the rest. A moved ID's marker holds ``moved``
+    (String), ``fwd`` (Binary, after a renewal) and the token, with the TTL as its grace deadline.
+    A write whose answer was lost and that was retried finds its own token when its condition
+    fails, and succeeds. An item that cannot be read as a session (see
+    :mod:`dynsession.stores.item_format`) loads as a record with an unreadable blob, which the next
+    write replaces.
 
     ``client`` may be any object with the boto3 DynamoDB client's methods (a boto3 client you
     built, a DAX client). Without it, one boto3 client is built on first use with ``endpoint_url``,
@@ -100,6 +102,7 @@ class DynamoDBStore:
         self.create_table_if_missing = create_table_if_missing
         self.validate_on_startup = validate_on_startup
         self.table_wait_timeout = table_wait_timeout
+        self._format = ItemFormat(partition_key, ttl_attribute, key_prefix)
 
     def __repr__(self) -> str:
         return f"DynamoDBStore(table_name={self.table_name!r})"
@@ -107,73 +110,49 @@ class DynamoDBStore:
     # -- the SessionStore contract -------------------------------------------------------------
 
     async def load(self, key: str) -> SessionRecord | MovedRecord | None:
-        response = await self._call(
-            "GetItem",
-            {"TableName": self.table_name, "Key": self._key(key), "ConsistentRead": self.consistent_read},
-        )
-        item = response.get("Item")
-        if item is None:
-            return None
-        record = self._record(item)
-        return None if record.is_expired(self._clock()) else record
+        return self._live(key, await self._get_item(key, consistent=self.consistent_read))
 
     async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
-        item = self._item(key, record)
+        token = new_token()
+        item = self._format.item(key, record, token)
         size = item_size(item)
         if size > MAX_ITEM_BYTES:
             raise SessionTooLarge(size, MAX_ITEM_BYTES)
-        condition: dict[str, Any]
-        if expected_version is None:
-            condition = {
-                "ConditionExpression": "attribute_not_exists(#k)",
-                "ExpressionAttributeNames": {"#k": self.partition_key},
-            }
-        else:
-            condition = {
-                "ConditionExpression": "#v = :v",
-                "ExpressionAttributeNames": {"#v": _VERSION},
-                "ExpressionAttributeValues": {":v": {"N": str(expected_version)}},
-                # The item that beat us comes back with the failure (at no extra cost), so a merge
-                # needs no second read and works from the very version it must build on.
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
+        request = {"TableName": self.table_name, "Item": item, **self._condition(expected_version)}
         try:
-            await self._call("PutItem", {"TableName": self.table_name, "Item": item, **condition})
+            await self._call("PutItem", request)
         except ConditionFailed as exc:
+            current = exc.item
+            if current is None:
+                # The server did not send the item back (dynalite never does): read it.
+                current = await self._get_item(key, consistent=True)
+            if token_of(current) == token:
+                # A retry of this very write, whose first attempt applied but whose answer was lost.
+                return
             raise SessionConflict(
-                "session was changed by another request", original=exc.original, current=self._current(exc)
+                "session was changed by another request",
+                original=exc.original,
+                current=self._live(key, current),
             ) from None
 
     async def move(self, key: str, marker: MovedRecord, *, expected_version: int) -> None:
-        item: dict[str, AttributeValueTypeDef] = {
-            self.partition_key: {"S": self.key_prefix + key},
-            self.ttl_attribute: {"N": str(marker.expires)},
-            _MOVED: {"S": marker.reason},
-        }
-        if marker.forward is not None:
-            item[_FORWARD] = {"B": marker.forward}
+        token = new_token()
         request = {
             "TableName": self.table_name,
-            "Item": item,
-            "ConditionExpression": "#v = :v",
-            "ExpressionAttributeNames": {"#v": _VERSION},
-            "ExpressionAttributeValues": {":v": {"N": str(expected_version)}},
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            "Item": self._format.marker_item(key, marker, token),
+            **self._condition(expected_version),
         }
         try:
             await self._call("PutItem", request)
         except ConditionFailed as exc:
+            current = exc.item if exc.item is not None else await self._get_item(key, consistent=True)
+            if token_of(current) == token:
+                return  # a retry of this very move, whose first attempt applied
             raise SessionConflict(
-                "session was changed by another request", original=exc.original, current=self._current(exc)
+                "session was changed by another request",
+                original=exc.original,
+                current=self._live(key, current),
             ) from None
-
-    def _current(self, failure: ConditionFailed) -> SessionRecord | MovedRecord | None:
-        response = getattr(failure.original, "response", None) or {}
-        item = response.get("Item")
-        if not item:
-            return None
-        record = self._record(item)
-        return None if record.is_expired(self._clock()) else record
 
     async def touch(self, key: str, expires: int) -> bool:
         try:
@@ -185,7 +164,7 @@ class DynamoDBStore:
                     "UpdateExpression": "SET #t = :t",
                     # A session item, not a moved one's marker: that keeps its grace window.
                     "ConditionExpression": "attribute_exists(#v)",
-                    "ExpressionAttributeNames": {"#t": self.ttl_attribute, "#v": _VERSION},
+                    "ExpressionAttributeNames": {"#t": self.ttl_attribute, "#v": VERSION},
                     "ExpressionAttributeValues": {":t": {"N": str(expires)}},
                 },
             )
@@ -193,8 +172,45 @@ class DynamoDBStore:
             return False
         return True
 
-    async def delete(self, key: str) -> None:
-        await self._call("DeleteItem", {"TableName": self.table_name, "Key": self._key(key)})
+    async def delete(self, key: str, *, expected_version: int | None = None) -> None:
+        request: dict[str, Any] = {"TableName": self.table_name, "Key": self._key(key)}
+        if expected_version is None:
+            await self._call("DeleteItem", request)
+            return
+        try:
+            await self._call("DeleteItem", {**request, **self._condition(expected_version)})
+        except ConditionFailed as exc:
+            raise SessionConflict(
+                "session was changed by another request",
+                original=exc.original,
+                current=self._live(key, exc.item),
+            ) from None
+
+    def _condition(self, expected_version: int | None) -> dict[str, Any]:
+        # The item that beat us comes back with the failure (at no extra cost): a merge needs no
+        # second read and works from the very version it must build on, and a retried write can
+        # recognise its own token.
+        return {**self._format.condition(expected_version), "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+
+    async def _get_item(self, key: str, *, consistent: bool) -> dict[str, Any] | None:
+        response = await self._call(
+            "GetItem", {"TableName": self.table_name, "Key": self._key(key), "ConsistentRead": consistent}
+        )
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    def _live(self, key: str, item: Mapping[str, Any] | None) -> SessionRecord | MovedRecord | None:
+        """The record or moved ID's marker in an item, or None when there is none or it has expired."""
+        if not item:
+            return None
+        now = self._clock()
+        marker = self._format.marker(item)
+        if marker is not None:
+            return None if marker.is_expired(now) else marker
+        record, malformed = self._format.record(item, now)
+        if malformed:
+            logger.debug("session item %s has malformed attributes: %s", key[:8], ", ".join(malformed))
+        return None if record.is_expired(now) else record
 
     # -- the table -------------------------------------------------------------------------------
 
@@ -297,37 +313,5 @@ class DynamoDBStore:
         return {self.partition_key: {"S": self.key_prefix + key}}
 
     def _item(self, key: str, record: SessionRecord) -> dict[str, AttributeValueTypeDef]:
-        item: dict[str, AttributeValueTypeDef] = {
-            self.partition_key: {"S": self.key_prefix + key},
-            self.ttl_attribute: {"N": str(record.expires)},
-            _DATA: {"B": record.data},
-            _VERSION: {"N": str(record.version)},
-            _CREATED: {"N": str(record.created)},
-        }
-        if record.absolute_deadline is not None:
-            item[_ABSOLUTE] = {"N": str(record.absolute_deadline)}
-        if record.binding is not None:
-            item[_BINDING] = {"B": record.binding}
-        if record.issued is not None:
-            item[_ISSUED] = {"N": str(record.issued)}
-        return item
-
-    def _record(self, item: Mapping[str, Any]) -> SessionRecord | MovedRecord:
-        moved = item.get(_MOVED)
-        if moved is not None:
-            forward = item.get(_FORWARD)
-            return MovedRecord(
-                reason="renewed" if moved["S"] == "renewed" else "privilege",
-                expires=int(item[self.ttl_attribute]["N"]),
-                forward=None if forward is None else bytes(forward["B"]),
-            )
-        absolute, binding, issued = item.get(_ABSOLUTE), item.get(_BINDING), item.get(_ISSUED)
-        return SessionRecord(
-            data=bytes(item[_DATA]["B"]),
-            version=int(item[_VERSION]["N"]),
-            created=int(item[_CREATED]["N"]),
-            expires=int(item[self.ttl_attribute]["N"]),
-            absolute_deadline=None if absolute is None else int(absolute["N"]),
-            binding=None if binding is None else bytes(binding["B"]),
-            issued=None if issued is None else int(issued["N"]),
-        )
+        """The item saving ``record`` writes (with a zero token: the size is what matters here)."""
+        return self._format.item(key, record, bytes(TOKEN_BYTES))

@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..clock import Clock, system_clock
-from ..exceptions import SessionConflict
+from ..clock import Clock, checked_clock, system_clock
+from ..exceptions import SessionConflict, SessionTooLarge
 from .base import MovedRecord, SessionRecord
+from .item_format import MAX_ITEM_BYTES, ItemFormat
+
+# Expired records nobody reads again are dropped by a sweep once the dict has grown to twice what
+# the last sweep left (and at least this many): memory stays within twice the live sessions, and
+# each save pays for the sweep a constant amount on average.
+_MIN_SWEEP = 256
 
 
 class MemoryStore:
-    """Keeps sessions in a dict of this process. Expired records read as missing and are dropped.
+    """Keeps sessions in a dict of this process. Expired records read as missing and are dropped,
+    and a periodic sweep on writes drops the ones never read again. Records are refused with
+    :class:`~dynsession.SessionTooLarge` where DynamoDB would refuse the item (400 KB, measured as
+    a DynamoDBStore with the default attribute names would store it).
 
     Not shared between processes or workers; use it for tests, development and single-process apps.
+    Raises ConfigurationError when ``clock`` is not callable.
     """
 
     def __init__(self, *, clock: Clock = system_clock) -> None:
         self._records: dict[str, SessionRecord | MovedRecord] = {}
-        self._clock = clock
+        self._clock = checked_clock(clock)
+        self._format = ItemFormat()
+        self._sweep_at = _MIN_SWEEP
 
     def __len__(self) -> int:
         return len(self._records)
@@ -30,16 +42,18 @@ class MemoryStore:
         return record
 
     async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
-        current = await self.load(key)
-        found = current.version if isinstance(current, SessionRecord) else current
-        if found != expected_version:
-            raise SessionConflict("session was changed by another request", current=current)
+        size = self._format.size(key, record)
+        if size > MAX_ITEM_BYTES:
+            raise SessionTooLarge(size, MAX_ITEM_BYTES)
+        self._check(key, expected_version)
         self._records[key] = record
+        if len(self._records) >= self._sweep_at:
+            self._sweep()
 
     async def move(self, key: str, marker: MovedRecord, *, expected_version: int) -> None:
-        current = await self.load(key)
-        if not isinstance(current, SessionRecord) or current.version != expected_version:
-            raise SessionConflict("session was changed by another request", current=current)
+        live = await self.load(key)
+        if not isinstance(live, SessionRecord) or live.version != expected_version:
+            raise SessionConflict("session was changed by another request", current=live)
         self._records[key] = marker
 
     async def touch(self, key: str, expires: int) -> bool:
@@ -49,5 +63,22 @@ class MemoryStore:
         self._records[key] = dataclasses.replace(record, expires=expires)
         return True
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, key: str, *, expected_version: int | None = None) -> None:
+        if expected_version is not None:
+            self._check(key, expected_version)
         self._records.pop(key, None)
+
+    def _check(self, key: str, expected_version: int | None) -> None:
+        current = self._records.get(key)
+        # A moved ID's marker has no version: every conditional write on it conflicts.
+        found: object = current.version if isinstance(current, SessionRecord) else current
+        if found != expected_version:
+            live = None if current is None or current.is_expired(self._clock()) else current
+            raise SessionConflict("session was changed by another request", current=live)
+
+    def _sweep(self) -> None:
+        now = self._clock()
+        expired = [key for key, record in self._records.items() if record.is_expired(now)]
+        for key in expired:
+            del self._records[key]
+        self._sweep_at = max(_MIN_SWEEP, 2 * len(self._records))
