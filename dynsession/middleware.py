@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -12,40 +11,20 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import failures, options, serialization
-from .binding import ClientBinding, matches
+from .binding import ClientBinding
 from .clock import Clock, checked_clock, system_clock
-from .cookies import CookieFormatter, CookieSigner, SameSite, cookie_values, store_key
+from .cookies import CookieFormatter, CookieSigner, SameSite
 from .encryption import SessionCipher
-from .exceptions import ConfigurationError, DynSessionError, StoreError
+from .exceptions import DynSessionError, StoreError
 from .failures import StoreErrorResponse
-from .moves import DEFAULT_MOVE_GRACE, resolve
+from .loading import Loader, renewal_settings
+from .moves import DEFAULT_MOVE_GRACE
 from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
 from .session import STATE_KEY, RequestSession, Timing
 from .startup import StorePreparation
-from .stores.base import MovedRecord, SessionStore, can_move
+from .stores.base import SessionStore
 
 logger = logging.getLogger("dynsession")
-
-# A request carrying more session cookies than this (all but one junk) has the rest ignored.
-_MAX_COOKIE_CANDIDATES = 10
-
-
-def _renewal(
-    store: SessionStore, renew_after: int | timedelta | None, renew_grace: int | timedelta
-) -> tuple[int | None, int]:
-    grace = options.seconds("renew_grace", renew_grace, minimum=1)
-    after = options.seconds("renew_after", renew_after, minimum=1, none="never")
-    assert grace is not None
-    if after is None:
-        return None, grace
-    if after <= grace:
-        raise ConfigurationError("renew_after must be longer than renew_grace")
-    if not can_move(store):
-        raise ConfigurationError(
-            f"renew_after needs a store that can keep moved session IDs (a move method); "
-            f"{type(store).__name__} has none"
-        )
-    return after, grace
 
 
 class SessionMiddleware:
@@ -115,7 +94,7 @@ class SessionMiddleware:
         assert max_size is not None
         attempts = options.integer("conflict_attempts", conflict_attempts, minimum=1)
         assert attempts is not None
-        self.renew_after, grace = _renewal(self.store, renew_after, renew_grace)
+        renew, grace = renewal_settings(self.store, renew_after, renew_grace)
         self.writer = Writer(
             self.store,
             self.timing,
@@ -129,9 +108,15 @@ class SessionMiddleware:
             envelope=None if encryption_key is None else SessionCipher(encryption_key),
             move_grace=grace,
         )
-        if client_binding is not None and not isinstance(client_binding, ClientBinding):
-            raise ConfigurationError("client_binding must be a dynsession.ClientBinding or None")
-        self.binding = client_binding
+        self.loader = Loader(
+            self.store,
+            self.timing,
+            signer=self.signer,
+            cookie_name=self.cookie.name,
+            codec=self.writer.codec,
+            binding=client_binding,
+            renew_after=renew,
+        )
         self.max_session_size = max_size
         self.preparation = StorePreparation(self.store)
         self.save_on_error = options.flag("save_on_error", save_on_error)
@@ -151,7 +136,7 @@ class SessionMiddleware:
             return
         try:
             await self.preparation.ensure()
-            state = await self._load(scope)
+            state = await self.loader.load(scope)
         except StoreError as exc:
             await self._failed(scope, receive, send, exc, "load")
             return
@@ -186,71 +171,6 @@ class SessionMiddleware:
         if self.raise_store_errors:
             raise exc
         await failures.answer(scope, receive, send, exc, during=during, custom=self.store_error_response)
-
-    async def _load(self, scope: Scope) -> RequestSession:
-        candidates = list(
-            itertools.islice(cookie_values(scope["headers"], self.cookie.name), _MAX_COOKIE_CANDIDATES)
-        )
-        client = None if self.binding is None else self.binding.properties(scope)
-        if not candidates:
-            return RequestSession(self.timing, client=client)
-        # Several cookies of one name (one set for a parent domain, say): the first that verifies.
-        parsed = next(filter(None, map(self.signer.unsign, candidates)), None)
-        if parsed is None:
-            logger.debug("ignoring a session cookie that is malformed or badly signed")
-            return RequestSession(self.timing, client=client)
-        session_id, key = parsed.session_id, store_key(parsed.session_id)
-        found = await self.store.load(key)
-        forwarded = False
-        if isinstance(found, MovedRecord):
-            target = await resolve(self.store, session_id, found)
-            if isinstance(target, MovedRecord):
-                logger.debug("session %s moved on a login; serving it empty and read-only", key[:8])
-                state = RequestSession(self.timing, session_id=session_id, key=key, client=client)
-                state.moved = True
-                return state
-            found, forwarded = None, target is not None
-            if target is not None:
-                session_id, key, found = target
-        record = found
-        if (
-            record is not None
-            and self.binding is not None
-            and client is not None
-            and not matches(record.binding, session_id, client)
-        ):
-            logger.warning("session %s is bound to another client; serving no session", key[:8])
-            if await self.binding.should_end(scope):
-                await self.store.delete(key)
-            return RequestSession(self.timing, client=client)
-        state = RequestSession(
-            self.timing,
-            session_id=session_id,
-            key=key,
-            record=record,
-            signed_with_current_key=parsed.signed_with_current_key,
-            client=client,
-        )
-        state.forwarded = forwarded
-        if record is None:
-            logger.debug("session %s is missing or expired", key[:8])
-            return state
-        if state.absolute_deadline is not None and state.absolute_deadline <= self.timing.clock():
-            logger.debug("session %s is past its absolute deadline", key[:8])
-            state.record = None
-            return state
-        try:
-            loaded = self.writer.codec.decode(record.data, key)
-            state.data.update(serialization.loads(loaded))
-            state.loaded = loaded
-        except serialization.BlobDecodeError as exc:
-            # Keep the record so the next write replaces the unreadable item in place.
-            logger.warning("session %s could not be decoded (%s); starting it empty", key[:8], exc)
-            state.unreadable = True
-        if self.renew_after is not None and not forwarded:
-            issued = record.created if record.issued is None else record.issued
-            state.renew = self.timing.clock() - issued >= self.renew_after
-        return state
 
     async def _commit(self, state: RequestSession, message: Message) -> None:
         if message["status"] >= 500 and not self.save_on_error and not state.ended:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from . import conflict, serialization
 from .binding import fingerprint
 from .cookies import new_session_id, store_key
 from .exceptions import ConfigurationError, DynSessionError, SessionConflict, SessionTooLarge
-from .moves import DEFAULT_MOVE_GRACE, MOVED_BY_LOGIN, MOVED_FIRST, follow_alias, forward_pointer, move
-from .session import RequestSession, Timing
+from .moves import DEFAULT_MOVE_GRACE, MOVED_BY_LOGIN, follow_alias
+from .relocation import Relocation
+from .session import EMPTY, EXPIRE, CookieChange, RequestSession, Timing
 from .stores.base import MovedRecord, SessionRecord, SessionStore, can_move
 
 logger = logging.getLogger("dynsession")
@@ -22,17 +22,6 @@ ConflictPolicy = Literal["merge", "raise", "overwrite"]
 # loopback): 5 attempts with waits capped at 0.2 s lost 41 of 50; 10 attempts from 20 ms capped at
 # 1 s lost 1 in 250; 12 attempts lost none in 300. Writers in one process take turns and need two.
 DEFAULT_CONFLICT_ATTEMPTS = 12
-EMPTY = b"{}"
-
-
-@dataclass(frozen=True, slots=True)
-class CookieChange:
-    """The cookie the response must carry: ``session_id`` to set, or ``None`` to expire it."""
-
-    session_id: str | None
-
-
-_EXPIRE = CookieChange(None)
 
 
 def _snapshot(data: Mapping[str, Any]) -> bytes | None:
@@ -86,6 +75,7 @@ class Writer:
         # How long an old ID stays a renewal alias or a moved-by-login marker; None: the store
         # cannot keep moved IDs, and a login deletes the old item instead.
         self.move_grace = move_grace if can_move(store) else None
+        self.relocation = Relocation(self)
 
     def encode(self, data: Mapping[str, Any]) -> bytes:
         """The session as stored JSON. Raises SessionNotSerializable, or SessionTooLarge over
@@ -121,7 +111,7 @@ class Writer:
             if record is not None and key is not None:
                 # An explicit logout wins over every concurrent write: this delete has no condition.
                 await self.store.delete(key)
-            return _EXPIRE if key is not None else None
+            return EXPIRE if key is not None else None
         raw = state.committed = self.encode(state.data)
         if record is None or key is None:
             return await self._create(state, raw)
@@ -134,9 +124,9 @@ class Writer:
         # other; the versioned write still settles races with other processes.
         async with self._turns.take(key):
             if state.regenerate:
-                return await self._move(state, record, key, raw)
+                return await self.relocation.regenerate(state, record, key, raw)
             if renew:
-                return await self._renew(state, record, key, raw)
+                return await self.relocation.renew(state, record, key, raw)
             return await self._write(state, record, key, raw)
 
     def _same_cookie(self, state: RequestSession) -> CookieChange | None:
@@ -192,7 +182,7 @@ class Writer:
             try:
                 if raw == EMPTY:
                     await self.store.delete(key, expected_version=expected)
-                    return _EXPIRE
+                    return EXPIRE
                 new = SessionRecord(
                     data=self.codec.encode(raw, key),
                     version=_next_version(expected),
@@ -218,97 +208,6 @@ class Writer:
             expected, current = fresh.version, fresh
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _move(
-        self, state: RequestSession, old: SessionRecord, old_key: str, raw: bytes
-    ) -> CookieChange | None:
-        """``regenerate_session``: write the data under a new ID, then delete the old item on the
-        condition that nobody wrote it since the load; if somebody did, their changes are merged
-        into the new item and the delete is tried again. Raises SessionConflict as ``_write``."""
-        now = self.timing.clock()
-        if state.fresh_start:
-            created, absolute = now, self.timing.absolute_deadline(now)
-        else:
-            created, absolute = old.created, state.absolute_deadline
-        target = _NewItem(self, state, created, absolute, self.timing.expires(now, absolute))
-        expected = old.version
-        for attempt in range(self.conflict_attempts):
-            await target.hold(raw)
-            try:
-                await self._retire(old_key, expected)
-                return target.cookie() or _EXPIRE
-            except SessionConflict as exc:
-                try:
-                    fresh = await self._after_conflict(old_key, exc, attempt)
-                    if isinstance(fresh, MovedRecord):
-                        # Another login or a renewal moved the old session first: this login did
-                        # not happen; its client retries with the cookie it has by now.
-                        raise SessionConflict(MOVED_FIRST) from None
-                except SessionConflict:
-                    await target.discard()
-                    raise
-            if fresh is None:
-                # Another request ended the old session meanwhile; this move stands.
-                return target.cookie()
-            if self.on_conflict != "overwrite":
-                raw = self.encode(conflict.merge(state, fresh, self.codec, old_key))
-            expected = fresh.version
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _renew(
-        self, state: RequestSession, record: SessionRecord, key: str, raw: bytes
-    ) -> CookieChange | None:
-        """Give the session a new ID, leaving the old one as a forwarding alias for the grace window.
-
-        Of several requests renewing at once, exactly one wins the conditional move; the others
-        delete their copy (never handed out) and follow the winner's alias. Raises SessionConflict
-        as ``_write`` does.
-        """
-        assert self.move_grace is not None and state.session_id is not None
-        now = self.timing.clock()
-        session_id = new_session_id()
-        new_key = store_key(session_id)
-        renewed = SessionRecord(
-            data=self.codec.encode(raw, new_key),
-            version=1,
-            created=record.created,
-            expires=self.timing.expires(now, state.absolute_deadline),
-            absolute_deadline=state.absolute_deadline,
-            binding=self.binding_for(state, session_id),
-            issued=now,
-        )
-        await self._save(state, new_key, renewed, expected_version=None)
-        marker = MovedRecord("renewed", now + self.move_grace, forward_pointer(state.session_id, session_id))
-        try:
-            await move(self.store, key, marker, expected_version=record.version)
-        except SessionConflict as exc:
-            await self.store.delete(new_key)
-            found = exc.current if exc.current is not None else await self.store.load(key)
-            current, key = await follow_alias(self.store, state, found, key)
-            if current is None:
-                logger.info("session %s was ended by another request; its deletion wins", key[:8])
-                return None
-            if raw == state.loaded:
-                return None  # a read: the winner's alias (or write) serves it
-            if self.on_conflict == "raise":
-                raise SessionConflict("session was changed by another request") from None
-            if self.on_conflict == "merge":
-                raw = self.encode(conflict.merge(state, current, self.codec, key))
-            return await self._write(state, current, key, raw)
-        state.session_id, state.key, state.record = session_id, new_key, renewed
-        return CookieChange(session_id)
-
-    async def _retire(self, old_key: str, expected: int) -> None:
-        """Leave the old ID of a regenerated session as a moved-by-login marker for the grace
-        window (a plain delete where the store cannot keep one), if it still holds ``expected``."""
-        if self.move_grace is None:
-            if self.on_conflict == "overwrite":
-                await self.store.delete(old_key)
-            else:
-                await self.store.delete(old_key, expected_version=expected)
-            return
-        marker = MovedRecord("privilege", self.timing.clock() + self.move_grace)
-        await move(self.store, old_key, marker, expected_version=expected)
-
     async def _after_conflict(
         self, key: str, exc: SessionConflict, attempt: int
     ) -> SessionRecord | MovedRecord | None:
@@ -333,48 +232,3 @@ class Writer:
             if exc.largest_keys:
                 raise
             raise SessionTooLarge(exc.size, exc.limit, serialization.largest_keys(state.data)) from None
-
-
-class _NewItem:
-    """The item a move writes under a new session ID, kept equal to the data it must hold."""
-
-    def __init__(
-        self, writer: Writer, state: RequestSession, created: int, absolute: int | None, expires: int
-    ) -> None:
-        self.writer, self.state = writer, state
-        self.created, self.absolute, self.expires = created, absolute, expires
-        self.issued = writer.timing.clock()
-        self.session_id: str | None = None
-        self.version = 0
-        self.written = EMPTY
-
-    async def hold(self, raw: bytes) -> None:
-        if raw == self.written:
-            return
-        if raw == EMPTY:
-            await self.discard()
-        else:
-            if self.session_id is None:
-                self.session_id = new_session_id()
-            key = store_key(self.session_id)
-            record = SessionRecord(
-                self.writer.codec.encode(raw, key),
-                self.version + 1,
-                self.created,
-                self.expires,
-                self.absolute,
-                binding=self.writer.binding_for(self.state, self.session_id),
-                issued=self.issued,
-            )
-            await self.writer._save(self.state, key, record, expected_version=self.version or None)
-            self.version += 1
-        self.written = raw
-
-    async def discard(self) -> None:
-        """Delete the new item, if written: nobody else knows its ID."""
-        if self.session_id is not None:
-            await self.writer.store.delete(store_key(self.session_id))
-        self.session_id, self.version, self.written = None, 0, EMPTY
-
-    def cookie(self) -> CookieChange | None:
-        return None if self.session_id is None else CookieChange(self.session_id)

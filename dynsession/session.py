@@ -12,6 +12,8 @@ from .clock import Clock
 from .stores.base import SessionRecord
 
 STATE_KEY = "dynsession"
+# An empty session, encoded.
+EMPTY = b"{}"
 
 
 class Session(dict[str, Any]):
@@ -53,6 +55,16 @@ class Timing:
         if self.refresh_after == 0:
             return expires >= record.expires
         return expires - record.expires > self.refresh_after
+
+
+@dataclass(frozen=True, slots=True)
+class CookieChange:
+    """The cookie the response must carry: ``session_id`` to set, or ``None`` to expire it."""
+
+    session_id: str | None
+
+
+EXPIRE = CookieChange(None)
 
 
 @dataclass(frozen=True, slots=True)
