@@ -95,7 +95,7 @@ class Inspector:
         ).get("Item")
         if raw is None or "moved" not in raw:
             return None
-        assert set(raw) <= {"id", "ttl", "moved", "fwd"}, raw  # no data, no version
+        assert set(raw) <= {"id", "ttl", "moved", "fwd", "tok"}, raw  # no data, no version
         forward = raw.get("fwd")
         return MovedRecord(
             "renewed" if raw["moved"]["S"] == "renewed" else "privilege",
