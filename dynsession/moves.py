@@ -1,4 +1,5 @@
-"""Moved session IDs: the forwarding pointer a renewed ID leaves behind, readable only with the old ID.
+"""Moved session IDs: the forwarding pointer a renewed ID leaves behind (readable only with the old
+ID), and what a request carrying a moved ID is served from.
 
 When a session gets a new ID, its old item becomes a :class:`~dynsession.stores.base.MovedRecord`
 for a grace window. After a renewal it names the new ID, so requests still carrying the old cookie
