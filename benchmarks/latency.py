@@ -58,7 +58,10 @@ class LatencyStore:
 
     async def delete(self, key: str, *, expected_version: int | None = None) -> None:
         await self._wait()
-        await self.inner.delete(key, expected_version=expected_version)
+        if expected_version is None:
+            await self.inner.delete(key)
+        else:
+            await self.inner.delete(key, expected_version=expected_version)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Literal
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,6 +22,7 @@ from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
 from .session import STATE_KEY, RequestSession, Timing
 from .startup import StorePreparation
 from .stores.base import SessionStore
+from .websocket import websocket_session
 
 logger = logging.getLogger("dynsession")
 
@@ -67,20 +67,21 @@ class SessionMiddleware:
         self.app = app
         self.store = options.session_store(store)
         idle = options.seconds("idle_timeout", idle_timeout, minimum=1)
-        assert idle is not None
-        refresh = options.seconds(
+        refresh = options.optional_seconds(
             "refresh_after", refresh_after, minimum=0, none="min(60, idle_timeout / 10)"
         )
         self.timing = Timing(
             clock=checked_clock(clock),
             idle_timeout=idle,
-            absolute_timeout=options.seconds(
+            absolute_timeout=options.optional_seconds(
                 "absolute_timeout", absolute_timeout, minimum=1, none="no limit"
             ),
             refresh_after=min(60, idle // 10) if refresh is None else refresh,
         )
         self.signer = CookieSigner(options.secret_keys(secret_key))
-        cookie_max_age = options.seconds("max_age", max_age, minimum=1, none="a browser-session cookie")
+        cookie_max_age = options.optional_seconds(
+            "max_age", max_age, minimum=1, none="a browser-session cookie"
+        )
         self.cookie = CookieFormatter(
             session_cookie,
             max_age=cookie_max_age,
@@ -90,20 +91,17 @@ class SessionMiddleware:
             domain=domain,
             partitioned=options.flag("partitioned", partitioned),
         )
-        max_size = options.integer("max_session_size", max_session_size, minimum=1)
-        assert max_size is not None
-        attempts = options.integer("conflict_attempts", conflict_attempts, minimum=1)
-        assert attempts is not None
+        self.max_session_size = options.integer("max_session_size", max_session_size, minimum=1)
         renew, grace = renewal_settings(self.store, renew_after, renew_grace)
         self.writer = Writer(
             self.store,
             self.timing,
             on_conflict=on_conflict,
-            conflict_attempts=attempts,
-            compress_threshold=options.integer(
+            conflict_attempts=options.integer("conflict_attempts", conflict_attempts, minimum=1),
+            compress_threshold=options.optional_integer(
                 "compress_threshold", compress_threshold, minimum=0, none="never compress"
             ),
-            max_session_size=max_size,
+            max_session_size=self.max_session_size,
             resend_cookie=cookie_max_age is not None,
             envelope=None if encryption_key is None else SessionCipher(encryption_key),
             move_grace=grace,
@@ -117,7 +115,6 @@ class SessionMiddleware:
             binding=client_binding,
             renew_after=renew,
         )
-        self.max_session_size = max_size
         self.preparation = StorePreparation(self.store)
         self.save_on_error = options.flag("save_on_error", save_on_error)
         self.raise_store_errors = options.flag("raise_store_errors", raise_store_errors)
@@ -138,39 +135,45 @@ class SessionMiddleware:
             await self.preparation.ensure()
             state = await self.loader.load(scope)
         except StoreError as exc:
-            await self._failed(scope, receive, send, exc, "load")
+            await self._load_failed(scope, receive, send, exc)
             return
         scope["session"] = state.data
         scope[STATE_KEY] = state
         if scope["type"] == "websocket":
-            await self._websocket(state, scope, receive, send)
+            await websocket_session(self.app, self.store, state, scope, receive, send)
             return
 
-        replaced = False
+        failure: StoreError | None = None
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal replaced
-            if replaced:
-                return
+            nonlocal failure
+            if failure is not None:
+                return  # the app's response was replaced
             if message["type"] == "http.response.start":
                 try:
                     await self._commit(state, message)
                 except StoreError as exc:
-                    replaced = True
-                    await self._failed(scope, receive, send, exc, "write")
+                    failure = exc
+                    if not self.raise_store_errors:
+                        await failures.answer(
+                            scope, receive, send, exc, during="write", custom=self.store_error_response
+                        )
                     return
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
-        if not replaced:
-            self._check_late_changes(state)
+        if failure is not None:
+            if self.raise_store_errors:
+                # Raised here, outside the app: none of its response was sent, and its exception
+                # handlers (which could no longer answer) never see it.
+                raise failure
+            return
+        self._check_late_changes(state)
 
-    async def _failed(
-        self, scope: Scope, receive: Receive, send: Send, exc: StoreError, during: Literal["load", "write"]
-    ) -> None:
+    async def _load_failed(self, scope: Scope, receive: Receive, send: Send, exc: StoreError) -> None:
         if self.raise_store_errors:
             raise exc
-        await failures.answer(scope, receive, send, exc, during=during, custom=self.store_error_response)
+        await failures.answer(scope, receive, send, exc, during="load", custom=self.store_error_response)
 
     async def _commit(self, state: RequestSession, message: Message) -> None:
         if message["status"] >= 500 and not self.save_on_error and not state.ended:
@@ -192,30 +195,6 @@ class SessionMiddleware:
             headers["cache-control"] = "no-store"
         elif "no-store" not in cache_control.lower():
             headers["cache-control"] = f"{cache_control}, no-store"
-
-    async def _websocket(self, state: RequestSession, scope: Scope, receive: Receive, send: Send) -> None:
-        # A websocket cannot set a cookie once accepted, so its session changes are not saved; but
-        # end_session needs no cookie: the item is deleted before the handler's next send or
-        # receive, or when it returns. A failed delete raises the StoreError in the handler.
-        ended = False
-
-        async def end_if_asked() -> None:
-            nonlocal ended
-            if state.ended and not ended:
-                if state.record is not None and state.key is not None:
-                    await self.store.delete(state.key)
-                ended = True
-
-        async def receive_wrapper() -> Message:
-            await end_if_asked()
-            return await receive()
-
-        async def send_wrapper(message: Message) -> None:
-            await end_if_asked()
-            await send(message)
-
-        await self.app(scope, receive_wrapper, send_wrapper)
-        await end_if_asked()
 
     def _check_late_changes(self, state: RequestSession) -> None:
         # Changes made after the response started (a background task, a streaming body) cannot be

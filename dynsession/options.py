@@ -8,10 +8,12 @@ import math
 import numbers
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .exceptions import ConfigurationError
-from .stores.base import SessionStore
+
+if TYPE_CHECKING:
+    from .stores.base import SessionStore
 
 logger = logging.getLogger("dynsession")
 
@@ -22,16 +24,13 @@ T = TypeVar("T")
 MIN_SECRET_LENGTH = 16
 
 
-def seconds(name: str, value: object, *, minimum: int, none: str | None = None) -> int | None:
-    """Whole seconds from an int or a timedelta, at least ``minimum``; ``None`` only when ``none``
-    says what it means. Floats are refused: a fraction of a second would be silently dropped."""
+def seconds(name: str, value: object, *, minimum: int, none: str | None = None) -> int:
+    """Whole seconds from an int or a timedelta, at least ``minimum``. Floats are refused: a
+    fraction of a second would be silently dropped. ``none`` (what None means) only shapes the
+    message; see :func:`optional_seconds`."""
     allowed = f"whole seconds (an int) or a timedelta, at least {minimum}" + (
         f", or None for {none}" if none else ""
     )
-    if value is None:
-        if none is None:
-            raise ConfigurationError(f"{name} must be {allowed}, not None")
-        return None
     if isinstance(value, timedelta):
         micros = value // timedelta(microseconds=1)
         if micros % 1_000_000:
@@ -46,14 +45,22 @@ def seconds(name: str, value: object, *, minimum: int, none: str | None = None) 
     return count
 
 
-def integer(name: str, value: object, *, minimum: int, none: str | None = None) -> int | None:
-    """An int of at least ``minimum``; ``None`` only when ``none`` says what it means."""
-    allowed = f"an int of at least {minimum}" + (f", or None for {none}" if none else "")
-    if value is None and none is not None:
-        return None
+def optional_seconds(name: str, value: object, *, minimum: int, none: str) -> int | None:
+    """As :func:`seconds`, or None, which means ``none``."""
+    return None if value is None else seconds(name, value, minimum=minimum, none=none)
+
+
+def integer(name: str, value: object, *, minimum: int, none: str | None = None) -> int:
+    """An int of at least ``minimum``; ``none`` only shapes the message (see :func:`optional_integer`)."""
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or int(value) < minimum:
+        allowed = f"an int of at least {minimum}" + (f", or None for {none}" if none else "")
         raise ConfigurationError(f"{name} must be {allowed}, not {value!r}")
     return int(value)
+
+
+def optional_integer(name: str, value: object, *, minimum: int, none: str) -> int | None:
+    """As :func:`integer`, or None, which means ``none``."""
+    return None if value is None else integer(name, value, minimum=minimum, none=none)
 
 
 def timeout(name: str, value: object) -> float:
@@ -120,6 +127,9 @@ def secret_keys(value: object) -> list[str]:
 
 def session_store(value: object) -> SessionStore:
     """An object with the SessionStore methods (``load``, ``save``, ``touch``, ``delete``)."""
+    # Imported here: the stores check their own options with this module.
+    from .stores.base import SessionStore
+
     if not isinstance(value, SessionStore):
         raise ConfigurationError(
             "store must be a SessionStore (DynamoDBStore, MemoryStore, or an object with async "

@@ -47,7 +47,10 @@ class CountingStore:
 
     async def delete(self, key: str, *, expected_version: int | None = None) -> None:
         self._note("delete")
-        await self.inner.delete(key, expected_version=expected_version)
+        if expected_version is None:
+            await self.inner.delete(key)
+        else:
+            await self.inner.delete(key, expected_version=expected_version)
 
     async def move(self, key: str, marker: MovedRecord, *, expected_version: int) -> None:
         self._note("move")

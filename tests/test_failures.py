@@ -17,7 +17,7 @@ import botocore.config
 import botocore.exceptions
 import pytest
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
@@ -373,3 +373,31 @@ def test_lost_reply_to_an_update_is_a_success_applied_once(
     # One version further, not two: no merge round wrote the same change again.
     item = stored_item(dynamodb_client, dynamodb_store, cookie)
     assert item is not None and item["ver"] == {"N": "2"}
+
+
+def test_store_error_response_answers_wire_failures(dynamodb_store: DynamoDBStore, clock: FakeClock) -> None:
+    seen: list[str] = []
+
+    def sorry(connection: HTTPConnection, exc: StoreError) -> Response:
+        seen.append(str(exc))
+        return PlainTextResponse("come back soon", status_code=503, headers={"retry-after": "30"})
+
+    calls = Calls()
+    with https_client(failing_app(dynamodb_store, clock, calls, store_error_response=sorry)) as client:
+        client.post("/update", json={"a": 1})
+        inject(dynamodb_store, "PutItem", Fault("InternalServerError", status=500))
+        response = client.post("/update", json={"a": 2})
+        assert (response.status_code, response.text, response.headers["retry-after"]) == (
+            503,
+            "come back soon",
+            "30",
+        )
+        inject(dynamodb_store, "GetItem", Fault("AccessDeniedException"))
+        calls.count = 0
+        response = client.get("/view")
+        assert (response.status_code, response.text) == (503, "come back soon")
+        assert calls.count == 0
+    assert seen == [
+        "PutItem: DynamoDB returned InternalServerError",
+        "GetItem: DynamoDB returned AccessDeniedException",
+    ]

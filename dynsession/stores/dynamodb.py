@@ -12,8 +12,8 @@ import anyio.to_thread
 import boto3
 import botocore.config
 
-from .. import tables
-from ..clock import Clock, system_clock
+from .. import options, tables
+from ..clock import Clock, checked_clock, system_clock
 from ..exceptions import SessionConflict, SessionTooLarge, TableConfigError
 from .base import MovedRecord, SessionRecord
 from .capacity import CapacityTally
@@ -60,6 +60,8 @@ class DynamoDBStore:
     Once per middleware, before the first request, :meth:`prepare` checks the table
     (``validate_on_startup``) or creates it (``create_table_if_missing``), waiting at most
     ``table_wait_timeout`` seconds for a new table to become ACTIVE.
+
+    Raises ConfigurationError, naming the option, when an option is invalid.
     """
 
     def __init__(
@@ -81,27 +83,27 @@ class DynamoDBStore:
         validate_on_startup: bool = True,
         table_wait_timeout: float = 60.0,
     ) -> None:
-        if max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1")
-        self.table_name = table_name
-        self.partition_key = partition_key
-        self.ttl_attribute = ttl_attribute
-        self.key_prefix = key_prefix
-        self.consistent_read = consistent_read
-        self.max_concurrency = max_concurrency
+        self.table_name = options.text("table_name", table_name)
+        self.partition_key = options.text("partition_key", partition_key)
+        self.ttl_attribute = options.text("ttl_attribute", ttl_attribute)
+        self.key_prefix = options.text("key_prefix", key_prefix, empty=True)
+        self.consistent_read = options.flag("consistent_read", consistent_read)
+        self.max_concurrency = max_concurrency = options.integer(
+            "max_concurrency", max_concurrency, minimum=1
+        )
         self._endpoint_url = endpoint_url
         self._region_name = region_name
         self._config = config
-        self._clock = clock
+        self._clock = checked_clock(clock)
         self._client = client
         self._client_lock = threading.Lock()
         self._transport: Transport = Boto3Transport(lambda: self.client, max_concurrency=max_concurrency)
         # Opt-in (benchmarks, cost audits): ask DynamoDB for the units each call consumed.
         self.consumed_capacity: CapacityTally | None = CapacityTally() if return_consumed_capacity else None
         self._extra: dict[str, Any] = {"ReturnConsumedCapacity": "TOTAL"} if return_consumed_capacity else {}
-        self.create_table_if_missing = create_table_if_missing
-        self.validate_on_startup = validate_on_startup
-        self.table_wait_timeout = table_wait_timeout
+        self.create_table_if_missing = options.flag("create_table_if_missing", create_table_if_missing)
+        self.validate_on_startup = options.flag("validate_on_startup", validate_on_startup)
+        self.table_wait_timeout = options.timeout("table_wait_timeout", table_wait_timeout)
         self._format = ItemFormat(partition_key, ttl_attribute, key_prefix)
 
     def __repr__(self) -> str:
