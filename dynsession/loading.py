@@ -29,8 +29,7 @@ def renewal_settings(
     """``(renew_after, renew_grace)`` in seconds. Raises ConfigurationError naming the option when
     one is out of range, or ``renew_after`` is set for a store that cannot keep moved IDs."""
     grace = options.seconds("renew_grace", renew_grace, minimum=1)
-    after = options.seconds("renew_after", renew_after, minimum=1, none="never")
-    assert grace is not None
+    after = options.optional_seconds("renew_after", renew_after, minimum=1, none="never")
     if after is None:
         return None, grace
     if after <= grace:
