@@ -13,7 +13,7 @@ from . import options, serialization
 from .binding import ClientBinding, matches
 from .cookies import CookieSigner, cookie_values, store_key
 from .exceptions import ConfigurationError
-from .moves import resolve
+from .markers import resolve
 from .session import RequestSession, Timing
 from .stores.base import MovedRecord, SessionRecord, SessionStore, can_move
 

@@ -17,7 +17,7 @@ from .encryption import SessionCipher
 from .exceptions import DynSessionError, StoreError
 from .failures import StoreErrorResponse
 from .loading import Loader, renewal_settings
-from .moves import DEFAULT_MOVE_GRACE
+from .markers import DEFAULT_MOVE_GRACE
 from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
 from .session import STATE_KEY, RequestSession, Timing
 from .startup import StorePreparation

@@ -10,7 +10,7 @@ from . import conflict, serialization
 from .binding import fingerprint
 from .cookies import new_session_id, store_key
 from .exceptions import ConfigurationError, DynSessionError, SessionConflict, SessionTooLarge
-from .moves import DEFAULT_MOVE_GRACE, MOVED_BY_LOGIN, follow_alias
+from .markers import DEFAULT_MOVE_GRACE, MOVED_BY_LOGIN, follow_alias
 from .relocation import Relocation
 from .session import EMPTY, EXPIRE, CookieChange, RequestSession, Timing
 from .stores.base import MovedRecord, SessionRecord, SessionStore, can_move

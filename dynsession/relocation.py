@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from . import conflict
 from .cookies import new_session_id, store_key
 from .exceptions import SessionConflict
-from .moves import MOVED_FIRST, follow_alias, forward_pointer, move
+from .markers import MOVED_FIRST, follow_alias, forward_pointer, move
 from .session import EMPTY, EXPIRE, CookieChange, RequestSession
 from .stores.base import MovedRecord, SessionRecord
 

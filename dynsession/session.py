@@ -133,7 +133,7 @@ class RequestSession:
         self.regenerate = False
         self.fresh_start = False
         self.ended = False
-        # The cookie named a session that a login moved: empty and read-only (see dynsession.moves).
+        # The cookie named a session that a login moved: empty and read-only (see dynsession.markers).
         self.moved = False
         # The cookie named a renewed ID: served from the new session, whose cookie the response sets.
         self.forwarded = False

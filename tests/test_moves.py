@@ -29,7 +29,7 @@ from dynsession import (
     regenerate_session,
 )
 from dynsession.cookies import CookieSigner
-from dynsession.moves import follow
+from dynsession.markers import follow
 
 from .support import SECRET, CountingStore, FakeClock
 from .test_concurrency import Gate

@@ -47,7 +47,7 @@ class MovedRecord:
     own type, never a session.
 
     ``reason`` is ``"renewed"`` (ID renewal: ``forward`` is the new ID, masked so that only a
-    holder of the old ID can read it, see :mod:`dynsession.moves`) or ``"privilege"``
+    holder of the old ID can read it, see :mod:`dynsession.markers`) or ``"privilege"``
     (``regenerate_session``: no forward, requests carrying the old ID get an empty, read-only
     session). ``expires`` is the end of the grace window (the DynamoDB TTL).
     """
