@@ -11,8 +11,8 @@ from .binding import fingerprint
 from .cookies import new_session_id, store_key
 from .exceptions import ConfigurationError, DynSessionError, SessionConflict, SessionTooLarge
 from .markers import DEFAULT_MOVE_GRACE, MOVED_BY_LOGIN, follow_alias
-from .relocation import Relocation
-from .session import EMPTY, EXPIRE, CookieChange, RequestSession, Timing
+from .moves import move, renew_id
+from .session import CookieChange, RequestSession, Timing
 from .stores.base import MovedRecord, SessionRecord, SessionStore, can_move
 
 logger = logging.getLogger("dynsession")
@@ -22,6 +22,9 @@ ConflictPolicy = Literal["merge", "raise", "overwrite"]
 # loopback): 5 attempts with waits capped at 0.2 s lost 41 of 50; 10 attempts from 20 ms capped at
 # 1 s lost 1 in 250; 12 attempts lost none in 300. Writers in one process take turns and need two.
 DEFAULT_CONFLICT_ATTEMPTS = 12
+
+
+_EXPIRE = CookieChange(None)
 
 
 def _snapshot(data: Mapping[str, Any]) -> bytes | None:
@@ -75,7 +78,6 @@ class Writer:
         # How long an old ID stays a renewal alias or a moved-by-login marker; None: the store
         # cannot keep moved IDs, and a login deletes the old item instead.
         self.move_grace = move_grace if can_move(store) else None
-        self.relocation = Relocation(self)
 
     def encode(self, data: Mapping[str, Any]) -> bytes:
         """The session as stored JSON. Raises SessionNotSerializable, or SessionTooLarge over
@@ -111,11 +113,12 @@ class Writer:
             if record is not None and key is not None:
                 # An explicit logout wins over every concurrent write: this delete has no condition.
                 await self.store.delete(key)
-            return EXPIRE if key is not None else None
+            return _EXPIRE if key is not None else None
         raw = state.committed = self.encode(state.data)
         if record is None or key is None:
             return await self._create(state, raw)
-        renew = state.renew and self.move_grace is not None and raw != EMPTY and not state.unreadable
+        renew = state.renew and self.move_grace is not None and raw != serialization.EMPTY
+        renew = renew and not state.unreadable
         if raw == state.loaded and not state.regenerate and not renew:
             # An unreadable item is not refreshed: moving its deadline could revive what made it
             # unreadable (a missing TTL); the next write of data replaces it.
@@ -124,9 +127,9 @@ class Writer:
         # other; the versioned write still settles races with other processes.
         async with self._turns.take(key):
             if state.regenerate:
-                return await self.relocation.regenerate(state, record, key, raw)
+                return await move(self, state, record, key, raw)
             if renew:
-                return await self.relocation.renew(state, record, key, raw)
+                return await renew_id(self, state, record, key, raw)
             return await self._write(state, record, key, raw)
 
     def _same_cookie(self, state: RequestSession) -> CookieChange | None:
@@ -135,7 +138,7 @@ class Writer:
         return None
 
     async def _create(self, state: RequestSession, raw: bytes) -> CookieChange | None:
-        if raw == EMPTY:
+        if raw == serialization.EMPTY:
             # A cookie naming a session the store no longer has is left alone: the request that
             # ended or moved that session (a logout, a login) may be setting the browser's cookie
             # right now, and an expiry racing it would log that user out.
@@ -152,7 +155,7 @@ class Writer:
             absolute,
             binding=self.binding_for(state, session_id),
         )
-        await self._save(state, key, record, expected_version=None)
+        await self.save(state, key, record, expected_version=None)
         return CookieChange(session_id)
 
     def binding_for(self, state: RequestSession, session_id: str) -> bytes | None:
@@ -180,9 +183,9 @@ class Writer:
         expected, current = record.version, record
         for attempt in range(self.conflict_attempts):
             try:
-                if raw == EMPTY:
+                if raw == serialization.EMPTY:
                     await self.store.delete(key, expected_version=expected)
-                    return EXPIRE
+                    return _EXPIRE
                 new = SessionRecord(
                     data=self.codec.encode(raw, key),
                     version=_next_version(expected),
@@ -192,10 +195,10 @@ class Writer:
                     binding=current.binding,
                     issued=current.issued,
                 )
-                await self._save(state, key, new, expected_version=expected)
+                await self.save(state, key, new, expected_version=expected)
                 return self._same_cookie(state)
             except SessionConflict as exc:
-                found = await self._after_conflict(key, exc, attempt)
+                found = await self.after_conflict(key, exc, attempt)
                 # Moved by a renewal meanwhile: go on in the new session (a login: SessionConflict).
                 fresh, key = await follow_alias(self.store, state, found, key)
             if fresh is None:
@@ -208,7 +211,7 @@ class Writer:
             expected, current = fresh.version, fresh
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _after_conflict(
+    async def after_conflict(
         self, key: str, exc: SessionConflict, attempt: int
     ) -> SessionRecord | MovedRecord | None:
         """The record to build the next attempt on; re-raises ``exc`` when no attempt is left."""
@@ -223,9 +226,10 @@ class Writer:
         await conflict.backoff(attempt)
         return await self.store.load(key)
 
-    async def _save(
+    async def save(
         self, state: RequestSession, key: str, record: SessionRecord, *, expected_version: int | None
     ) -> None:
+        """``store.save``, with the session's largest keys named in SessionTooLarge."""
         try:
             await self.store.save(key, record, expected_version=expected_version)
         except SessionTooLarge as exc:

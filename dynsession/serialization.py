@@ -16,6 +16,8 @@ _ZLIB_MARKER = b"\x01"
 # An encrypted blob (see dynsession.encryption) starts with this byte; inside is one of the above.
 ENCRYPTED_MARKER = b"\x02"
 DEFAULT_COMPRESS_THRESHOLD = 1024
+EMPTY = b"{}"
+"""The encoded empty session."""
 # The largest encoded (uncompressed) session written or read. Compression lets a repetitive 50 MB
 # value fit in a 48 KB item; the cap keeps what one item can cost to decode bounded.
 DEFAULT_MAX_SESSION_SIZE = 4 * 1024 * 1024

@@ -12,8 +12,6 @@ from .clock import Clock
 from .stores.base import SessionRecord
 
 STATE_KEY = "dynsession"
-# An empty session, encoded.
-EMPTY = b"{}"
 
 
 class Session(dict[str, Any]):
@@ -59,7 +57,7 @@ class Timing:
 
 @dataclass(frozen=True, slots=True)
 class CookieChange:
-    """The cookie the response must carry: ``session_id`` to set, or ``None`` to expire it."""
+    """The cookie a response must carry: ``session_id`` to set, or ``None`` to expire it."""
 
     session_id: str | None
 
