@@ -88,7 +88,12 @@ async def renew_id(
     except SessionConflict as exc:
         await writer.store.delete(new_key)
         found = exc.current if exc.current is not None else await writer.store.load(key)
-        current, key = await follow_alias(writer.store, state, found, key)
+        try:
+            current, key = await follow_alias(writer.store, state, found, key)
+        except SessionConflict:
+            if raw == state.loaded:
+                return None  # a read, and a login moved the session: nothing was lost
+            raise
         if current is None:
             logger.info("session %s was ended by another request; its deletion wins", key[:8])
             return None

@@ -444,3 +444,23 @@ async def test_bad_renewal_options_fail_when_built(
 ) -> None:
     with pytest.raises(ConfigurationError, match=message):
         App(store, clock, **options).app.build_middleware_stack()
+
+
+async def test_a_read_due_for_renewal_that_a_login_overtakes_answers_200_without_a_cookie(
+    store: SessionStore, clock: FakeClock
+) -> None:
+    app = App(store, clock, renew_after=RENEW)
+    async with app.client() as client:
+        old = await begin(client)
+        clock.advance(RENEW)
+        read, login = await run_while_held(
+            app,
+            "read",
+            lambda: client.get("/view?gate=read", headers=sent(old)),
+            lambda: client.post("/login", headers=sent(old)),
+        )
+        logged_in = new_cookie(login)
+        assert login.status_code == 200 and logged_in is not None
+        # The read lost its renewal to the login: nothing of it was lost, and it sets no cookie.
+        assert read.status_code == 200 and new_cookie(read) is None
+        assert (await view(client, logged_in)).json() == {"seed": 0, "user": "ada"}
