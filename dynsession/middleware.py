@@ -19,6 +19,7 @@ from .failures import StoreErrorResponse
 from .loading import Loader, renewal_settings
 from .markers import DEFAULT_MOVE_GRACE
 from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
+from .plain_http import PlainHttpWarning
 from .session import STATE_KEY, RequestSession, Timing
 from .startup import StorePreparation
 from .stores.base import SessionStore
@@ -123,6 +124,7 @@ class SessionMiddleware:
         )
         options.exclusive(raise_store_errors=raise_store_errors, store_error_response=store_error_response)
         self._late_change_logged = False
+        self.plain_http = PlainHttpWarning(session_cookie, secure=https_only)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -159,6 +161,7 @@ class SessionMiddleware:
                             scope, receive, send, exc, during="write", custom=self.store_error_response
                         )
                     return
+                self.plain_http.check(scope, message)
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
