@@ -113,7 +113,7 @@ EVERY_GET = "refresh on every get, .NET policy (measured)"
 def run_cache_calls(
     endpoint_url: str | None, *, operations: int, keys: int = 100, rate: int = 10, name: str | None = None
 ) -> CacheCallsResult:
-    """Run section 6 against ``endpoint_url`` (default: moto's server on loopback)."""
+    """Run section 7 against ``endpoint_url`` (default: moto's server on loopback)."""
     with dynamo.endpoint(endpoint_url) as url:
         client = dynamo.make_client(url)
         with dynamo.session_table(client) as table:

@@ -1,4 +1,4 @@
-"""An independent model of the cache mix's fewest DynamoDB calls and units, for section 6."""
+"""An independent model of the cache mix's fewest DynamoDB calls and units, for section 7."""
 
 from __future__ import annotations
 

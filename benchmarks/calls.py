@@ -18,6 +18,9 @@ from .model import TrafficModel
 
 IDLE_TIMEOUT = 1800
 REFRESH_AFTER = 60
+# Short beside a real deployment's (15 min, say) so a short simulated run renews often enough to
+# measure; the cost per renewal does not depend on it.
+RENEW_AFTER = 300
 OPERATIONS = dynamo.OPERATIONS
 
 
@@ -38,7 +41,10 @@ SCENARIOS = (
         "read-only, refresh due", ("/seed",), REFRESH_AFTER + 1, "/read", {"GetItem": 1, "UpdateItem": 1}
     ),
     Scenario("modified", ("/seed",), 5, "/write", {"GetItem": 1, "PutItem": 1}),
-    Scenario("regenerate (login)", ("/seed",), 5, "/login", {"GetItem": 1, "PutItem": 1, "DeleteItem": 1}),
+    # The new item, then the old one replaced by its moved-by-login marker.
+    Scenario("regenerate (login)", ("/seed",), 5, "/login", {"GetItem": 1, "PutItem": 2}),
+    # The new item (which also refreshes the deadline), then the old ID's forwarding alias.
+    Scenario("read-only, renewal due", ("/seed",), RENEW_AFTER, "/read", {"GetItem": 1, "PutItem": 2}),
     Scenario("logout", ("/seed",), 5, "/logout", {"GetItem": 1, "DeleteItem": 1}),
 )
 
@@ -82,6 +88,8 @@ class MixResult:
     session_item_bytes: int
     rows: tuple[MixRow, ...]
     server_reported: tuple[float, float]  # RCU, WCU per 1,000 requests
+    renew_after: int
+    renewals: int  # requests that moved their session to a new ID
 
     def row(self, label: str) -> MixRow:
         return next(row for row in self.rows if row.label == label)
@@ -102,6 +110,7 @@ def run_calls(
     pool: int = 100,
     rate: int = 10,
     name: str | None = None,
+    renew_after: int = RENEW_AFTER,
 ) -> CallsResult:
     """Run sections 1 and 2 against ``endpoint_url`` (default: moto's server on loopback)."""
     with dynamo.endpoint(endpoint_url) as url:
@@ -110,14 +119,18 @@ def run_calls(
             clock = FakeClock()
             counted = dynamo.counted_store(client, table, clock)
             rows = anyio.run(_scenarios, counted, clock, repeats)
-            mix = anyio.run(_mix, counted, clock, mix_requests, pool, rate)
+            mix = anyio.run(_mix, counted, clock, mix_requests, pool, rate, renew_after)
     label = "moto's server (in-process, 127.0.0.1)" if endpoint_url is None else (name or endpoint_url)
     return CallsResult(label, tuple(rows), mix)
 
 
 async def _scenarios(counted: dynamo.CountedStore, clock: FakeClock, repeats: int) -> list[ScenarioRow]:
     app = apps.dynsession_app(
-        counted.store, clock=clock, idle_timeout=IDLE_TIMEOUT, refresh_after=REFRESH_AFTER
+        counted.store,
+        clock=clock,
+        idle_timeout=IDLE_TIMEOUT,
+        refresh_after=REFRESH_AFTER,
+        renew_after=RENEW_AFTER,
     )
     rows = []
     for scenario in SCENARIOS:
@@ -160,20 +173,25 @@ MIX = (("read-only", 70), ("no session", 20), ("modified", 8), ("login/logout", 
 
 
 async def _mix(
-    counted: dynamo.CountedStore, clock: FakeClock, requests: int, pool: int, rate: int
+    counted: dynamo.CountedStore, clock: FakeClock, requests: int, pool: int, rate: int, renew_after: int
 ) -> MixResult:
     """70 % read-only, 20 % no session, 8 % modified, 2 % login or logout, ``pool`` users to start
-    with, ``rate`` requests per simulated second."""
+    with, ``rate`` requests per simulated second, IDs renewed after ``renew_after`` seconds."""
     app = apps.dynsession_app(
-        counted.store, clock=clock, idle_timeout=IDLE_TIMEOUT, refresh_after=REFRESH_AFTER
+        counted.store,
+        clock=clock,
+        idle_timeout=IDLE_TIMEOUT,
+        refresh_after=REFRESH_AFTER,
+        renew_after=renew_after,
     )
     rng = random.Random(7)
-    model = TrafficModel(IDLE_TIMEOUT, REFRESH_AFTER)
+    model = TrafficModel(IDLE_TIMEOUT, REFRESH_AFTER, renew_after)
     browsers: dict[int, Browser] = {}
     for who in range(pool):
         browsers[who] = Browser()
         await _ok(app, "/seed", browsers[who])
-        model.deadline[who] = clock() + IDLE_TIMEOUT
+        model.deadline[who] = model.plain_deadline[who] = clock() + IDLE_TIMEOUT
+        model.issued[who] = clock()
     item_bytes = max(counted.wire.sizes.values())
     counted.reset()
     start, next_id = clock(), pool
@@ -222,7 +240,16 @@ async def _mix(
         computed("write-every-request policy (computed)", model.write_every),
         computed("touch-every-read policy (computed)", model.touch_every),
         computed("floor without any TTL refresh (computed)", model.floor),
+        computed("minimum had no ID been renewed (computed)", model.without_renewal),
     )
     return MixResult(
-        requests, pool, rate, dict(MIX), item_bytes, rows, (reported[0] * scale, reported[1] * scale)
+        requests,
+        pool,
+        rate,
+        dict(MIX),
+        item_bytes,
+        rows,
+        (reported[0] * scale, reported[1] * scale),
+        renew_after,
+        model.renewals,
     )

@@ -12,7 +12,7 @@ import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 
-from dynsession import MemoryStore, SessionRecord
+from dynsession import MemoryStore, MovedRecord, SessionRecord
 
 from . import apps
 from .driver import Browser, request
@@ -44,7 +44,7 @@ class LatencyStore:
             return
         await anyio.to_thread.run_sync(time.sleep, self.latency, limiter=self.limiter)
 
-    async def load(self, key: str) -> SessionRecord | None:
+    async def load(self, key: str) -> SessionRecord | MovedRecord | None:
         await self._wait()
         return await self.inner.load(key)
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import cache_calls, calls, cpu, latency, report_cache, report_calls, report_transports, transports
+from . import (
+    cache_calls,
+    calls,
+    cpu,
+    latency,
+    report_cache,
+    report_calls,
+    report_transports,
+    security,
+    transports,
+)
 from .latency import percentile
 from .markdown import machine_line, table, yes
 
@@ -25,6 +35,7 @@ class Results:
     throughput: latency.ThroughputResult
     transports: transports.TransportsResult | None = None
     cache: cache_calls.CacheCallsResult | None = None
+    security: security.SecurityResult | None = None
 
 
 def targets(results: Results) -> list[tuple[str, str, bool]]:
@@ -91,6 +102,8 @@ def markdown(results: Results) -> str:
         parts.append(report_transports.section(results.transports, results.machine))
     if results.cache is not None:
         parts.append(report_cache.section(results.cache, results.machine))
+    if results.security is not None:
+        parts.append(security.markdown(results.security, results.machine))
     return "\n\n".join(parts) + "\n"
 
 

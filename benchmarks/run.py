@@ -20,6 +20,7 @@ from . import (
     report,
     report_cache,
     report_transports,
+    security,
     transports,
 )
 
@@ -97,10 +98,15 @@ def run_cache(
     return cache_calls.run_cache_calls(endpoint_url, operations=sizes.cache_operations, name=endpoint_name)
 
 
+def run_security(sizes: Sizes) -> security.SecurityResult:
+    """Run section 8 alone."""
+    return security.run_security(requests_per_round=sizes.cpu_requests, rounds=sizes.cpu_rounds)
+
+
 def run_all(
     sizes: Sizes, endpoint_url: str | None = None, endpoint_name: str | None = None
 ) -> report.Results:
-    """Run the seven sections in order and return their results."""
+    """Run the eight sections in order and return their results."""
     started = datetime.datetime.now(datetime.timezone.utc)
     clock = time.perf_counter()
     call_results = calls.run_calls(
@@ -121,6 +127,7 @@ def run_all(
         throughput=throughput,
         transports=run_transports(sizes, endpoint_url, endpoint_name),
         cache=run_cache(sizes, endpoint_url, endpoint_name),
+        security=run_security(sizes),
     )
 
 
@@ -148,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output-dir", type=Path, default=HERE, help="where RESULTS.md and results.png go")
     parser.add_argument(
         "--section",
-        choices=["transports", "cache"],
+        choices=["transports", "cache", "security"],
         help="run only this section and replace its part of the existing RESULTS.md",
     )
     args = parser.parse_args(argv)
@@ -158,6 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.section == "cache":
         print(write_cache_section(run_cache(sizes, args.endpoint_url, args.endpoint_name), args.output_dir))
+        return 0
+    if args.section == "security":
+        print(write_security_section(run_security(sizes), args.output_dir))
         return 0
     results = run_all(sizes, args.endpoint_url, args.endpoint_name)
     print(write(results, args.output_dir))
@@ -181,4 +191,14 @@ def write_cache_section(result: cache_calls.CacheCallsResult, directory: Path) -
     existing = path.read_text(encoding="utf-8") if path.exists() else "# dynsession benchmarks\n"
     directory.mkdir(parents=True, exist_ok=True)
     path.write_text(report_cache.splice(existing, text), encoding="utf-8")
+    return text
+
+
+def write_security_section(result: security.SecurityResult, directory: Path) -> str:
+    """Replace section 8 of ``directory``'s RESULTS.md (or start one); return the section."""
+    text = security.markdown(result, machine.describe())
+    path = directory / "RESULTS.md"
+    existing = path.read_text(encoding="utf-8") if path.exists() else "# dynsession benchmarks\n"
+    directory.mkdir(parents=True, exist_ok=True)
+    path.write_text(security.splice(existing, text), encoding="utf-8")
     return text

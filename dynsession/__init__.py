@@ -1,5 +1,6 @@
 """Server-side sessions for Starlette and FastAPI, stored in Amazon DynamoDB."""
 
+from .binding import ClientBinding
 from .clock import Clock, system_clock
 from .exceptions import (
     ConfigurationError,
@@ -13,17 +14,20 @@ from .exceptions import (
 )
 from .middleware import SessionMiddleware
 from .session import SessionInfo, end_session, regenerate_session, session_info
-from .stores import DynamoDBStore, MemoryStore, SessionRecord, SessionStore
+from .stores import DynamoDBStore, MemoryStore, MovedRecord, MovingStore, SessionRecord, SessionStore
 from .tables import TableFinding, TableReport
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ClientBinding",
     "Clock",
     "ConfigurationError",
     "DynSessionError",
     "DynamoDBStore",
     "MemoryStore",
+    "MovedRecord",
+    "MovingStore",
     "SessionConflict",
     "SessionInfo",
     "SessionMiddleware",

@@ -23,14 +23,17 @@ async def backoff(attempt: int) -> None:
     await anyio.sleep(random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_SECONDS * 2**attempt)))
 
 
-def merge(state: RequestSession, fresh: SessionRecord, max_size: int) -> dict[str, Any]:
-    """Apply this request's key-level edits onto the data another request stored meanwhile.
+def merge(
+    state: RequestSession, fresh: SessionRecord, codec: serialization.BlobCodec, key: str
+) -> dict[str, Any]:
+    """Apply this request's key-level edits onto the data another request stored meanwhile under
+    ``key``.
 
-    Data that cannot be decoded (a malformed or oversize item) counts as an empty session.
+    Data that cannot be decoded (a malformed, oversize or unauthentic item) counts as an empty session.
     """
     before = serialization.loads(state.loaded)
     try:
-        current = serialization.loads(serialization.unpack(fresh.data, max_size))
+        current = serialization.loads(codec.decode(fresh.data, key))
     except serialization.BlobDecodeError:
         current = {}
     updated, deleted = serialization.changed_keys(before, state.data)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .stores.base import SessionRecord
+    from .stores.base import MovedRecord, SessionRecord
 
 __all__ = [
     "ConfigurationError",
@@ -64,12 +64,17 @@ class StoreUnavailable(StoreError):
 class SessionConflict(StoreError):
     """A conditional write found a different version than expected (another request wrote first).
 
-    ``current`` is the record the store holds now, when the store could tell it without another
-    read (DynamoDB returns it with the failed write); ``None`` means "load it to find out".
+    ``current`` is the record the store holds now (a session, or the marker a moved session left
+    behind), when the store could tell it without another read (DynamoDB returns it with the
+    failed write); ``None`` means "load it to find out".
     """
 
     def __init__(
-        self, message: str, *, original: BaseException | None = None, current: SessionRecord | None = None
+        self,
+        message: str,
+        *,
+        original: BaseException | None = None,
+        current: SessionRecord | MovedRecord | None = None,
     ) -> None:
         super().__init__(message, original=original)
         self.current = current

@@ -10,10 +10,14 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import failures, options, serialization
+from .binding import ClientBinding
 from .clock import Clock, checked_clock, system_clock
-from .cookies import CookieFormatter, CookieSigner, SameSite, cookie_values, store_key
+from .cookies import CookieFormatter, CookieSigner, SameSite
+from .encryption import SessionCipher
 from .exceptions import DynSessionError, StoreError
 from .failures import StoreErrorResponse
+from .loading import Loader, renewal_settings
+from .markers import DEFAULT_MOVE_GRACE
 from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
 from .plain_http import PlainHttpWarning
 from .session import STATE_KEY, RequestSession, Timing
@@ -22,9 +26,6 @@ from .stores.base import SessionStore
 from .websocket import websocket_session
 
 logger = logging.getLogger("dynsession")
-
-# A request carrying more session cookies than this (all but one junk) has the rest ignored.
-_MAX_COOKIE_CANDIDATES = 10
 
 
 class SessionMiddleware:
@@ -56,6 +57,10 @@ class SessionMiddleware:
         conflict_attempts: int = DEFAULT_CONFLICT_ATTEMPTS,
         compress_threshold: int | None = serialization.DEFAULT_COMPRESS_THRESHOLD,
         max_session_size: int = serialization.DEFAULT_MAX_SESSION_SIZE,
+        encryption_key: str | bytes | Sequence[str | bytes] | None = None,
+        client_binding: ClientBinding | None = None,
+        renew_after: int | timedelta | None = None,
+        renew_grace: int | timedelta = DEFAULT_MOVE_GRACE,
         store_error_response: StoreErrorResponse | None = None,
         raise_store_errors: bool = False,
         clock: Clock = system_clock,
@@ -88,6 +93,7 @@ class SessionMiddleware:
             partitioned=options.flag("partitioned", partitioned),
         )
         self.max_session_size = options.integer("max_session_size", max_session_size, minimum=1)
+        renew, grace = renewal_settings(self.store, renew_after, renew_grace)
         self.writer = Writer(
             self.store,
             self.timing,
@@ -98,6 +104,17 @@ class SessionMiddleware:
             ),
             max_session_size=self.max_session_size,
             resend_cookie=cookie_max_age is not None,
+            envelope=None if encryption_key is None else SessionCipher(encryption_key),
+            move_grace=grace,
+        )
+        self.loader = Loader(
+            self.store,
+            self.timing,
+            signer=self.signer,
+            cookie_name=self.cookie.name,
+            codec=self.writer.codec,
+            binding=client_binding,
+            renew_after=renew,
         )
         self.plain_http = PlainHttpWarning(session_cookie, secure=https_only)
         self.preparation = StorePreparation(self.store)
@@ -118,7 +135,7 @@ class SessionMiddleware:
             return
         try:
             await self.preparation.ensure()
-            state = await self._load(scope)
+            state = await self.loader.load(scope)
         except StoreError as exc:
             await self._load_failed(scope, receive, send, exc)
             return
@@ -160,44 +177,6 @@ class SessionMiddleware:
         if self.raise_store_errors:
             raise exc
         await failures.answer(scope, receive, send, exc, during="load", custom=self.store_error_response)
-
-    async def _load(self, scope: Scope) -> RequestSession:
-        candidates = cookie_values(scope["headers"], self.cookie.name, _MAX_COOKIE_CANDIDATES)
-        if not candidates:
-            return RequestSession(self.timing)
-        # Several cookies of one name (one set for a parent domain, say): the first that verifies.
-        for candidate in candidates:
-            parsed = self.signer.unsign(candidate)
-            if parsed is not None:
-                break
-        else:
-            logger.debug("ignoring a session cookie that is malformed or badly signed")
-            return RequestSession(self.timing)
-        key = store_key(parsed.session_id)
-        record = await self.store.load(key)
-        state = RequestSession(
-            self.timing,
-            session_id=parsed.session_id,
-            key=key,
-            record=record,
-            signed_with_current_key=parsed.signed_with_current_key,
-        )
-        if record is None:
-            logger.debug("session %s is missing or expired", key[:8])
-            return state
-        if state.absolute_deadline is not None and state.absolute_deadline <= self.timing.clock():
-            logger.debug("session %s is past its absolute deadline", key[:8])
-            state.record = None
-            return state
-        try:
-            loaded = serialization.unpack(record.data, self.max_session_size)
-            state.data.update(serialization.loads(loaded))
-            state.loaded = loaded
-        except serialization.BlobDecodeError as exc:
-            # Keep the record so the next write replaces the unreadable item in place.
-            logger.warning("session %s could not be decoded (%s); starting it empty", key[:8], exc)
-            state.unreadable = True
-        return state
 
     async def _commit(self, state: RequestSession, message: Message) -> None:
         if message["status"] >= 500 and not self.save_on_error and not state.ended:

@@ -1,26 +1,33 @@
-"""``regenerate_session``: move a session to a new ID without losing a write made meanwhile."""
+"""A session moved to a new ID: ``regenerate_session`` (the old ID left as a moved-by-login marker)
+and renewal (the old ID left as a forwarding alias), each settled by one conditional move, without
+losing a write made meanwhile."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
-from . import conflict, serialization
+from . import conflict, markers, serialization
 from .cookies import new_session_id, store_key
 from .exceptions import SessionConflict
-from .session import CookieChange, RequestSession
-from .stores.base import SessionRecord
+from .markers import MOVED_FIRST, follow_alias, forward_pointer
+from .session import EXPIRE, CookieChange, RequestSession
+from .stores.base import MovedRecord, SessionRecord
 
 if TYPE_CHECKING:
     from .persistence import Writer
+
+logger = logging.getLogger("dynsession")
 
 
 async def move(
     writer: Writer, state: RequestSession, old: SessionRecord, old_key: str, raw: bytes
 ) -> CookieChange | None:
-    """Write the data under a new ID, then delete the old item on the condition that nobody wrote
-    it since the load; if somebody did, their changes are merged into the new item and the delete
-    is tried again. Returns the cookie to set (``None``: leave it). Raises SessionConflict under
-    ``on_conflict="raise"`` or when every attempt lost, after removing the new item."""
+    """``regenerate_session``: write the data under a new ID, then turn the old item into a
+    moved-by-login marker (delete it, where the store keeps no markers) on the condition that
+    nobody wrote it since the load; if somebody did, their changes are merged into the new item
+    and the move is tried again. Raises SessionConflict as ``Writer._write`` does, and when
+    another login or a renewal moved the session first."""
     now = writer.timing.clock()
     if state.fresh_start:
         created, absolute = now, writer.timing.absolute_deadline(now)
@@ -31,23 +38,87 @@ async def move(
     for attempt in range(writer.conflict_attempts):
         await target.hold(raw)
         try:
-            if writer.on_conflict == "overwrite":
-                await writer.store.delete(old_key)
-            else:
-                await writer.store.delete(old_key, expected_version=expected)
-            return target.cookie() or CookieChange(None)
+            await _retire(writer, old_key, expected)
+            return target.cookie() or EXPIRE
         except SessionConflict as exc:
             try:
                 fresh = await writer.after_conflict(old_key, exc, attempt)
+                if isinstance(fresh, MovedRecord):
+                    # Another login or a renewal moved the old session first: this login did
+                    # not happen; its client retries with the cookie it has by now.
+                    raise SessionConflict(MOVED_FIRST) from None
             except SessionConflict:
                 await target.discard()
                 raise
         if fresh is None:
-            # Another request ended or moved the old session meanwhile; this move stands.
+            # Another request ended the old session meanwhile; this move stands.
             return target.cookie()
-        raw = writer.encode(conflict.merge(state, fresh, writer.max_session_size))
+        if writer.on_conflict != "overwrite":
+            raw = writer.encode(conflict.merge(state, fresh, writer.codec, old_key))
         expected = fresh.version
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def renew_id(
+    writer: Writer, state: RequestSession, record: SessionRecord, key: str, raw: bytes
+) -> CookieChange | None:
+    """Give the session a new ID, leaving the old one as a forwarding alias for the grace window.
+
+    Of several requests renewing at once, exactly one wins the conditional move; the others
+    delete their copy (never handed out) and follow the winner's alias. Raises SessionConflict
+    as ``_write`` does.
+    """
+    assert writer.move_grace is not None and state.session_id is not None
+    now = writer.timing.clock()
+    session_id = new_session_id()
+    new_key = store_key(session_id)
+    renewed = SessionRecord(
+        data=writer.codec.encode(raw, new_key),
+        version=1,
+        created=record.created,
+        expires=writer.timing.expires(now, state.absolute_deadline),
+        absolute_deadline=state.absolute_deadline,
+        binding=writer.binding_for(state, session_id),
+        issued=now,
+    )
+    await writer.save(state, new_key, renewed, expected_version=None)
+    marker = MovedRecord("renewed", now + writer.move_grace, forward_pointer(state.session_id, session_id))
+    try:
+        await markers.move(writer.store, key, marker, expected_version=record.version)
+    except SessionConflict as exc:
+        await writer.store.delete(new_key)
+        found = exc.current if exc.current is not None else await writer.store.load(key)
+        try:
+            current, key = await follow_alias(writer.store, state, found, key)
+        except SessionConflict:
+            if raw == state.loaded:
+                return None  # a read, and a login moved the session: nothing was lost
+            raise
+        if current is None:
+            logger.info("session %s was ended by another request; its deletion wins", key[:8])
+            return None
+        if raw == state.loaded:
+            return None  # a read: the winner's alias (or write) serves it
+        if writer.on_conflict == "raise":
+            raise SessionConflict("session was changed by another request") from None
+        if writer.on_conflict == "merge":
+            raw = writer.encode(conflict.merge(state, current, writer.codec, key))
+        return await writer._write(state, current, key, raw)
+    state.session_id, state.key, state.record = session_id, new_key, renewed
+    return CookieChange(session_id)
+
+
+async def _retire(writer: Writer, old_key: str, expected: int) -> None:
+    """Leave the old ID of a regenerated session as a moved-by-login marker for the grace
+    window (a plain delete where the store cannot keep one), if it still holds ``expected``."""
+    if writer.move_grace is None:
+        if writer.on_conflict == "overwrite":
+            await writer.store.delete(old_key)
+        else:
+            await writer.store.delete(old_key, expected_version=expected)
+        return
+    marker = MovedRecord("privilege", writer.timing.clock() + writer.move_grace)
+    await markers.move(writer.store, old_key, marker, expected_version=expected)
 
 
 class _NewItem:
@@ -58,6 +129,7 @@ class _NewItem:
     ) -> None:
         self.writer, self.state = writer, state
         self.created, self.absolute, self.expires = created, absolute, expires
+        self.issued = writer.timing.clock()
         self.session_id: str | None = None
         self.version = 0
         self.written = serialization.EMPTY
@@ -70,12 +142,17 @@ class _NewItem:
         else:
             if self.session_id is None:
                 self.session_id = new_session_id()
+            key = store_key(self.session_id)
             record = SessionRecord(
-                self.writer.pack(raw), self.version + 1, self.created, self.expires, self.absolute
+                self.writer.codec.encode(raw, key),
+                self.version + 1,
+                self.created,
+                self.expires,
+                self.absolute,
+                binding=self.writer.binding_for(self.state, self.session_id),
+                issued=self.issued,
             )
-            await self.writer.save(
-                self.state, store_key(self.session_id), record, expected_version=self.version or None
-            )
+            await self.writer.save(self.state, key, record, expected_version=self.version or None)
             self.version += 1
         self.written = raw
 

@@ -7,11 +7,13 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from . import conflict, serialization
+from .binding import fingerprint
 from .cookies import new_session_id, store_key
 from .exceptions import ConfigurationError, DynSessionError, SessionConflict, SessionTooLarge
-from .moves import move
+from .markers import DEFAULT_MOVE_GRACE, MOVED_BY_LOGIN, follow_alias
+from .moves import move, renew_id
 from .session import CookieChange, RequestSession, Timing
-from .stores.base import SessionRecord, SessionStore
+from .stores.base import MovedRecord, SessionRecord, SessionStore, can_move
 
 logger = logging.getLogger("dynsession")
 
@@ -57,6 +59,8 @@ class Writer:
         compress_threshold: int | None,
         max_session_size: int,
         resend_cookie: bool,
+        envelope: serialization.Envelope | None = None,
+        move_grace: int = DEFAULT_MOVE_GRACE,
     ) -> None:
         if on_conflict not in ("merge", "raise", "overwrite"):
             raise ConfigurationError(
@@ -66,11 +70,14 @@ class Writer:
         self.timing = timing
         self.on_conflict = on_conflict
         self.conflict_attempts = conflict_attempts
-        self.compress_threshold = compress_threshold
+        self.codec = serialization.BlobCodec(compress_threshold, envelope, max_session_size)
         self.max_session_size = max_session_size
         # A cookie with a lifetime of its own (max_age) is re-sent on every write so it slides.
         self.resend_cookie = resend_cookie
         self._turns = conflict.KeyTurns()
+        # How long an old ID stays a renewal alias or a moved-by-login marker; None: the store
+        # cannot keep moved IDs, and a login deletes the old item instead.
+        self.move_grace = move_grace if can_move(store) else None
 
     def encode(self, data: Mapping[str, Any]) -> bytes:
         """The session as stored JSON. Raises SessionNotSerializable, or SessionTooLarge over
@@ -82,7 +89,24 @@ class Writer:
         return raw
 
     async def persist(self, state: RequestSession) -> CookieChange | None:
-        """Write what the request changed; return the cookie change the response needs, if any."""
+        """Write what the request changed; return the cookie change the response needs, if any.
+
+        Raises SessionConflict (a 409) for a change that cannot be stored: the session moved to a
+        new ID on a login meanwhile, or every attempt lost to concurrent writers.
+        """
+        if state.moved:
+            # The cookie names a session a login moved: nothing may be stored nor any cookie set,
+            # or this request could mint a session or undo the login in the browser.
+            state.committed = _snapshot(state.data)
+            if not state.ended and state.data:
+                raise SessionConflict(MOVED_BY_LOGIN)
+            return None
+        change = await self._persist(state)
+        if change is None and state.forwarded:
+            return CookieChange(state.session_id)  # the renewed ID, for a request sent with the old one
+        return change
+
+    async def _persist(self, state: RequestSession) -> CookieChange | None:
         record, key = state.record, state.key
         if state.ended:
             state.committed = _snapshot(state.data)
@@ -93,7 +117,9 @@ class Writer:
         raw = state.committed = self.encode(state.data)
         if record is None or key is None:
             return await self._create(state, raw)
-        if raw == state.loaded and not state.regenerate:
+        renew = state.renew and self.move_grace is not None and raw != serialization.EMPTY
+        renew = renew and not state.unreadable
+        if raw == state.loaded and not state.regenerate and not renew:
             # An unreadable item is not refreshed: moving its deadline could revive what made it
             # unreadable (a missing TTL); the next write of data replaces it.
             return None if state.unreadable else await self._refresh(state, record, key)
@@ -102,6 +128,8 @@ class Writer:
         async with self._turns.take(key):
             if state.regenerate:
                 return await move(self, state, record, key, raw)
+            if renew:
+                return await renew_id(self, state, record, key, raw)
             return await self._write(state, record, key, raw)
 
     def _same_cookie(self, state: RequestSession) -> CookieChange | None:
@@ -118,9 +146,21 @@ class Writer:
         now = self.timing.clock()
         absolute = self.timing.absolute_deadline(now)
         session_id = new_session_id()
-        record = SessionRecord(self.pack(raw), 1, now, self.timing.expires(now, absolute), absolute)
-        await self.save(state, store_key(session_id), record, expected_version=None)
+        key = store_key(session_id)
+        record = SessionRecord(
+            self.codec.encode(raw, key),
+            1,
+            now,
+            self.timing.expires(now, absolute),
+            absolute,
+            binding=self.binding_for(state, session_id),
+        )
+        await self.save(state, key, record, expected_version=None)
         return CookieChange(session_id)
+
+    def binding_for(self, state: RequestSession, session_id: str) -> bytes | None:
+        """The client-binding fingerprint a new ID gets (the request's properties), if bound."""
+        return None if state.client is None else fingerprint(session_id, state.client)
 
     async def _refresh(self, state: RequestSession, record: SessionRecord, key: str) -> CookieChange | None:
         expires = self.timing.expires(self.timing.clock(), state.absolute_deadline)
@@ -147,27 +187,33 @@ class Writer:
                     await self.store.delete(key, expected_version=expected)
                     return _EXPIRE
                 new = SessionRecord(
-                    data=self.pack(raw),
+                    data=self.codec.encode(raw, key),
                     version=_next_version(expected),
                     created=current.created,
                     expires=self.timing.expires(now, state.absolute_deadline),
                     absolute_deadline=state.absolute_deadline,
+                    binding=current.binding,
+                    issued=current.issued,
                 )
                 await self.save(state, key, new, expected_version=expected)
                 return self._same_cookie(state)
             except SessionConflict as exc:
-                fresh = await self.after_conflict(key, exc, attempt)
+                found = await self.after_conflict(key, exc, attempt)
+                # Moved by a renewal meanwhile: go on in the new session (a login: SessionConflict).
+                fresh, key = await follow_alias(self.store, state, found, key)
             if fresh is None:
                 # The request that ended or moved the session already sent the cookie the browser
                 # should keep; expiring it here could log out a login that just happened.
                 logger.info("session %s was ended by another request; its deletion wins", key[:8])
                 return None
             if self.on_conflict == "merge":
-                raw = self.encode(conflict.merge(state, fresh, self.max_session_size))
+                raw = self.encode(conflict.merge(state, fresh, self.codec, key))
             expected, current = fresh.version, fresh
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def after_conflict(self, key: str, exc: SessionConflict, attempt: int) -> SessionRecord | None:
+    async def after_conflict(
+        self, key: str, exc: SessionConflict, attempt: int
+    ) -> SessionRecord | MovedRecord | None:
         """The record to build the next attempt on; re-raises ``exc`` when no attempt is left."""
         if self.on_conflict == "raise" or attempt + 1 == self.conflict_attempts:
             raise exc
@@ -190,7 +236,3 @@ class Writer:
             if exc.largest_keys:
                 raise
             raise SessionTooLarge(exc.size, exc.limit, serialization.largest_keys(state.data)) from None
-
-    def pack(self, raw: bytes) -> bytes:
-        """The stored form of encoded JSON, compressed above ``compress_threshold``."""
-        return serialization.pack(raw, self.compress_threshold)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from .exceptions import SessionNotSerializable
 
 # An encoded session is either plain JSON (always starts with "{") or this marker byte followed by
 # zlib-compressed JSON. The marker keeps both formats loadable forever.
 _ZLIB_MARKER = b"\x01"
+# An encrypted blob (see dynsession.encryption) starts with this byte; inside is one of the above.
+ENCRYPTED_MARKER = b"\x02"
 DEFAULT_COMPRESS_THRESHOLD = 1024
 EMPTY = b"{}"
 """The encoded empty session."""
@@ -136,6 +139,8 @@ def unpack(blob: bytes, max_size: int = DEFAULT_MAX_SESSION_SIZE) -> bytes:
         if len(blob) > max_size:
             raise BlobDecodeError(f"stored session is over {max_size} bytes")
         return blob
+    if head == ENCRYPTED_MARKER:
+        raise BlobDecodeError("stored session is encrypted and no encryption_key is configured")
     if head != _ZLIB_MARKER:
         raise BlobDecodeError("stored session has an unknown format")
     inflater = zlib.decompressobj()
@@ -148,6 +153,34 @@ def unpack(blob: bytes, max_size: int = DEFAULT_MAX_SESSION_SIZE) -> bytes:
     if not inflater.eof:
         raise BlobDecodeError("stored session has a corrupted zlib body")
     return raw
+
+
+class Envelope(Protocol):
+    """A wrapper around the stored blob that is bound to its store key (see dynsession.encryption)."""
+
+    def seal(self, blob: bytes, key: str) -> bytes: ...
+
+    def open(self, blob: bytes, key: str) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BlobCodec:
+    """Session JSON to the stored blob and back: compression first, then the optional envelope."""
+
+    compress_threshold: int | None = DEFAULT_COMPRESS_THRESHOLD
+    envelope: Envelope | None = None
+    max_size: int = DEFAULT_MAX_SESSION_SIZE
+
+    def encode(self, raw: bytes, key: str) -> bytes:
+        """Return the blob to store under ``key`` for the encoded JSON ``raw``."""
+        blob = pack(raw, self.compress_threshold)
+        return blob if self.envelope is None else self.envelope.seal(blob, key)
+
+    def decode(self, blob: bytes, key: str) -> bytes:
+        """Return the JSON inside the blob stored under ``key``. Raises BlobDecodeError."""
+        if self.envelope is not None and blob:  # b"": an item the store could not read at all
+            blob = self.envelope.open(blob, key)
+        return unpack(blob, self.max_size)
 
 
 def largest_keys(data: Mapping[str, Any], count: int = 3) -> list[tuple[str, int]]:

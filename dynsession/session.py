@@ -62,6 +62,9 @@ class CookieChange:
     session_id: str | None
 
 
+EXPIRE = CookieChange(None)
+
+
 @dataclass(frozen=True, slots=True)
 class SessionInfo:
     """What a handler may know about its session besides the data (never the session ID).
@@ -83,14 +86,18 @@ class RequestSession:
 
     __slots__ = (
         "absolute_deadline",
+        "client",
         "committed",
         "data",
         "ended",
+        "forwarded",
         "fresh_start",
         "key",
         "loaded",
+        "moved",
         "record",
         "regenerate",
+        "renew",
         "session_id",
         "signed_with_current_key",
         "timing",
@@ -107,6 +114,7 @@ class RequestSession:
         loaded: bytes = b"{}",
         data: dict[str, Any] | None = None,
         signed_with_current_key: bool = True,
+        client: bytes | None = None,
     ) -> None:
         self.timing = timing
         self.session_id = session_id
@@ -115,12 +123,20 @@ class RequestSession:
         self.loaded = loaded
         self.data = Session(data or {})
         self.signed_with_current_key = signed_with_current_key
+        # The bound client properties of this request (with client binding), for new fingerprints.
+        self.client = client
         self.absolute_deadline = (
             None if record is None else timing.absolute_deadline(record.created, record.absolute_deadline)
         )
         self.regenerate = False
         self.fresh_start = False
         self.ended = False
+        # The cookie named a session that a login moved: empty and read-only (see dynsession.markers).
+        self.moved = False
+        # The cookie named a renewed ID: served from the new session, whose cookie the response sets.
+        self.forwarded = False
+        # The ID is older than renew_after: the response moves the session to a new one.
+        self.renew = False
         # The encoded session the response's write was decided on; None until then.
         self.committed: bytes | None = None
         # The stored item could not be decoded: the session started empty, and only a write of

@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from dynsession import DynamoDBStore, MemoryStore, SessionMiddleware, SessionStore
+from dynsession import DynamoDBStore, MemoryStore, MovedRecord, SessionMiddleware, SessionRecord, SessionStore
 from dynsession.cookies import CookieSigner, store_key
 
 from .support import SECRET, CountingStore
@@ -60,7 +60,7 @@ class Inspector:
         digest = hashlib.sha256(session_id.encode()).hexdigest()
         if isinstance(self.store, MemoryStore):
             record = self.store._records.get(digest)
-            if record is None:
+            if not isinstance(record, SessionRecord):
                 return None
             return StoredItem(
                 digest, record.data, record.expires, record.version, record.created, record.absolute_deadline
@@ -71,7 +71,7 @@ class Inspector:
             TableName=self.store.table_name, Key={"id": {"S": key}}, ConsistentRead=True
         )
         raw = response.get("Item")
-        if raw is None:
+        if raw is None or "moved" in raw:
             return None
         assert raw["id"]["S"] == key
         absolute = raw.get("abs")
@@ -82,6 +82,27 @@ class Inspector:
             version=int(raw["ver"]["N"]),
             created=int(raw["created"]["N"]),
             absolute=None if absolute is None else int(absolute["N"]),
+        )
+
+    def moved(self, session_id: str) -> MovedRecord | None:
+        """The marker a moved session left under a raw session ID, or None; never filtered by expiry."""
+        digest = hashlib.sha256(session_id.encode()).hexdigest()
+        if isinstance(self.store, MemoryStore):
+            found = self.store._records.get(digest)
+            return found if isinstance(found, MovedRecord) else None
+        assert isinstance(self.store, DynamoDBStore) and self.client is not None
+        key = self.store.key_prefix + digest
+        raw = self.client.get_item(
+            TableName=self.store.table_name, Key={"id": {"S": key}}, ConsistentRead=True
+        ).get("Item")
+        if raw is None or "moved" not in raw:
+            return None
+        assert set(raw) <= {"id", "ttl", "moved", "fwd", "tok"}, raw  # no data, no version
+        forward = raw.get("fwd")
+        return MovedRecord(
+            "renewed" if raw["moved"]["S"] == "renewed" else "privilege",
+            int(raw["ttl"]["N"]),
+            None if forward is None else bytes(forward["B"]),
         )
 
     def delete(self, session_id: str) -> None:

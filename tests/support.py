@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from dynsession import SessionMiddleware, SessionRecord, SessionStore
+from dynsession import MovedRecord, MovingStore, SessionMiddleware, SessionRecord, SessionStore
 from dynsession.testing import FakeClock as FakeClock  # re-exported for the tests
 
 SECRET = "test-secret-key-for-dynsession"
@@ -36,7 +36,7 @@ class CountingStore:
     def reset(self) -> None:
         self.calls.clear()
 
-    async def load(self, key: str) -> SessionRecord | None:
+    async def load(self, key: str) -> SessionRecord | MovedRecord | None:
         self._note("load")
         return await self.inner.load(key)
 
@@ -54,6 +54,11 @@ class CountingStore:
             await self.inner.delete(key)
         else:
             await self.inner.delete(key, expected_version=expected_version)
+
+    async def move(self, key: str, marker: MovedRecord, *, expected_version: int) -> None:
+        self._note("move")
+        assert isinstance(self.inner, MovingStore)
+        await self.inner.move(key, marker, expected_version=expected_version)
 
 
 async def view(request: Request) -> Response:

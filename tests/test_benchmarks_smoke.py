@@ -11,12 +11,14 @@ from benchmarks import (
     cache_calls,
     calls,
     cpu,
+    dynamo,
     latency,
     report,
     report_cache,
     report_calls,
     report_transports,
     run,
+    security,
     transports,
 )
 
@@ -26,7 +28,7 @@ pytestmark = pytest.mark.bench_smoke
 @pytest.fixture(scope="module")
 def call_results(dynamodb_endpoint: str) -> calls.CallsResult:
     # One request per simulated second over a few users: long enough for idle-timeout refreshes.
-    return calls.run_calls(dynamodb_endpoint, repeats=2, mix_requests=300, pool=8, rate=1)
+    return calls.run_calls(dynamodb_endpoint, repeats=2, mix_requests=300, pool=8, rate=1, renew_after=100)
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +59,19 @@ def transport_results(dynamodb_endpoint: str) -> transports.TransportsResult:
     )
 
 
+@pytest.fixture(scope="module")
+def security_results() -> security.SecurityResult:
+    return security.run_security(requests_per_round=10, rounds=2)
+
+
+def test_security_section_measures_reads_and_writes_of_every_variant(
+    security_results: security.SecurityResult,
+) -> None:
+    assert [row.name for row in security_results.rows] == list(security.variants())
+    assert all(row.read_us > 0 and row.write_us > 0 for row in security_results.rows)
+    assert security_results.added(security.PLAIN) == (0.0, 0.0)
+
+
 def test_every_scenario_makes_exactly_the_minimum_calls(call_results: calls.CallsResult) -> None:
     assert [row.scenario.name for row in call_results.scenarios] == [s.name for s in calls.SCENARIOS]
     for row in call_results.scenarios:
@@ -76,6 +91,7 @@ def test_scenarios_report_the_capacity_the_server_returned(call_results: calls.C
     # A ~1 KB session item is one strongly consistent read unit and two write units per write.
     assert rows["modified"].by_rules == (1.0, 2.0)
     assert rows["regenerate (login)"].by_rules == (1.0, 4.0)
+    assert rows["read-only, renewal due"].by_rules == (1.0, 4.0)
 
 
 def test_traffic_mix_calls_equal_the_minimum(call_results: calls.CallsResult) -> None:
@@ -90,6 +106,9 @@ def test_traffic_mix_calls_equal_the_minimum(call_results: calls.CallsResult) ->
     assert every.calls_per_1000["PutItem"] > measured.calls_per_1000["PutItem"]
     assert touch.calls_per_1000["UpdateItem"] > measured.calls_per_1000["UpdateItem"]
     assert report_calls.mix_excess(mix) == 0.0
+    # Renewals happened, and each cost at most two writes more than the request needed without one.
+    assert mix.renewals > 0
+    assert 0 < report_calls.renewal_write_units(mix) <= 2 * dynamo.write_units(mix.session_item_bytes)
 
 
 def test_every_cache_operation_makes_exactly_the_minimum_calls(
@@ -129,6 +148,19 @@ def test_cache_section_replaces_its_part_of_results(
     text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
     assert text.count("## 6. DynamoDB transports") == 1 and text.count("## 7. Distributed cache") == 1
     assert text.index("## 6.") < text.index("## 7.") and first in text
+
+
+def test_security_section_replaces_its_part_of_results(
+    security_results: security.SecurityResult,
+    cache_results: cache_calls.CacheCallsResult,
+    tmp_path: Path,
+) -> None:
+    run.write_cache_section(cache_results, tmp_path)
+    first = run.write_security_section(security_results, tmp_path)
+    run.write_security_section(security_results, tmp_path)
+    text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert text.count("## 7. Distributed cache") == 1 and text.count("## 8. Opt-in security features") == 1
+    assert text.index("## 7.") < text.index("## 8.") and first in text
 
 
 def test_cpu_section_runs_every_variant(cpu_results: cpu.CpuResult) -> None:
@@ -202,6 +234,7 @@ def test_report_writes_markdown_and_plot(
     throughput_results: latency.ThroughputResult,
     transport_results: transports.TransportsResult,
     cache_results: cache_calls.CacheCallsResult,
+    security_results: security.SecurityResult,
     tmp_path: Path,
 ) -> None:
     results = report.Results(
@@ -214,11 +247,12 @@ def test_report_writes_markdown_and_plot(
         throughput_results,
         transport_results,
         cache_results,
+        security_results,
     )
     text = run.write(results, tmp_path)
     assert (tmp_path / "RESULTS.md").read_text(encoding="utf-8") == text
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")
-    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7.", "## Targets"):
+    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7.", "## 8.", "## Targets"):
         assert heading in text
-    assert "| Calls per request = the minimum, every scenario | 7 of 7 rows | yes |" in text
+    assert "| Calls per request = the minimum, every scenario | 8 of 8 rows | yes |" in text
     assert "| Cache calls per operation = the minimum | 10 of 10 operations | yes |" in text

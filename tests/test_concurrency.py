@@ -19,8 +19,10 @@ from starlette.routing import Route
 
 from dynsession import (
     MemoryStore,
+    MovedRecord,
     SessionConflict,
     SessionMiddleware,
+    SessionRecord,
     SessionStore,
     end_session,
     regenerate_session,
@@ -174,7 +176,7 @@ async def test_merge_keeps_every_concurrent_writers_key(store: SessionStore, clo
     # Everyone loaded the same version, so all but one writer conflicted and merged at least once.
     assert counting.calls.count("save") >= 2 * WRITERS - 1
     record = await store.load(key_of(cookie))
-    assert record is not None and record.version == 1 + WRITERS
+    assert isinstance(record, SessionRecord) and record.version == 1 + WRITERS
 
 
 @pytest.mark.anyio
@@ -308,7 +310,7 @@ async def test_deletion_wins_over_a_concurrent_update(
 
 
 @pytest.mark.anyio
-async def test_update_racing_a_login_leaves_the_new_cookie_alone(
+async def test_update_loaded_before_a_login_answers_409_and_leaves_the_new_cookie_alone(
     store: SessionStore, clock: FakeClock
 ) -> None:
     racing = RacingApp(store, clock)
@@ -317,11 +319,12 @@ async def test_update_racing_a_login_leaves_the_new_cookie_alone(
         update, login = await while_an_update_waits(racing, client, cookie, "/login")
         new_cookie = login.cookies["session"]
         assert new_cookie != cookie
-        # The update lost to the move; had it expired the cookie, the browser would drop the login.
-        assert update.status_code == 200
+        # Its change is in neither session, so no 200; and no cookie that could undo the login.
+        assert update.status_code == 409
         assert "set-cookie" not in update.headers
         assert await stored(client, new_cookie) == {"seed": 0, "user": "ada"}
-    assert await store.load(key_of(cookie)) is None
+    moved = await store.load(key_of(cookie))
+    assert isinstance(moved, MovedRecord) and moved.reason == "privilege" and moved.forward is None
 
 
 @pytest.mark.anyio
@@ -433,7 +436,8 @@ async def test_login_carries_over_a_write_saved_while_it_ran(store: SessionStore
         new_cookie = login.cookies["session"]
         assert new_cookie != cookie
         assert await stored(client, new_cookie) == {"seed": 0, "user": "ada", "cart": ["tea"]}
-    assert await store.load(key_of(cookie)) is None
+    moved = await store.load(key_of(cookie))
+    assert isinstance(moved, MovedRecord) and moved.reason == "privilege"
 
 
 @pytest.mark.anyio

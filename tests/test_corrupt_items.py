@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from dynsession import DynamoDBStore, SessionMiddleware, SessionRecord, SessionStore, end_session
+from dynsession import DynamoDBStore, MovedRecord, SessionMiddleware, SessionRecord, SessionStore, end_session
 from dynsession import serialization as ser
 from dynsession.cookies import CookieSigner, new_session_id, store_key
 
@@ -94,7 +94,9 @@ def quiet_warnings(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptu
 
 def read_back(store: SessionStore, key: str) -> SessionRecord | None:
     async def load() -> SessionRecord | None:
-        return await store.load(key)
+        found = await store.load(key)
+        assert not isinstance(found, MovedRecord)
+        return found
 
     return anyio.run(load)
 

@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 from dynsession import (
     ConfigurationError,
     DynamoDBStore,
+    MovedRecord,
     SessionMiddleware,
     SessionStore,
     StoreUnavailable,
@@ -168,8 +169,9 @@ def test_refresh_is_a_conditional_ttl_only_update_item(
     assert update["UpdateExpression"] == "SET #t = :t"
     assert update["ExpressionAttributeNames"]["#t"] == "ttl"
     assert update["ExpressionAttributeValues"] == {":t": {"N": str(clock.now + IDLE)}}
-    assert update["ConditionExpression"] == "attribute_exists(#k)"
-    assert update["ExpressionAttributeNames"]["#k"] == "id"
+    # A session item (it has a version), not a moved ID's marker, whose grace window must not grow.
+    assert update["ConditionExpression"] == "attribute_exists(#v)"
+    assert update["ExpressionAttributeNames"]["#v"] == "ver"
 
 
 def test_default_refresh_after_is_a_tenth_of_a_short_idle_timeout(
@@ -295,11 +297,12 @@ def test_regenerate_moves_the_data_to_a_new_id(
     clock.advance(10)
 
     response = client.post("/login")
-    assert counting.calls == ["load", "save", "delete"]
+    assert counting.calls == ["load", "save", "move"]
     new = issued_id(response)
     assert new != old
     assert cookie_value(set_cookie(response) or "") != old_cookie
     assert items.item(old) is None
+    assert items.moved(old) == MovedRecord("privilege", clock.now + 30)
     item = items.item(new)
     assert item is not None
     assert json.loads(item.data) == {"cart": ["apple"], "user": "ada"}

@@ -36,7 +36,8 @@ async def peek(request: Request) -> JSONResponse:
 
 def counter_app(**options: Any) -> Starlette:
     app = Starlette(routes=[Route("/", count), Route("/peek", peek)])
-    app.add_middleware(SessionMiddleware, store=MemoryStore(), secret_key=SECRET, **options)
+    # A secret long enough that the only warnings are the ones these tests are about.
+    app.add_middleware(SessionMiddleware, store=MemoryStore(), secret_key=SECRET * 2, **options)
     return app
 
 

@@ -8,11 +8,14 @@ import types
 import dynsession
 
 PUBLIC = {
+    "ClientBinding",
     "Clock",
     "ConfigurationError",
     "DynSessionError",
     "DynamoDBStore",
     "MemoryStore",
+    "MovedRecord",
+    "MovingStore",
     "SessionConflict",
     "SessionInfo",
     "SessionMiddleware",

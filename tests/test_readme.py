@@ -107,6 +107,20 @@ def test_lifecycle_example_logs_in_and_out(run_example: Callable[[str], dict[str
         assert client.get("/me").json()["user"] is None
 
 
+def test_security_example_encrypts_and_binds(
+    run_example: Callable[[str], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSION_ENCRYPTION_KEY", "k" * 32 + "," + "n" * 32)
+    (code,) = examples("Security")
+    app = run_example(code)["app"]
+    with TestClient(app, base_url="https://testserver", client=("10.0.0.1", 4000)) as client:
+        proxy = {"x-forwarded-for": "203.0.113.7", "user-agent": "Firefox"}
+        assert client.get("/", headers=proxy).json() == {"visits": 1}
+        assert client.get("/", headers=proxy).json() == {"visits": 2}
+        moved = {"x-forwarded-for": "198.51.100.7", "user-agent": "Firefox"}
+        assert client.get("/", headers=moved).json() == {"visits": 1}  # another network: no session
+
+
 # -- the Quick start's three steps, as a reader runs them ----------------------------------------
 
 

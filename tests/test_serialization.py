@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from dynsession import SessionMiddleware, SessionNotSerializable, SessionRecord, SessionStore
+from dynsession import MovedRecord, SessionMiddleware, SessionNotSerializable, SessionRecord, SessionStore
 from dynsession import serialization as ser
 from dynsession.cookies import CookieSigner, new_session_id, store_key
 
@@ -123,7 +123,8 @@ def test_plain_json_blobs_load() -> None:
     [
         (b"\x01" + b"not zlib at all", "corrupted zlib body"),
         (b"\x01" + zlib.compress(b'{"a":1}')[:-3], "corrupted zlib body"),
-        (b"\x02future format", "unknown format"),
+        (b"\x03future format", "unknown format"),
+        (b"\x02" + bytes(40), "no encryption_key is configured"),
         (b"", "malformed"),
         (b"[1,2]", "unknown format"),
     ],
@@ -179,11 +180,11 @@ def test_corrupted_blob_reads_as_empty_and_is_replaced(
         assert "set-cookie" not in response.headers
         assert client.get("/view").json() == {"fresh": 1}
 
-    async def reread() -> SessionRecord | None:
+    async def reread() -> SessionRecord | MovedRecord | None:
         return await store.load(key)
 
     stored = anyio.run(reread)
-    assert stored is not None
+    assert isinstance(stored, SessionRecord)
     assert stored.version == 4
     assert ser.loads(ser.unpack(stored.data)) == {"fresh": 1}
 

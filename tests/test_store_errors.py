@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from dynsession import (
+    MovedRecord,
     SessionConflict,
     SessionMiddleware,
     SessionRecord,
@@ -39,7 +40,7 @@ class FailingStore(CountingStore):
         if self.armed and name in self.methods:
             raise self.error
 
-    async def load(self, key: str) -> SessionRecord | None:
+    async def load(self, key: str) -> SessionRecord | MovedRecord | None:
         self._maybe_fail("load")
         return await super().load(key)
 

@@ -1,7 +1,7 @@
 """Session stores: the contract and its implementations."""
 
-from .base import SessionRecord, SessionStore
+from .base import MovedRecord, MovingStore, SessionRecord, SessionStore
 from .dynamodb import DynamoDBStore
 from .memory import MemoryStore
 
-__all__ = ["DynamoDBStore", "MemoryStore", "SessionRecord", "SessionStore"]
+__all__ = ["DynamoDBStore", "MemoryStore", "MovedRecord", "MovingStore", "SessionRecord", "SessionStore"]

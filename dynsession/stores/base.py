@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,6 +13,9 @@ class SessionRecord:
     ``data`` is the encoded session (see :mod:`dynsession.serialization`); ``version`` starts at 1
     and grows by one on every save; times are integer epoch seconds, UTC. ``expires`` is the idle
     deadline (the DynamoDB TTL); ``absolute_deadline`` is ``None`` when no absolute timeout applies.
+    ``binding`` is the client-binding fingerprint (opaque bytes; ``None`` when the session is not
+    bound): a store keeps it as it keeps ``data``. ``issued`` is when the session got its current
+    ID (``None``: at ``created``); ID renewal counts from it.
 
     A store that finds an item it cannot read (written by something else) returns it as a record
     with ``data=b""`` (an unreadable blob) and, when the stored version is not a positive integer,
@@ -25,12 +28,37 @@ class SessionRecord:
     created: int
     expires: int
     absolute_deadline: int | None = None
+    binding: bytes | None = None
+    issued: int | None = None
 
     def is_expired(self, now: int) -> bool:
         """True once the idle deadline or the absolute deadline has been reached."""
         if self.expires <= now:
             return True
         return self.absolute_deadline is not None and self.absolute_deadline <= now
+
+
+MoveReason = Literal["renewed", "privilege"]
+
+
+@dataclass(frozen=True, slots=True)
+class MovedRecord:
+    """What an old key holds for a grace window after its session got a new ID: a record of its
+    own type, never a session.
+
+    ``reason`` is ``"renewed"`` (ID renewal: ``forward`` is the new ID, masked so that only a
+    holder of the old ID can read it, see :mod:`dynsession.markers`) or ``"privilege"``
+    (``regenerate_session``: no forward, requests carrying the old ID get an empty, read-only
+    session). ``expires`` is the end of the grace window (the DynamoDB TTL).
+    """
+
+    reason: MoveReason
+    expires: int
+    forward: bytes | None = None
+
+    def is_expired(self, now: int) -> bool:
+        """True once the grace window is over."""
+        return self.expires <= now
 
 
 @runtime_checkable
@@ -41,6 +69,7 @@ class SessionStore(Protocol):
 
     ``load(key)``
         Return the record, or ``None`` when it is missing **or expired** (``is_expired(now)``).
+        (A store with ``move`` may also return a :class:`MovedRecord`, see below.)
         Never return an empty record to mean "missing".
     ``save(key, record, *, expected_version)``
         Write ``record`` atomically and conditionally: with ``expected_version=None`` the key must
@@ -60,14 +89,40 @@ class SessionStore(Protocol):
         (another version, or no record at all) raise :class:`~dynsession.SessionConflict` as
         ``save`` does and leave the store unchanged.
 
+    Stores that also implement ``move`` (:class:`MovingStore`; MemoryStore and DynamoDBStore do)
+    keep the old ID of a renewed or regenerated session as a :class:`MovedRecord`: ``load``
+    returns it until it expires, ``touch`` answers ``False`` for it and changes nothing, and
+    ``save`` conflicts with it (``current`` is the marker). A store without ``move`` still works:
+    ``regenerate_session`` then deletes the old item, and ``renew_after`` is refused with
+    :class:`~dynsession.ConfigurationError` when the middleware is built.
+
     Every other failure is raised as :class:`~dynsession.StoreError` (usually
     :class:`~dynsession.StoreUnavailable`), with the backend's exception as ``original``.
     """
 
-    async def load(self, key: str) -> SessionRecord | None: ...
+    async def load(self, key: str) -> SessionRecord | MovedRecord | None: ...
 
     async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None: ...
 
     async def touch(self, key: str, expires: int) -> bool: ...
 
     async def delete(self, key: str, *, expected_version: int | None = None) -> None: ...
+
+
+@runtime_checkable
+class MovingStore(SessionStore, Protocol):
+    """A store that can keep moved session IDs (see :class:`SessionStore`).
+
+    ``move(key, marker, *, expected_version)``
+        Replace the session record under ``key`` with ``marker``, atomically, only if a session
+        record of version ``expected_version`` is stored there; otherwise raise
+        :class:`~dynsession.SessionConflict` with ``current`` the record, marker or ``None`` found
+        (``None`` may also mean "load it to find out") and change nothing.
+    """
+
+    async def move(self, key: str, marker: MovedRecord, *, expected_version: int) -> None: ...
+
+
+def can_move(store: SessionStore) -> bool:
+    """True when ``store`` implements ``move``."""
+    return callable(getattr(store, "move", None))

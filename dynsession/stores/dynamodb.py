@@ -14,10 +14,10 @@ from .. import options, tables
 from ..clock import Clock, checked_clock, system_clock
 from ..exceptions import SessionConflict, SessionTooLarge, StoreUnavailable, TableConfigError
 from ..explain import STORE, explain
-from .base import SessionRecord
+from .base import MovedRecord, SessionRecord
 from .capacity import CapacityTally
 from .dynamodb_wire import ConditionFailed, translate_errors
-from .item_format import MAX_ITEM_BYTES, TOKEN_BYTES, ItemFormat, item_size, new_token, token_of
+from .item_format import MAX_ITEM_BYTES, TOKEN_BYTES, VERSION, ItemFormat, item_size, new_token, token_of
 from .transport import DEFAULT_TRANSPORT, Boto3Client, Transport, TransportChoice, make_transport
 
 if TYPE_CHECKING:
@@ -39,10 +39,13 @@ class DynamoDBStore:
     The item for a session is keyed by ``key_prefix`` + the store key (a SHA-256 digest of the
     session ID) under ``partition_key``; ``ttl_attribute`` holds the idle deadline as integer epoch
     seconds so DynamoDB's TTL can remove it; ``data`` (Binary), ``ver``, ``created`` and ``abs``
-    (Numbers) and ``tok`` (Binary, a random token per write) hold the rest. A write whose answer
-    was lost and that was retried finds its own token when its condition fails, and succeeds. An
-    item that cannot be read as a session (see :mod:`dynsession.stores.item_format`) loads as a
-    record with an unreadable blob, which the next write replaces.
+    (Numbers), ``tok`` (Binary, a random token per write), and with client binding or renewal
+    ``bind`` (Binary) and ``iss`` (Number) hold the rest. A moved ID's marker holds ``moved``
+    (String), ``fwd`` (Binary, after a renewal) and the token, with the TTL as its grace deadline.
+    A write whose answer was lost and that was retried finds its own token when its condition
+    fails, and succeeds. An item that cannot be read as a session (see
+    :mod:`dynsession.stores.item_format`) loads as a record with an unreadable blob, which the next
+    write replaces.
 
     ``client`` may be any object with the boto3 DynamoDB client's methods (a boto3 client you
     built, a DAX client). Without it, one boto3 client is built on first use with ``endpoint_url``,
@@ -120,7 +123,7 @@ class DynamoDBStore:
 
     # -- the SessionStore contract -------------------------------------------------------------
 
-    async def load(self, key: str) -> SessionRecord | None:
+    async def load(self, key: str) -> SessionRecord | MovedRecord | None:
         return self._live(key, await self._get_item(key, consistent=self.consistent_read))
 
     async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
@@ -146,6 +149,25 @@ class DynamoDBStore:
                 current=self._live(key, current),
             ) from None
 
+    async def move(self, key: str, marker: MovedRecord, *, expected_version: int) -> None:
+        token = new_token()
+        request = {
+            "TableName": self.table_name,
+            "Item": self._format.marker_item(key, marker, token),
+            **self._condition(expected_version),
+        }
+        try:
+            await self._call("PutItem", request)
+        except ConditionFailed as exc:
+            current = exc.item if exc.item is not None else await self._get_item(key, consistent=True)
+            if token_of(current) == token:
+                return  # a retry of this very move, whose first attempt applied
+            raise SessionConflict(
+                "session was changed by another request",
+                original=exc.original,
+                current=self._live(key, current),
+            ) from None
+
     async def touch(self, key: str, expires: int) -> bool:
         try:
             await self._call(
@@ -154,8 +176,9 @@ class DynamoDBStore:
                     "TableName": self.table_name,
                     "Key": self._key(key),
                     "UpdateExpression": "SET #t = :t",
-                    "ConditionExpression": "attribute_exists(#k)",
-                    "ExpressionAttributeNames": {"#t": self.ttl_attribute, "#k": self.partition_key},
+                    # A session item, not a moved one's marker: that keeps its grace window.
+                    "ConditionExpression": "attribute_exists(#v)",
+                    "ExpressionAttributeNames": {"#t": self.ttl_attribute, "#v": VERSION},
                     "ExpressionAttributeValues": {":t": {"N": str(expires)}},
                 },
             )
@@ -190,11 +213,14 @@ class DynamoDBStore:
         item: dict[str, Any] | None = response.get("Item")
         return item
 
-    def _live(self, key: str, item: Mapping[str, Any] | None) -> SessionRecord | None:
-        """The record in an item, or None when there is no item or it has expired."""
+    def _live(self, key: str, item: Mapping[str, Any] | None) -> SessionRecord | MovedRecord | None:
+        """The record or moved ID's marker in an item, or None when there is none or it has expired."""
         if not item:
             return None
         now = self._clock()
+        marker = self._format.marker(item)
+        if marker is not None:
+            return None if marker.is_expired(now) else marker
         record, malformed = self._format.record(item, now)
         if malformed:
             logger.debug("session item %s has malformed attributes: %s", key[:8], ", ".join(malformed))

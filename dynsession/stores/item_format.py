@@ -7,11 +7,14 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from .base import SessionRecord
+from .base import MovedRecord, SessionRecord
 
 MAX_ITEM_BYTES = 400 * 1024
 
 DATA, VERSION, CREATED, ABSOLUTE, TOKEN = "data", "ver", "created", "abs", "tok"
+BINDING, ISSUED = "bind", "iss"
+# A moved ID's marker: why it moved and, after a renewal, the masked new ID; no data, no version.
+MOVED, FORWARD = "moved", "fwd"
 # Random bytes stored with every write, so a write whose answer was lost and that was retried can
 # recognise, when its condition then fails, that the item it collides with is its own.
 TOKEN_BYTES = 8
@@ -74,7 +77,36 @@ class ItemFormat:
         }
         if record.absolute_deadline is not None:
             item[ABSOLUTE] = {"N": str(record.absolute_deadline)}
+        if record.binding is not None:
+            item[BINDING] = {"B": record.binding}
+        if record.issued is not None:
+            item[ISSUED] = {"N": str(record.issued)}
         return item
+
+    def marker_item(self, key: str, marker: MovedRecord, token: bytes) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            self.partition_key: {"S": self.key_prefix + key},
+            self.ttl_attribute: {"N": str(marker.expires)},
+            MOVED: {"S": marker.reason},
+            TOKEN: {"B": token},
+        }
+        if marker.forward is not None:
+            item[FORWARD] = {"B": marker.forward}
+        return item
+
+    def marker(self, item: Mapping[str, Any]) -> MovedRecord | None:
+        """The moved ID's marker an item holds, or None when it holds a session. A marker that
+        cannot be read is returned as expired, so it reads as missing."""
+        moved = item.get(MOVED)
+        if moved is None:
+            return None
+        expires = _integer(item.get(self.ttl_attribute))
+        reason = moved.get("S") if isinstance(moved, Mapping) else None
+        if expires is None or reason not in ("renewed", "privilege"):
+            return MovedRecord("privilege", 0)
+        return MovedRecord(
+            "renewed" if reason == "renewed" else "privilege", expires, _binary(item.get(FORWARD))
+        )
 
     def size(self, key: str, record: SessionRecord) -> int:
         """The size of the item that saving ``record`` under ``key`` writes."""
@@ -113,6 +145,10 @@ class ItemFormat:
             created=now if created is None else created,
             expires=now + 1 if expires is None else expires,
             absolute_deadline=absolute,
+            # Unreadable, these count as absent: an unbound session (refused under client binding)
+            # and an ID issued at creation.
+            binding=_binary(item.get(BINDING)),
+            issued=_integer(item.get(ISSUED)),
         )
         return record, malformed
 

@@ -6,7 +6,7 @@ import dataclasses
 
 from ..clock import Clock, checked_clock, system_clock
 from ..exceptions import SessionConflict, SessionTooLarge
-from .base import SessionRecord
+from .base import MovedRecord, SessionRecord
 from .item_format import MAX_ITEM_BYTES, ItemFormat
 
 # Expired records nobody reads again are dropped by a sweep once the dict has grown to twice what
@@ -26,7 +26,7 @@ class MemoryStore:
     """
 
     def __init__(self, *, clock: Clock = system_clock) -> None:
-        self._records: dict[str, SessionRecord] = {}
+        self._records: dict[str, SessionRecord | MovedRecord] = {}
         self._clock = checked_clock(clock)
         self._format = ItemFormat()
         self._sweep_at = _MIN_SWEEP
@@ -34,7 +34,7 @@ class MemoryStore:
     def __len__(self) -> int:
         return len(self._records)
 
-    async def load(self, key: str) -> SessionRecord | None:
+    async def load(self, key: str) -> SessionRecord | MovedRecord | None:
         record = self._records.get(key)
         if record is not None and record.is_expired(self._clock()):
             del self._records[key]
@@ -50,9 +50,15 @@ class MemoryStore:
         if len(self._records) >= self._sweep_at:
             self._sweep()
 
+    async def move(self, key: str, marker: MovedRecord, *, expected_version: int) -> None:
+        live = await self.load(key)
+        if not isinstance(live, SessionRecord) or live.version != expected_version:
+            raise SessionConflict("session was changed by another request", current=live)
+        self._records[key] = marker
+
     async def touch(self, key: str, expires: int) -> bool:
         record = self._records.get(key)
-        if record is None:
+        if not isinstance(record, SessionRecord):
             return False
         self._records[key] = dataclasses.replace(record, expires=expires)
         return True
@@ -64,7 +70,8 @@ class MemoryStore:
 
     def _check(self, key: str, expected_version: int | None) -> None:
         current = self._records.get(key)
-        found = None if current is None else current.version
+        # A moved ID's marker has no version: every conditional write on it conflicts.
+        found: object = current.version if isinstance(current, SessionRecord) else current
         if found != expected_version:
             live = None if current is None or current.is_expired(self._clock()) else current
             raise SessionConflict("session was changed by another request", current=live)

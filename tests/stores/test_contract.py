@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from dynsession import DynamoDBStore, SessionConflict, SessionRecord, SessionStore
+from dynsession import DynamoDBStore, MovedRecord, MovingStore, SessionConflict, SessionRecord, SessionStore
+from dynsession.stores.base import MoveReason
 
 from ..support import FakeClock
 
@@ -47,11 +48,22 @@ async def test_save_then_load_returns_the_same_record(store: SessionStore, clock
     assert await store.load(key()) == saved
 
 
+async def test_the_client_binding_fingerprint_is_kept_with_the_record(
+    store: SessionStore, clock: FakeClock
+) -> None:
+    bound = dataclasses.replace(record(clock), binding=bytes(range(32)))
+    await store.save(key(), bound, expected_version=None)
+    assert await store.load(key()) == bound
+    later = dataclasses.replace(bound, version=2, data=b'{"a":2}')
+    await store.save(key(), later, expected_version=1)
+    assert await store.load(key()) == later
+
+
 async def test_records_are_kept_apart_by_key(store: SessionStore, clock: FakeClock) -> None:
     await store.save(key("a"), record(clock, data=b'{"who":"a"}'), expected_version=None)
     await store.save(key("b"), record(clock, data=b'{"who":"b"}'), expected_version=None)
     loaded = await store.load(key("a"))
-    assert loaded is not None and loaded.data == b'{"who":"a"}'
+    assert isinstance(loaded, SessionRecord) and loaded.data == b'{"who":"a"}'
     await store.delete(key("a"))
     assert await store.load(key("a")) is None
     assert await store.load(key("b")) is not None
@@ -174,3 +186,60 @@ async def test_dynamodb_touch_of_a_deleted_item_leaves_no_item(
         ConsistentRead=True,
     )
     assert "Item" not in found
+
+
+# -- moved IDs (MovingStore) -----------------------------------------------------------------------
+
+
+def marker(clock: FakeClock, reason: MoveReason = "privilege", forward: bytes | None = None) -> MovedRecord:
+    return MovedRecord(reason, clock.now + 30, forward)
+
+
+async def test_every_shipped_store_can_move(store: SessionStore) -> None:
+    assert isinstance(store, MovingStore)
+
+
+async def test_move_replaces_the_expected_version_with_a_marker_until_it_expires(
+    store: SessionStore, clock: FakeClock
+) -> None:
+    assert isinstance(store, MovingStore)
+    await store.save(key(), record(clock), expected_version=None)
+    renewed = marker(clock, "renewed", bytes(range(32)))
+    await store.move(key(), renewed, expected_version=1)
+    assert await store.load(key()) == renewed
+    clock.advance(29)
+    assert await store.load(key()) == renewed
+    clock.advance(1)
+    assert await store.load(key()) is None
+
+
+async def test_move_of_another_version_conflicts_and_changes_nothing(
+    store: SessionStore, clock: FakeClock
+) -> None:
+    assert isinstance(store, MovingStore)
+    saved = record(clock, version=2)
+    await store.save(key(), saved, expected_version=None)
+    with pytest.raises(SessionConflict) as raised:
+        await store.move(key(), marker(clock), expected_version=1)
+    assert raised.value.current in (saved, None)  # None: the store could not tell without a read
+    assert await store.load(key()) == saved
+    with pytest.raises(SessionConflict):
+        await store.move(key("missing"), marker(clock), expected_version=1)
+    assert await store.load(key("missing")) is None
+
+
+async def test_a_marker_cannot_be_moved_saved_over_or_touched(store: SessionStore, clock: FakeClock) -> None:
+    assert isinstance(store, MovingStore)
+    await store.save(key(), record(clock), expected_version=None)
+    moved = marker(clock)
+    await store.move(key(), moved, expected_version=1)
+    with pytest.raises(SessionConflict):
+        await store.move(key(), marker(clock, "renewed", bytes(32)), expected_version=1)
+    for expected in (None, 1, 2):
+        with pytest.raises(SessionConflict) as raised:
+            await store.save(key(), record(clock, version=2), expected_version=expected)
+        assert raised.value.current in (moved, None)
+    assert await store.touch(key(), clock.now + 3600) is False
+    assert await store.load(key()) == moved  # its grace window did not grow
+    await store.delete(key())
+    assert await store.load(key()) is None

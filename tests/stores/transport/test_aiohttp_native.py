@@ -14,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from dynsession import ConfigurationError, DynamoDBStore, SessionRecord
+from dynsession.stores.base import MovedRecord
 from dynsession.stores.transport import Boto3Client
 from dynsession.stores.transport.aiohttp_native import AiohttpTransport
 from dynsession.stores.transport.settings import resolve
@@ -45,7 +46,7 @@ def native_store(dynamodb_endpoint: str, table_name: str, key_prefix: str, clock
 def test_every_new_event_loop_gets_a_session_that_closes_with_the_loop(
     native_store: DynamoDBStore, clock: FakeClock
 ) -> None:
-    async def save_then_load(key: str) -> SessionRecord | None:
+    async def save_then_load(key: str) -> SessionRecord | MovedRecord | None:
         await native_store.save(key, record(clock), expected_version=None)
         assert native(native_store).open_sessions == 1
         return await native_store.load(key)
@@ -94,7 +95,7 @@ def test_under_trio_the_default_falls_back_to_boto3(
     store = DynamoDBStore(table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock)
     assert isinstance(store.transport, AiohttpTransport)  # "auto", with aiohttp installed
 
-    async def save_then_load() -> SessionRecord | None:
+    async def save_then_load() -> SessionRecord | MovedRecord | None:
         await store.save("k", record(clock), expected_version=None)
         return await store.load("k")
 
