@@ -11,14 +11,25 @@ from .exceptions import (
     StoreUnavailable,
     TableConfigError,
 )
+from .devices import list_sessions, revoke_other_sessions, revoke_session
 from .middleware import SessionMiddleware
 from .session import SessionInfo, end_session, regenerate_session, session_info
-from .stores import DynamoDBStore, MemoryStore, SessionRecord, SessionStore
+from .stores import (
+    BoundSession,
+    DynamoDBStore,
+    MemoryStore,
+    SessionOwner,
+    SessionRecord,
+    SessionStore,
+    UserSessionStore,
+)
 from .tables import TableFinding, TableReport
+from .user_sessions import UserSession, list_user_sessions, revoke_user_sessions
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BoundSession",
     "Clock",
     "ConfigurationError",
     "DynSessionError",
@@ -28,6 +39,7 @@ __all__ = [
     "SessionInfo",
     "SessionMiddleware",
     "SessionNotSerializable",
+    "SessionOwner",
     "SessionRecord",
     "SessionStore",
     "SessionTooLarge",
@@ -36,8 +48,15 @@ __all__ = [
     "TableConfigError",
     "TableFinding",
     "TableReport",
+    "UserSession",
+    "UserSessionStore",
     "end_session",
+    "list_sessions",
+    "list_user_sessions",
     "regenerate_session",
+    "revoke_other_sessions",
+    "revoke_session",
+    "revoke_user_sessions",
     "session_info",
     "system_clock",
 ]

@@ -18,6 +18,7 @@ from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
 from .session import STATE_KEY, RequestSession, Timing
 from .startup import StorePreparation
 from .stores.base import SessionStore
+from .stores.users import UserSessionStore
 
 logger = logging.getLogger("dynsession")
 
@@ -60,6 +61,7 @@ class SessionMiddleware:
         compress_threshold: int | None = serialization.DEFAULT_COMPRESS_THRESHOLD,
         raise_store_errors: bool = False,
         clock: Clock = system_clock,
+        max_sessions_per_user: int | None = None,
     ) -> None:
         idle = _seconds("idle_timeout", idle_timeout)
         if not idle:
@@ -90,6 +92,7 @@ class SessionMiddleware:
             conflict_attempts=conflict_attempts,
             compress_threshold=compress_threshold,
             resend_cookie=cookie_max_age is not None,
+            max_sessions_per_user=_session_cap(store, max_sessions_per_user),
         )
         self.store = store
         self.preparation = StorePreparation(store)
@@ -112,6 +115,7 @@ class SessionMiddleware:
             logger.error("session load failed, answering 503: %s", exc)
             await _unavailable(scope, send)
             return
+        state.store = self.store
         scope["session"] = state.data
         scope[STATE_KEY] = state
         if scope["type"] == "websocket":
@@ -191,6 +195,19 @@ class SessionMiddleware:
             headers["cache-control"] = "no-store"
         elif "no-store" not in cache_control.lower():
             headers["cache-control"] = f"{cache_control}, no-store"
+
+
+def _session_cap(store: SessionStore, cap: int | None) -> int | None:
+    if cap is None:
+        return None
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+        raise ConfigurationError("max_sessions_per_user must be None or a whole number of at least 1")
+    if not isinstance(store, UserSessionStore) or getattr(store, "user_index", True) is False:
+        raise ConfigurationError(
+            "max_sessions_per_user needs a store that finds sessions by user: MemoryStore or "
+            "DynamoDBStore(..., user_index=True)"
+        )
+    return cap
 
 
 def _vary_cookie(raw: list[tuple[bytes, bytes]]) -> None:

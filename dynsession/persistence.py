@@ -15,7 +15,8 @@ from . import serialization
 from .cookies import new_session_id, store_key
 from .exceptions import ConfigurationError, SessionConflict, SessionTooLarge
 from .session import RequestSession, Timing
-from .stores.base import SessionRecord, SessionStore
+from .stores.base import SessionOwner, SessionRecord, SessionStore
+from .user_sessions import evict_over_cap
 
 logger = logging.getLogger("dynsession")
 
@@ -50,6 +51,7 @@ class Writer:
         conflict_attempts: int,
         compress_threshold: int | None,
         resend_cookie: bool,
+        max_sessions_per_user: int | None = None,
     ) -> None:
         if on_conflict not in ("merge", "raise", "overwrite"):
             raise ConfigurationError(
@@ -64,6 +66,7 @@ class Writer:
         self.compress_threshold = compress_threshold
         # A cookie with a lifetime of its own (max_age) is re-sent on every write so it slides.
         self.resend_cookie = resend_cookie
+        self.max_sessions_per_user = max_sessions_per_user
         self._turns = _KeyTurns()
 
     async def persist(self, state: RequestSession) -> CookieChange | None:
@@ -93,7 +96,8 @@ class Writer:
 
     async def _create(self, state: RequestSession, raw: bytes) -> CookieChange | None:
         old = state.record
-        if not state.data:
+        # A session being bound to a user is stored even when its dict is empty.
+        if not state.data and state.bind is None:
             if old is None or state.key is None:
                 # A cookie naming a session the store no longer has is left alone: the request that
                 # ended or moved that session (a logout, a login) may be setting the browser's cookie
@@ -106,6 +110,7 @@ class Writer:
             created, absolute = now, self.timing.absolute_deadline(now)
         else:
             created, absolute = old.created, state.absolute_deadline
+        owner = await self._owner(state, now)
         session_id = new_session_id()
         record = SessionRecord(
             data=self._pack(raw),
@@ -113,11 +118,23 @@ class Writer:
             created=created,
             expires=self.timing.expires(now, absolute),
             absolute_deadline=absolute,
+            owner=owner,
         )
         await self._save(state, store_key(session_id), record, expected_version=None)
         if old is not None and state.key is not None:
             await self.store.delete(state.key)
         return CookieChange(session_id)
+
+    async def _owner(self, state: RequestSession, now: int) -> SessionOwner | None:
+        """The owner of a session being created or moved: a new binding, or the one it had."""
+        if state.bind is None:
+            return None if state.record is None else state.record.owner
+        user_id, device = state.bind
+        if self.max_sessions_per_user is not None:
+            # Before the new session is written, so a failure here leaves no orphaned session.
+            replacing = state.key if state.record is not None else None
+            await evict_over_cap(self.store, user_id, self.max_sessions_per_user, replacing=replacing)
+        return SessionOwner(user_id, device, now)
 
     async def _refresh(self, state: RequestSession, record: SessionRecord, key: str) -> CookieChange | None:
         expires = self.timing.expires(self.timing.clock(), state.absolute_deadline)
@@ -145,6 +162,7 @@ class Writer:
                 created=current.created,
                 expires=self.timing.expires(now, state.absolute_deadline),
                 absolute_deadline=state.absolute_deadline,
+                owner=current.owner,
             )
             try:
                 await self._save(state, key, new, expected_version=expected)

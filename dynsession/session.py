@@ -9,9 +9,11 @@ from typing import Any
 from starlette.requests import HTTPConnection
 
 from .clock import Clock
-from .stores.base import SessionRecord
+from .stores.base import SessionRecord, SessionStore
+from .user_agent import check_device, device_label
 
 STATE_KEY = "dynsession"
+MAX_USER_ID_BYTES = 512
 
 
 class Session(dict[str, Any]):
@@ -61,6 +63,8 @@ class SessionInfo:
 
     Times are integer epoch seconds, UTC. ``expires`` is the idle deadline as last stored (or as it
     would be for a new session); ``seconds_remaining`` counts to the earlier of the two deadlines.
+    ``user_id`` is the user the session is bound to (see ``regenerate_session(user_id=...)``), or
+    ``None``.
     """
 
     created: int
@@ -68,6 +72,7 @@ class SessionInfo:
     absolute_deadline: int | None
     is_new: bool
     seconds_remaining: int
+    user_id: str | None = None
 
 
 class RequestSession:
@@ -76,6 +81,7 @@ class RequestSession:
 
     __slots__ = (
         "absolute_deadline",
+        "bind",
         "data",
         "ended",
         "fresh_start",
@@ -85,6 +91,7 @@ class RequestSession:
         "regenerate",
         "session_id",
         "signed_with_current_key",
+        "store",
         "timing",
     )
 
@@ -112,6 +119,10 @@ class RequestSession:
         self.regenerate = False
         self.fresh_start = False
         self.ended = False
+        # (user ID, device label) to bind the regenerated session to; None keeps the binding as is.
+        self.bind: tuple[str, str] | None = None
+        # The middleware's store, for the helpers that list and end the user's other sessions.
+        self.store: SessionStore | None = None
 
     def __repr__(self) -> str:
         short = None if self.key is None else self.key[:8]
@@ -125,7 +136,18 @@ class RequestSession:
         else:
             created, absolute, expires = self.record.created, self.absolute_deadline, self.record.expires
         deadline = expires if absolute is None else min(expires, absolute)
-        return SessionInfo(created, expires, absolute, self.record is None, max(0, deadline - now))
+        remaining = max(0, deadline - now)
+        return SessionInfo(created, expires, absolute, self.record is None, remaining, self.user_id)
+
+    @property
+    def user_id(self) -> str | None:
+        """The user this session is bound to, or will be when the response starts."""
+        if self.ended:
+            return None
+        if self.bind is not None:
+            return self.bind[0]
+        owner = None if self.record is None else self.record.owner
+        return None if owner is None else owner.user_id
 
 
 def _state(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> RequestSession:
@@ -137,17 +159,42 @@ def _state(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> Reque
 
 
 def regenerate_session(
-    request_or_scope: HTTPConnection | MutableMapping[str, Any], *, fresh_start: bool = False
+    request_or_scope: HTTPConnection | MutableMapping[str, Any],
+    *,
+    fresh_start: bool = False,
+    user_id: str | None = None,
+    device: str | None = None,
 ) -> None:
     """Move the session to a new ID when the response starts; call it on login.
 
     The data is kept. The new item is written, the old one deleted and the new cookie set. The
     creation time, and so the absolute deadline, is kept unless ``fresh_start`` is true.
-    Raises RuntimeError when the middleware is not installed.
+
+    With ``user_id`` the new session is bound to that user: it appears in the user's session list
+    (see :func:`dynsession.list_sessions`) labelled ``device``, by default a short label derived from
+    the User-Agent ("Firefox on Linux"). Without it a bound session stays bound to its user.
+
+    Raises RuntimeError when the middleware is not installed, ValueError when ``user_id`` is
+    empty or over 512 bytes (UTF-8), or ``device`` empty or over 64 characters.
     """
     state = _state(request_or_scope)
+    if user_id is not None:
+        if not isinstance(user_id, str) or not user_id or len(user_id.encode("utf-8")) > MAX_USER_ID_BYTES:
+            raise ValueError(f"user_id must be a non-empty string of at most {MAX_USER_ID_BYTES} bytes")
+        label = device_label(_user_agent(request_or_scope)) if device is None else check_device(device)
+        state.bind = (user_id, label)
+    elif device is not None:
+        raise ValueError("device labels a session bound to a user: pass user_id too")
     state.regenerate = True
     state.fresh_start = state.fresh_start or fresh_start
+
+
+def _user_agent(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> str | None:
+    scope = request_or_scope.scope if isinstance(request_or_scope, HTTPConnection) else request_or_scope
+    for name, value in scope.get("headers", ()):
+        if name == b"user-agent":
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def end_session(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> None:

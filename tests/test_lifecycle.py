@@ -165,9 +165,13 @@ def test_refresh_is_a_conditional_ttl_only_update_item(
         client.get("/view")
     ((name, _, update),) = [call for call in recording.calls if call[0] != "get_item"]
     assert name == "update_item"
-    assert update["UpdateExpression"] == "SET #t = :t"
-    assert update["ExpressionAttributeNames"]["#t"] == "ttl"
-    assert update["ExpressionAttributeValues"] == {":t": {"N": str(clock.now + IDLE)}}
+    # The idle deadline and the last-activity stamp (a user's session list shows it); never the data.
+    assert update["UpdateExpression"] == "SET #t = :t, #s = :s"
+    assert (update["ExpressionAttributeNames"]["#t"], update["ExpressionAttributeNames"]["#s"]) == ("ttl", "seen")
+    assert update["ExpressionAttributeValues"] == {
+        ":t": {"N": str(clock.now + IDLE)},
+        ":s": {"N": str(clock.now)},
+    }
     assert update["ConditionExpression"] == "attribute_exists(#k)"
     assert update["ExpressionAttributeNames"]["#k"] == "id"
 
@@ -387,6 +391,7 @@ def test_session_info_of_a_new_session(serve: Serve, counting: CountingStore, cl
         "absolute_deadline": clock.now + 600,
         "is_new": True,
         "seconds_remaining": 600,
+        "user_id": None,
     }
     assert counting.calls == []
 
@@ -403,6 +408,7 @@ def test_session_info_of_a_stored_session(serve: Serve, counting: CountingStore,
         "absolute_deadline": start + 7200,
         "is_new": False,
         "seconds_remaining": IDLE - 100,
+        "user_id": None,
     }
     assert client.get("/view").json() == {"cart": ["apple"]}  # no metadata inside the user's dict
 

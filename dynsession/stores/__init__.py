@@ -1,7 +1,16 @@
 """Session stores: the contract and its implementations."""
 
-from .base import SessionRecord, SessionStore
+from .base import SessionOwner, SessionRecord, SessionStore
 from .dynamodb import DynamoDBStore
 from .memory import MemoryStore
+from .users import BoundSession, UserSessionStore
 
-__all__ = ["DynamoDBStore", "MemoryStore", "SessionRecord", "SessionStore"]
+__all__ = [
+    "BoundSession",
+    "DynamoDBStore",
+    "MemoryStore",
+    "SessionOwner",
+    "SessionRecord",
+    "SessionStore",
+    "UserSessionStore",
+]

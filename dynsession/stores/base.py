@@ -7,12 +7,24 @@ from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
+class SessionOwner:
+    """Who a session belongs to: the app's user ID, a short device label, and when it was bound
+    (integer epoch seconds, UTC). Kept beside the session data, never inside it."""
+
+    user_id: str
+    device: str
+    since: int
+
+
+@dataclass(frozen=True, slots=True)
 class SessionRecord:
     """One stored session, as a store returns and accepts it.
 
     ``data`` is the encoded session (see :mod:`dynsession.serialization`); ``version`` starts at 1
     and grows by one on every save; times are integer epoch seconds, UTC. ``expires`` is the idle
     deadline (the DynamoDB TTL); ``absolute_deadline`` is ``None`` when no absolute timeout applies.
+    ``owner`` is set when the session is bound to a user (see ``regenerate_session(user_id=...)``);
+    a store must keep it with the record.
     """
 
     data: bytes
@@ -20,6 +32,7 @@ class SessionRecord:
     created: int
     expires: int
     absolute_deadline: int | None = None
+    owner: SessionOwner | None = None
 
     def is_expired(self, now: int) -> bool:
         """True once the idle deadline or the absolute deadline has been reached."""

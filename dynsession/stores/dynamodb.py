@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -14,11 +14,13 @@ import botocore.config
 
 from .. import tables
 from ..clock import Clock, system_clock
-from ..exceptions import SessionConflict, SessionTooLarge, TableConfigError
+from ..exceptions import ConfigurationError, SessionConflict, SessionTooLarge, TableConfigError
+from . import dynamodb_users as users
 from .base import SessionRecord
 from .capacity import CapacityTally
 from .dynamodb_wire import MAX_ITEM_BYTES, ConditionFailed, item_size, translate_errors
 from .transport import Boto3Transport, Transport
+from .users import BoundSession
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -41,8 +43,11 @@ class DynamoDBStore:
 
     The item for a session is keyed by ``key_prefix`` + the store key (a SHA-256 digest of the
     session ID) under ``partition_key``; ``ttl_attribute`` holds the idle deadline as integer epoch
-    seconds so DynamoDB's TTL can remove it; ``data`` (Binary), ``ver``, ``created`` and ``abs``
-    (Numbers) hold the rest.
+    seconds so DynamoDB's TTL can remove it; ``data`` (Binary), ``ver``, ``created``, ``abs`` and
+    ``seen`` (Numbers; ``seen`` is when the item was last written) hold the rest. A session bound to
+    a user also has ``uid``, ``device`` and ``bound``; with ``user_index=True`` the store lists and
+    deletes a user's sessions through the global secondary index ``user_index_name`` on ``uid``
+    (see :mod:`dynsession.stores.dynamodb_users`).
 
     ``client`` may be any object with the boto3 DynamoDB client's methods (a boto3 client you
     built, a DAX client). Without it, one boto3 client is built on first use with ``endpoint_url``,
@@ -76,9 +81,13 @@ class DynamoDBStore:
         create_table_if_missing: bool = False,
         validate_on_startup: bool = True,
         table_wait_timeout: float = 60.0,
+        user_index: bool = False,
+        user_index_name: str = users.DEFAULT_INDEX_NAME,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
+        if not user_index_name:
+            raise ConfigurationError("user_index_name must be a non-empty index name")
         self.table_name = table_name
         self.partition_key = partition_key
         self.ttl_attribute = ttl_attribute
@@ -98,6 +107,8 @@ class DynamoDBStore:
         self.create_table_if_missing = create_table_if_missing
         self.validate_on_startup = validate_on_startup
         self.table_wait_timeout = table_wait_timeout
+        self.user_index = user_index
+        self.user_index_name = user_index_name
 
     def __repr__(self) -> str:
         return f"DynamoDBStore(table_name={self.table_name!r})"
@@ -157,10 +168,15 @@ class DynamoDBStore:
                 {
                     "TableName": self.table_name,
                     "Key": self._key(key),
-                    "UpdateExpression": "SET #t = :t",
+                    # Neither attribute is in the user index, so a refresh never writes to it.
+                    "UpdateExpression": "SET #t = :t, #s = :s",
                     "ConditionExpression": "attribute_exists(#k)",
-                    "ExpressionAttributeNames": {"#t": self.ttl_attribute, "#k": self.partition_key},
-                    "ExpressionAttributeValues": {":t": {"N": str(expires)}},
+                    "ExpressionAttributeNames": {
+                        "#t": self.ttl_attribute,
+                        "#s": users.SEEN,
+                        "#k": self.partition_key,
+                    },
+                    "ExpressionAttributeValues": {":t": {"N": str(expires)}, ":s": {"N": str(self._clock())}},
                 },
             )
         except ConditionFailed:
@@ -169,6 +185,71 @@ class DynamoDBStore:
 
     async def delete(self, key: str) -> None:
         await self._call("DeleteItem", {"TableName": self.table_name, "Key": self._key(key)})
+
+    # -- finding a user's sessions (the UserSessionStore contract) --------------------------------
+
+    async def list_user_sessions(self, user_id: str) -> list[BoundSession]:
+        """One Query of the user index, then one BatchGetItem (per 100 sessions) of the items it
+        names, read as ``consistent_read`` says, so sessions deleted or expired since the index
+        last caught up are left out; the session data is not read.
+
+        Raises ConfigurationError without ``user_index=True``, StoreUnavailable when DynamoDB fails.
+        """
+        index = self._user_index()
+        found = await users.query_keys(
+            self._call, self.table_name, index, self.partition_key, self.key_prefix + user_id
+        )
+        mine = [key for key in found if key.startswith(self.key_prefix)]
+        if not mine:
+            return []
+        attributes = (self.partition_key, self.ttl_attribute, _CREATED, _ABSOLUTE, users.SEEN)
+        items = await users.batch_get(
+            self._call,
+            self.table_name,
+            self.partition_key,
+            mine,
+            (*attributes, users.USER, users.DEVICE, users.BOUND),
+            self.consistent_read,
+        )
+        now = self._clock()
+        sessions = (self._bound_session(item) for item in items)
+        return [
+            session
+            for session in sessions
+            if session is not None and session.owner.user_id == user_id and not session.is_expired(now)
+        ]
+
+    async def delete_sessions(self, keys: Collection[str]) -> None:
+        """Delete the sessions in ``keys`` with BatchWriteItem, 25 per call.
+
+        Raises StoreUnavailable when DynamoDB fails or keeps some deletes unprocessed.
+        """
+        await users.batch_delete(
+            self._call, self.table_name, self.partition_key, [self.key_prefix + key for key in keys]
+        )
+
+    def _bound_session(self, item: Mapping[str, Any]) -> BoundSession | None:
+        owner = users.owner_of(item, self.key_prefix)
+        if owner is None:
+            return None
+        absolute = item.get(_ABSOLUTE)
+        return BoundSession(
+            key=item[self.partition_key]["S"][len(self.key_prefix) :],
+            owner=owner,
+            created=int(item[_CREATED]["N"]),
+            active=int(item.get(users.SEEN, item[_CREATED])["N"]),
+            expires=int(item[self.ttl_attribute]["N"]),
+            absolute_deadline=None if absolute is None else int(absolute["N"]),
+        )
+
+    def _user_index(self) -> str:
+        if not self.user_index:
+            raise ConfigurationError(
+                "listing or ending a user's sessions needs the user index: pass "
+                "DynamoDBStore(..., user_index=True) and create the index (see "
+                "`dynsession create-table --user-index`)"
+            )
+        return self.user_index_name
 
     # -- the table -------------------------------------------------------------------------------
 
@@ -186,9 +267,16 @@ class DynamoDBStore:
                 partition_key=self.partition_key,
                 ttl_attribute=self.ttl_attribute,
                 wait_timeout=self.table_wait_timeout,
+                user_index=self.user_index,
+                user_index_name=self.user_index_name,
             )
         return tables.check_table(
-            self.client, self.table_name, partition_key=self.partition_key, ttl_attribute=self.ttl_attribute
+            self.client,
+            self.table_name,
+            partition_key=self.partition_key,
+            ttl_attribute=self.ttl_attribute,
+            user_index=self.user_index,
+            user_index_name=self.user_index_name,
         )
 
     async def check_table(self) -> tables.TableReport:
@@ -277,9 +365,12 @@ class DynamoDBStore:
             _DATA: {"B": record.data},
             _VERSION: {"N": str(record.version)},
             _CREATED: {"N": str(record.created)},
+            users.SEEN: {"N": str(self._clock())},
         }
         if record.absolute_deadline is not None:
             item[_ABSOLUTE] = {"N": str(record.absolute_deadline)}
+        if record.owner is not None:
+            item.update(users.owner_attributes(record.owner, self.key_prefix))
         return item
 
     def _record(self, item: Mapping[str, Any]) -> SessionRecord:
@@ -290,4 +381,5 @@ class DynamoDBStore:
             created=int(item[_CREATED]["N"]),
             expires=int(item[self.ttl_attribute]["N"]),
             absolute_deadline=None if absolute is None else int(absolute["N"]),
+            owner=users.owner_of(item, self.key_prefix),
         )

@@ -11,7 +11,7 @@ class Transport(Protocol):
 
     ``call(operation, request)``
         ``operation`` is the DynamoDB API name (``"GetItem"``, ``"PutItem"``, ``"UpdateItem"``,
-        ``"DeleteItem"``; ``"Query"`` and ``"BatchWriteItem"`` where an implementation offers them).
+        ``"DeleteItem"``; ``"Query"``, ``"BatchGetItem"`` and ``"BatchWriteItem"`` for a user's sessions).
         ``request`` holds the operation's parameters exactly as boto3's low-level client takes
         them: typed attribute values (``{"S": "..."}``, ``{"N": "1"}``), Binary as ``bytes``.
         The answer is shaped as boto3's client returns it (Binary as ``bytes``); keys other than

@@ -1,0 +1,126 @@
+"""Finding a user's sessions in DynamoDB: the owner attributes of an item, the user index Query,
+and the batched reads and deletes that follow it. Every call goes through the store's transport.
+
+Bound items carry ``uid`` (the store's key prefix + the user ID, so the index's partition keys
+fall under the same IAM ``LeadingKeys`` as the table's), ``device`` and ``bound``. The index is a
+sparse global secondary index on ``uid`` with the KEYS_ONLY projection: only bound items are in
+it, and only binding, unbinding or deleting a bound item writes to it; saves and deadline
+refreshes change no projected attribute and cost the index nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from typing import Any
+
+import anyio
+
+from ..exceptions import StoreUnavailable
+from ..table_index import DEFAULT_USER_INDEX, USER_ATTRIBUTE
+from .base import SessionOwner
+
+USER, DEVICE, BOUND, SEEN = USER_ATTRIBUTE, "device", "bound", "seen"
+DEFAULT_INDEX_NAME = DEFAULT_USER_INDEX
+
+Call = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+# DynamoDB's limits per call; unprocessed keys (throttling) are sent again with a growing pause.
+_GET_BATCH, _WRITE_BATCH = 100, 25
+_BATCH_ATTEMPTS = 8
+_BACKOFF_SECONDS, _BACKOFF_CAP_SECONDS = 0.05, 1.0
+
+
+def owner_attributes(owner: SessionOwner, key_prefix: str) -> dict[str, Any]:
+    """The item attributes that bind a session to ``owner``."""
+    return {
+        USER: {"S": key_prefix + owner.user_id},
+        DEVICE: {"S": owner.device},
+        BOUND: {"N": str(owner.since)},
+    }
+
+
+def owner_of(item: Mapping[str, Any], key_prefix: str) -> SessionOwner | None:
+    """The owner an item is bound to, or None for an unbound item (or one of another prefix)."""
+    user = item.get(USER)
+    if user is None or not user["S"].startswith(key_prefix):
+        return None
+    device = item.get(DEVICE, {}).get("S", "")
+    since = item.get(BOUND)
+    return SessionOwner(user["S"][len(key_prefix) :], device, int(since["N"]) if since else 0)
+
+
+async def query_keys(call: Call, table: str, index: str, partition_key: str, user: str) -> list[str]:
+    """The table keys the user index lists under ``user`` (an eventually consistent read)."""
+    keys: list[str] = []
+    request: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": index,
+        "KeyConditionExpression": "#u = :u",
+        "ExpressionAttributeNames": {"#u": USER},
+        "ExpressionAttributeValues": {":u": {"S": user}},
+    }
+    while True:
+        response = await call("Query", request)
+        keys.extend(item[partition_key]["S"] for item in response.get("Items", ()))
+        last = response.get("LastEvaluatedKey")
+        if not last:
+            return keys
+        request = {**request, "ExclusiveStartKey": last}
+
+
+async def batch_get(
+    call: Call,
+    table: str,
+    partition_key: str,
+    keys: Sequence[str],
+    attributes: Sequence[str],
+    consistent: bool,
+) -> list[dict[str, Any]]:
+    """The items that still exist among ``keys``, with only ``attributes`` (BatchGetItem)."""
+    names = {f"#a{n}": name for n, name in enumerate(attributes)}
+    found: list[dict[str, Any]] = []
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), _GET_BATCH):
+        pending: Any = {
+            table: {
+                "Keys": [{partition_key: {"S": key}} for key in unique[start : start + _GET_BATCH]],
+                "ConsistentRead": consistent,
+                "ProjectionExpression": ", ".join(names),
+                "ExpressionAttributeNames": names,
+            }
+        }
+        for attempt in range(_BATCH_ATTEMPTS):
+            response = await call("BatchGetItem", {"RequestItems": pending})
+            found.extend(response.get("Responses", {}).get(table, ()))
+            pending = response.get("UnprocessedKeys")
+            if not pending:
+                break
+            await _pause(attempt)
+        else:
+            raise StoreUnavailable(f"BatchGetItem: keys of table {table!r} still unprocessed after retries")
+    return found
+
+
+async def batch_delete(call: Call, table: str, partition_key: str, keys: Collection[str]) -> None:
+    """Delete every item in ``keys`` (BatchWriteItem, 25 at a time); missing items are no error."""
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), _WRITE_BATCH):
+        pending: Any = {
+            table: [
+                {"DeleteRequest": {"Key": {partition_key: {"S": key}}}}
+                for key in unique[start : start + _WRITE_BATCH]
+            ]
+        }
+        for attempt in range(_BATCH_ATTEMPTS):
+            response = await call("BatchWriteItem", {"RequestItems": pending})
+            pending = response.get("UnprocessedItems")
+            if not pending:
+                break
+            await _pause(attempt)
+        else:
+            raise StoreUnavailable(f"BatchWriteItem: deletes in table {table!r} unprocessed after retries")
+
+
+async def _pause(attempt: int) -> None:
+    await anyio.sleep(random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_SECONDS * 2**attempt)))
