@@ -1,6 +1,7 @@
 """Server-side sessions for Starlette and FastAPI, stored in Amazon DynamoDB."""
 
 from .clock import Clock, system_clock
+from .devices import list_sessions, revoke_other_sessions, revoke_session
 from .exceptions import (
     ConfigurationError,
     DynSessionError,
@@ -11,7 +12,6 @@ from .exceptions import (
     StoreUnavailable,
     TableConfigError,
 )
-from .devices import list_sessions, revoke_other_sessions, revoke_session
 from .middleware import SessionMiddleware
 from .session import SessionInfo, end_session, regenerate_session, session_info
 from .stores import (

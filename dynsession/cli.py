@@ -12,9 +12,10 @@ from collections.abc import Sequence
 
 import botocore.exceptions
 
-from . import __version__, tables
+from . import __version__, cli_sessions, tables
 from .exceptions import StoreError
 from .stores.dynamodb import DynamoDBStore, translate_errors
+from .table_index import DEFAULT_USER_INDEX
 
 _CREDENTIAL_HINT = "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
 
@@ -58,6 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long to wait for a new table to become ACTIVE (default: 60)",
     )
+    for sub in (create, check):
+        sub.add_argument(
+            "--user-index", action="store_true", help="with the user index that lists a user's sessions"
+        )
+        sub.add_argument(
+            "--user-index-name",
+            default=DEFAULT_USER_INDEX,
+            metavar="NAME",
+            help=f"the user index's name (default: {DEFAULT_USER_INDEX})",
+        )
+    cli_sessions.add_commands(commands)
     return parser
 
 
@@ -67,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Never raises for DynamoDB or credential problems: they are printed as one line on stderr.
     """
     args = build_parser().parse_args(argv)
+    if args.command == "sessions":
+        return cli_sessions.run(args)
     store = DynamoDBStore(
         args.table,
         partition_key=args.partition_key,
@@ -74,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         endpoint_url=args.endpoint_url,
         region_name=args.region,
         table_wait_timeout=getattr(args, "wait", 60.0),
+        user_index=args.user_index,
+        user_index_name=args.user_index_name,
     )
     try:
         with translate_errors(args.command, args.table):
