@@ -12,7 +12,7 @@ import botocore.exceptions
 import pytest
 from blockbuster import BlockBuster, blockbuster_ctx
 
-from dynsession import DynamoDBStore, MemoryStore, SessionStore
+from dynsession import DynamoDBStore, MemoryStore, SessionStore, UserSessionStore, tables
 from dynsession.testing import local_dynamodb
 
 from .support import CountingStore, FakeClock
@@ -140,6 +140,29 @@ def store(store_kind: str, clock: FakeClock, request: pytest.FixtureRequest) -> 
         return MemoryStore(clock=clock)
     result: DynamoDBStore = request.getfixturevalue("dynamodb_store")
     return result
+
+
+@pytest.fixture(scope="session")
+def user_table_name(dynamodb_client: DynamoDBClient) -> Iterator[str]:
+    """One sessions table with the user index for the run, made by dynsession's own create_table."""
+    name = f"dynsession-users-{uuid.uuid4().hex[:8]}"
+    tables.create_table(dynamodb_client, name, user_index=True, poll_interval=0.2).raise_for_errors()
+    yield name
+    dynamodb_client.delete_table(TableName=name)
+
+
+@pytest.fixture
+def user_store(store_kind: str, clock: FakeClock, request: pytest.FixtureRequest) -> UserSessionStore:
+    """Every store that finds sessions by user, one test run each (DynamoDB with the user index)."""
+    if store_kind == "memory":
+        return MemoryStore(clock=clock)
+    return DynamoDBStore(
+        request.getfixturevalue("user_table_name"),
+        endpoint_url=request.getfixturevalue("dynamodb_endpoint"),
+        key_prefix=request.getfixturevalue("key_prefix"),
+        clock=clock,
+        user_index=True,
+    )
 
 
 @pytest.fixture

@@ -167,7 +167,10 @@ def test_refresh_is_a_conditional_ttl_only_update_item(
     assert name == "update_item"
     # The idle deadline and the last-activity stamp (a user's session list shows it); never the data.
     assert update["UpdateExpression"] == "SET #t = :t, #s = :s"
-    assert (update["ExpressionAttributeNames"]["#t"], update["ExpressionAttributeNames"]["#s"]) == ("ttl", "seen")
+    assert (update["ExpressionAttributeNames"]["#t"], update["ExpressionAttributeNames"]["#s"]) == (
+        "ttl",
+        "seen",
+    )
     assert update["ExpressionAttributeValues"] == {
         ":t": {"N": str(clock.now + IDLE)},
         ":s": {"N": str(clock.now)},
