@@ -66,7 +66,9 @@ async def revoke(request: Request) -> Response:
 
 
 async def revoke_others(request: Request) -> Response:
-    return JSONResponse({"ended": await revoke_other_sessions(request)})
+    recheck = request.query_params.get("recheck")
+    ended = await revoke_other_sessions(request, recheck_after=None if recheck is None else float(recheck))
+    return JSONResponse({"ended": ended})
 
 
 async def logout(request: Request) -> Response:

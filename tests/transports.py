@@ -5,7 +5,7 @@ index may (every call still reaches the real server)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from dynsession import DynamoDBStore
@@ -30,24 +30,32 @@ class CountingTransport:
 
 
 class LaggingIndex:
-    """Leaves the table keys in ``hidden`` out of every Query answer, as an index that has not caught
-    up with their writes yet would; ``catch_up()`` lets them through from then on."""
+    """Leaves the table keys in ``hidden`` out of Query answers, as an index that has not caught up
+    with their writes yet would, for the next ``lag`` queries (then it has caught up).
+    ``before_query``, when set, runs before each Query is sent."""
 
     def __init__(self, inner: Transport) -> None:
         self.inner = inner
         self.hidden: set[str] = set()
+        self.lag = 0
         self.queries = 0
+        self.before_query: Callable[[], Awaitable[None]] | None = None
+
+    def hide(self, table_key: str, *, queries: int) -> None:
+        self.hidden.add(table_key)
+        self.lag = queries
 
     async def call(self, operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
+        if operation == "Query" and self.before_query is not None:
+            await self.before_query()
         response = await self.inner.call(operation, request)
         if operation == "Query":
             self.queries += 1
-            items = response.get("Items", [])
-            response = {**response, "Items": [i for i in items if i["id"]["S"] not in self.hidden]}
+            if self.lag > 0:
+                self.lag -= 1
+                items = response.get("Items", [])
+                response = {**response, "Items": [i for i in items if i["id"]["S"] not in self.hidden]}
         return response
-
-    def catch_up(self) -> None:
-        self.hidden.clear()
 
     async def aclose(self) -> None:
         await self.inner.aclose()
