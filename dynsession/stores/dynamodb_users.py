@@ -29,6 +29,7 @@ Call = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 _GET_BATCH, _WRITE_BATCH = 100, 25
 _BATCH_ATTEMPTS = 8
 _BACKOFF_SECONDS, _BACKOFF_CAP_SECONDS = 0.05, 1.0
+_NO_INDEX = ("ValidationException", "ResourceNotFoundException")
 
 
 def owner_attributes(owner: SessionOwner, key_prefix: str) -> dict[str, Any]:
@@ -61,7 +62,18 @@ async def query_keys(call: Call, table: str, index: str, partition_key: str, use
         "ExpressionAttributeValues": {":u": {"S": user}},
     }
     while True:
-        response = await call("Query", request)
+        try:
+            response = await call("Query", request)
+        except StoreUnavailable as exc:
+            code = getattr(exc.original, "response", {}).get("Error", {}).get("Code")
+            if code not in _NO_INDEX:
+                raise
+            # Not an outage: the table lacks the index (DynamoDB answers ValidationException, moto
+            # ResourceNotFoundException). No original, so the command prints this line, not botocore's.
+            raise StoreUnavailable(
+                f"Query: table {table!r} has no usable user index {index!r} ({code}); see "
+                f"`dynsession check-table --table {table} --user-index`"
+            ) from exc
         keys.extend(item[partition_key]["S"] for item in response.get("Items", ()))
         last = response.get("LastEvaluatedKey")
         if not last:
