@@ -22,6 +22,7 @@ from dynsession import (
     system_clock,
 )
 
+from .devices import add_device_routes
 from .settings import Settings
 
 DEMO_PASSWORD = "demo"
@@ -69,8 +70,9 @@ def create_app(store: SessionStore, settings: Settings, *, clock: Clock = system
         name = username.strip()
         if not name or len(name) > 40 or password != DEMO_PASSWORD:
             return _page(request, "login.html", error="Wrong user name or password.", status_code=401)
-        # A new session ID on login, so an ID planted before login is worthless afterwards.
-        regenerate_session(request)
+        # A new session ID on login, so an ID planted before login is worthless afterwards; bound to
+        # the user, so it is listed on their Devices page.
+        regenerate_session(request, user_id=name)
         request.session["user"] = {"name": name, "since": clock()}
         return RedirectResponse("/", status_code=303)
 
@@ -107,6 +109,8 @@ def create_app(store: SessionStore, settings: Settings, *, clock: Clock = system
         return JSONResponse(
             {"session": dict(request.session), "info": info}, headers={"Cache-Control": "no-store"}
         )
+
+    add_device_routes(app, _page, clock)
 
     app.add_middleware(
         SessionMiddleware,
