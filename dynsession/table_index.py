@@ -27,17 +27,20 @@ def index_definition(name: str) -> dict[str, Any]:
     }
 
 
-def update_table_command(table_name: str, name: str) -> str:
-    """The AWS CLI command that adds the index to an existing on-demand table."""
+def update_table_command(table_name: str, name: str, partition_key: str = "id") -> str:
+    """The AWS CLI command that adds the index to an existing on-demand table. It repeats the hash
+    key's definition, which DynamoDB accepts and some local implementations need to keep it."""
     create = json.dumps([{"Create": index_definition(name)}], separators=(",", ":"))
     return (
-        f"aws dynamodb update-table --table-name {table_name} "
-        f"--attribute-definitions AttributeName={USER_ATTRIBUTE},AttributeType=S "
+        f"aws dynamodb update-table --table-name {table_name} --attribute-definitions "
+        f"AttributeName={partition_key},AttributeType=S AttributeName={USER_ATTRIBUTE},AttributeType=S "
         f"--global-secondary-index-updates '{create}'"
     )
 
 
-def index_findings(description: Any, name: str, ttl_attribute: str = "ttl") -> list[TableFinding]:
+def index_findings(
+    description: Any, name: str, ttl_attribute: str = "ttl", partition_key: str = "id"
+) -> list[TableFinding]:
     """Findings about the user index ``name`` in a DescribeTable ``Table``."""
     table_name = description.get("TableName", "?")
     index = next((i for i in description.get("GlobalSecondaryIndexes", ()) if i["IndexName"] == name), None)
@@ -46,7 +49,7 @@ def index_findings(description: Any, name: str, ttl_attribute: str = "ttl") -> l
             TableFinding(
                 "error",
                 f"user index {name!r} does not exist (listing and ending a user's sessions need it); "
-                f"add it with: {update_table_command(table_name, name)}",
+                f"add it with: {update_table_command(table_name, name, partition_key)}",
             )
         ]
     findings = _key_findings(description, index, name)

@@ -50,7 +50,7 @@ def check_table(
         return TableReport(table_name, (missing_table(table_name),))
     findings = table_findings(description, partition_key)
     if user_index and not blocking(findings):
-        findings += index_findings(description, user_index_name, ttl_attribute)
+        findings += index_findings(description, user_index_name, ttl_attribute, partition_key)
     if not blocking(findings):
         findings += ttl_findings(_describe_ttl(client, table_name), ttl_attribute)
     return TableReport(table_name, tuple(findings))
@@ -100,7 +100,7 @@ def create_table(
         return TableReport(table_name, (missing if created else missing_table(table_name),), created=created)
     findings = table_findings(description, partition_key)
     if user_index and not blocking(findings):
-        findings += index_findings(description, user_index_name, ttl_attribute)
+        findings += index_findings(description, user_index_name, ttl_attribute, partition_key)
     if description["TableStatus"] == "CREATING":
         findings = [
             TableFinding("error", f"table is still CREATING after waiting {wait_timeout:g} s for ACTIVE")
