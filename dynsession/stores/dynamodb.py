@@ -195,29 +195,18 @@ class DynamoDBStore:
 
         Raises ConfigurationError without ``user_index=True``, StoreUnavailable when DynamoDB fails.
         """
-        index = self._user_index()
-        found = await users.query_keys(
-            self._call, self.table_name, index, self.partition_key, self.key_prefix + user_id
-        )
-        mine = [key for key in found if key.startswith(self.key_prefix)]
-        if not mine:
-            return []
-        attributes = (self.partition_key, self.ttl_attribute, _CREATED, _ABSOLUTE, users.SEEN)
-        items = await users.batch_get(
-            self._call,
-            self.table_name,
-            self.partition_key,
-            mine,
-            (*attributes, users.USER, users.DEVICE, users.BOUND),
-            self.consistent_read,
+        if not self.user_index:
+            raise ConfigurationError(
+                "listing or ending a user's sessions needs the user index: pass "
+                "DynamoDBStore(..., user_index=True) and create the index (see "
+                "`dynsession create-table --user-index`)"
+            )
+        layout = users.Layout(self.partition_key, self.key_prefix, self.ttl_attribute, _CREATED, _ABSOLUTE)
+        sessions = await users.list_bound(
+            self._call, self.table_name, self.user_index_name, layout, user_id, self.consistent_read
         )
         now = self._clock()
-        sessions = (self._bound_session(item) for item in items)
-        return [
-            session
-            for session in sessions
-            if session is not None and session.owner.user_id == user_id and not session.is_expired(now)
-        ]
+        return [session for session in sessions if not session.is_expired(now)]
 
     async def delete_sessions(self, keys: Collection[str]) -> None:
         """Delete the sessions in ``keys`` with BatchWriteItem, 25 per call.
@@ -227,29 +216,6 @@ class DynamoDBStore:
         await users.batch_delete(
             self._call, self.table_name, self.partition_key, [self.key_prefix + key for key in keys]
         )
-
-    def _bound_session(self, item: Mapping[str, Any]) -> BoundSession | None:
-        owner = users.owner_of(item, self.key_prefix)
-        if owner is None:
-            return None
-        absolute = item.get(_ABSOLUTE)
-        return BoundSession(
-            key=item[self.partition_key]["S"][len(self.key_prefix) :],
-            owner=owner,
-            created=int(item[_CREATED]["N"]),
-            active=int(item.get(users.SEEN, item[_CREATED])["N"]),
-            expires=int(item[self.ttl_attribute]["N"]),
-            absolute_deadline=None if absolute is None else int(absolute["N"]),
-        )
-
-    def _user_index(self) -> str:
-        if not self.user_index:
-            raise ConfigurationError(
-                "listing or ending a user's sessions needs the user index: pass "
-                "DynamoDBStore(..., user_index=True) and create the index (see "
-                "`dynsession create-table --user-index`)"
-            )
-        return self.user_index_name
 
     # -- the table -------------------------------------------------------------------------------
 

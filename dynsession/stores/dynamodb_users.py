@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -19,6 +20,7 @@ import anyio
 from ..exceptions import StoreUnavailable
 from ..table_index import DEFAULT_USER_INDEX, USER_ATTRIBUTE
 from .base import SessionOwner
+from .users import BoundSession
 
 USER, DEVICE, BOUND, SEEN = USER_ATTRIBUTE, "device", "bound", "seen"
 DEFAULT_INDEX_NAME = DEFAULT_USER_INDEX
@@ -49,6 +51,48 @@ def owner_of(item: Mapping[str, Any], key_prefix: str) -> SessionOwner | None:
     device = item.get(DEVICE, {}).get("S", "")
     since = item.get(BOUND)
     return SessionOwner(user["S"][len(key_prefix) :], device, int(since["N"]) if since else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where a store keeps, in its items, what a user's session list shows."""
+
+    partition_key: str
+    key_prefix: str
+    ttl_attribute: str
+    created: str
+    absolute: str
+
+
+async def list_bound(
+    call: Call, table: str, index: str, layout: Layout, user_id: str, consistent: bool
+) -> list[BoundSession]:
+    """The sessions still bound to ``user_id``: the keys the index lists, read back from the table
+    (so ones deleted since are left out) without their data. Expiry is the caller's to judge."""
+    found = await query_keys(call, table, index, layout.partition_key, layout.key_prefix + user_id)
+    mine = [key for key in found if key.startswith(layout.key_prefix)]
+    if not mine:
+        return []
+    kept = (layout.partition_key, layout.ttl_attribute, layout.created, layout.absolute)
+    names = (*kept, SEEN, USER, DEVICE, BOUND)
+    items = await batch_get(call, table, layout.partition_key, mine, names, consistent)
+    sessions = (_bound_session(item, layout) for item in items)
+    return [s for s in sessions if s is not None and s.owner.user_id == user_id]
+
+
+def _bound_session(item: Mapping[str, Any], layout: Layout) -> BoundSession | None:
+    owner = owner_of(item, layout.key_prefix)
+    if owner is None:
+        return None
+    created, absolute = int(item[layout.created]["N"]), item.get(layout.absolute)
+    return BoundSession(
+        key=item[layout.partition_key]["S"][len(layout.key_prefix) :],
+        owner=owner,
+        created=created,
+        active=int(item[SEEN]["N"]) if SEEN in item else created,
+        expires=int(item[layout.ttl_attribute]["N"]),
+        absolute_deadline=None if absolute is None else int(absolute["N"]),
+    )
 
 
 async def query_keys(call: Call, table: str, index: str, partition_key: str, user: str) -> list[str]:
