@@ -175,7 +175,7 @@ def regenerate_session(
     the User-Agent ("Firefox on Linux"). Without it a bound session stays bound to its user.
 
     Raises RuntimeError when the middleware is not installed, ValueError when ``user_id`` is
-    empty or over 512 bytes (UTF-8), or ``device`` empty or over 64 characters.
+    empty or over 512 bytes (UTF-8), or ``device`` empty, over 64 characters or not printable.
     """
     state = _state(request_or_scope)
     if user_id is not None:

@@ -64,9 +64,11 @@ def device_label(user_agent: str | None) -> str:
 
 
 def check_device(device: str) -> str:
-    """Return an app-given device label stripped, or raise ValueError when it is empty or longer
-    than MAX_DEVICE_LENGTH characters."""
+    """Return an app-given device label stripped, or raise ValueError when it is empty, longer than
+    MAX_DEVICE_LENGTH characters or holds control characters (it is shown in pages and terminals)."""
     label = device.strip() if isinstance(device, str) else ""
-    if not label or len(label) > MAX_DEVICE_LENGTH:
-        raise ValueError(f"device must be a non-empty string of at most {MAX_DEVICE_LENGTH} characters")
+    if not label or len(label) > MAX_DEVICE_LENGTH or not label.isprintable():
+        raise ValueError(
+            f"device must be a non-empty string of at most {MAX_DEVICE_LENGTH} printable characters"
+        )
     return label

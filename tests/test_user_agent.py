@@ -63,6 +63,6 @@ def test_a_label_is_short_and_never_the_header() -> None:
 
 def test_app_given_labels_are_checked() -> None:
     assert check_device("  Alice's phone ") == "Alice's phone"
-    for bad in ("", "   ", "x" * (MAX_DEVICE_LENGTH + 1)):
+    for bad in ("", "   ", "x" * (MAX_DEVICE_LENGTH + 1), "phone\x1b[2J", "a\nb"):
         with pytest.raises(ValueError, match="device must be"):
             check_device(bad)

@@ -299,7 +299,8 @@ def test_a_login_with_nothing_in_the_session_is_stored(
     [
         ({"user": ""}, "user_id must be a non-empty string"),
         ({"user": "é" * 257}, "at most 512 bytes"),
-        ({"user": "alice", "device": "x" * 65}, "at most 64 characters"),
+        ({"user": "alice", "device": "x" * 65}, "at most 64 printable characters"),
+        ({"user": "alice", "device": "\x1b]0;pwned\x07"}, "printable characters"),
         ({"user": "alice", "device": "   "}, "device must be a non-empty string"),
     ],
 )
