@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.exceptions
@@ -151,18 +151,32 @@ def user_table_name(dynamodb_client: DynamoDBClient) -> Iterator[str]:
     dynamodb_client.delete_table(TableName=name)
 
 
+IndexedStore = Callable[..., DynamoDBStore]
+
+
+@pytest.fixture
+def indexed_store(
+    user_table_name: str, dynamodb_endpoint: str, key_prefix: str, clock: FakeClock
+) -> IndexedStore:
+    """Builds DynamoDBStores with the user index on the run's indexed table (this test's key prefix
+    and clock unless ``options`` say otherwise)."""
+
+    def build(**options: Any) -> DynamoDBStore:
+        settings: dict[str, Any] = {"endpoint_url": dynamodb_endpoint, "key_prefix": key_prefix}
+        settings["clock"] = clock
+        settings.update(options)
+        return DynamoDBStore(user_table_name, user_index=True, **settings)
+
+    return build
+
+
 @pytest.fixture
 def user_store(store_kind: str, clock: FakeClock, request: pytest.FixtureRequest) -> UserSessionStore:
     """Every store that finds sessions by user, one test run each (DynamoDB with the user index)."""
     if store_kind == "memory":
         return MemoryStore(clock=clock)
-    return DynamoDBStore(
-        request.getfixturevalue("user_table_name"),
-        endpoint_url=request.getfixturevalue("dynamodb_endpoint"),
-        key_prefix=request.getfixturevalue("key_prefix"),
-        clock=clock,
-        user_index=True,
-    )
+    build: IndexedStore = request.getfixturevalue("indexed_store")
+    return build()
 
 
 @pytest.fixture

@@ -14,21 +14,16 @@ import pytest
 from dynsession import DynamoDBStore, SessionOwner, SessionRecord, list_user_sessions
 from dynsession.cli import main
 
+from .conftest import IndexedStore
 from .support import FakeClock
 
 START = 1_800_000_000  # 2027-01-15T08:00:00Z
 
 
 @pytest.fixture
-def seeded(user_table_name: str, dynamodb_endpoint: str, key_prefix: str) -> DynamoDBStore:
+def seeded(indexed_store: IndexedStore) -> DynamoDBStore:
     """Two sessions of alice and one of bob, stored as signed-in sessions would be."""
-    store = DynamoDBStore(
-        user_table_name,
-        endpoint_url=dynamodb_endpoint,
-        key_prefix=key_prefix,
-        clock=FakeClock(START),
-        user_index=True,
-    )
+    store = indexed_store(clock=FakeClock(START))
 
     async def seed() -> None:
         for name, user, device in (

@@ -16,16 +16,15 @@ from dynsession import (
 )
 from dynsession.cookies import CookieSigner, store_key
 
+from .conftest import IndexedStore
 from .devices_app import SAFARI_IPHONE, device, devices_app, listed, sign_in, user_of
 from .support import SECRET, FakeClock
 from .transports import counting_transport, lagging_index
 
 
 @pytest.fixture
-def indexed(user_table_name: str, dynamodb_endpoint: str, key_prefix: str, clock: FakeClock) -> DynamoDBStore:
-    return DynamoDBStore(
-        user_table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock, user_index=True
-    )
+def indexed(indexed_store: IndexedStore) -> DynamoDBStore:
+    return indexed_store()
 
 
 def table_key(store: DynamoDBStore, cookie: str) -> str:
@@ -146,12 +145,8 @@ def test_listing_and_revoking_calls(indexed: DynamoDBStore, clock: FakeClock) ->
     assert counting.calls == {"GetItem": 1, "Query": 1, "BatchGetItem": 1, "BatchWriteItem": 1}
 
 
-def test_a_capped_login_lists_first_and_evicts_in_one_batch(
-    user_table_name: str, dynamodb_endpoint: str, key_prefix: str, clock: FakeClock
-) -> None:
-    store = DynamoDBStore(
-        user_table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock, user_index=True
-    )
+def test_a_capped_login_lists_first_and_evicts_in_one_batch(indexed: DynamoDBStore, clock: FakeClock) -> None:
+    store = indexed
     app = devices_app(store, clock=clock, max_sessions_per_user=2)
     first, second, third = device(app), device(app), device(app)
     counting = counting_transport(store)

@@ -18,6 +18,7 @@ from dynsession import (
     UserSessionStore,
 )
 
+from ..conftest import IndexedStore
 from ..support import FakeClock
 from ..transports import counting_transport
 
@@ -149,18 +150,12 @@ async def test_dynamodb_listing_needs_the_user_index(dynamodb_store: DynamoDBSto
 
 
 async def test_dynamodb_bound_item_layout(
-    user_table_name: str,
-    dynamodb_endpoint: str,
-    key_prefix: str,
-    dynamodb_client: DynamoDBClient,
-    clock: FakeClock,
+    indexed_store: IndexedStore, key_prefix: str, dynamodb_client: DynamoDBClient, clock: FakeClock
 ) -> None:
-    store = DynamoDBStore(
-        user_table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock, user_index=True
-    )
+    store = indexed_store()
     await store.save(key("a"), bound(clock), expected_version=None)
     item = dynamodb_client.get_item(
-        TableName=user_table_name, Key={"id": {"S": key_prefix + key("a")}}, ConsistentRead=True
+        TableName=store.table_name, Key={"id": {"S": key_prefix + key("a")}}, ConsistentRead=True
     )["Item"]
     # The user attribute carries the key prefix: the index's partition keys fall under the same
     # IAM LeadingKeys condition as the table's, and apps sharing a table keep their users apart.
@@ -170,7 +165,7 @@ async def test_dynamodb_bound_item_layout(
         {"N": str(clock.now)},
     )
     index = dynamodb_client.query(
-        TableName=user_table_name,
+        TableName=store.table_name,
         IndexName="user-sessions",
         KeyConditionExpression="uid = :u",
         ExpressionAttributeValues={":u": {"S": key_prefix + "alice"}},
@@ -179,30 +174,17 @@ async def test_dynamodb_bound_item_layout(
 
 
 async def test_dynamodb_prefixes_keep_users_apart(
-    user_table_name: str, dynamodb_endpoint: str, key_prefix: str, clock: FakeClock
+    indexed_store: IndexedStore, key_prefix: str, clock: FakeClock
 ) -> None:
-    one = DynamoDBStore(
-        user_table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock, user_index=True
-    )
-    other = DynamoDBStore(
-        user_table_name,
-        endpoint_url=dynamodb_endpoint,
-        key_prefix="x" + key_prefix,
-        clock=clock,
-        user_index=True,
-    )
+    one, other = indexed_store(), indexed_store(key_prefix="x" + key_prefix)
     await one.save(key("a"), bound(clock), expected_version=None)
     await other.save(key("b"), bound(clock), expected_version=None)
     assert await keys_of(one, "alice") == {key("a")}
     assert await keys_of(other, "alice") == {key("b")}
 
 
-async def test_dynamodb_calls_go_through_the_transport(
-    user_table_name: str, dynamodb_endpoint: str, key_prefix: str, clock: FakeClock
-) -> None:
-    store = DynamoDBStore(
-        user_table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock, user_index=True
-    )
+async def test_dynamodb_calls_go_through_the_transport(indexed_store: IndexedStore, clock: FakeClock) -> None:
+    store = indexed_store()
     for n in range(3):
         await store.save(key(f"a{n}"), bound(clock), expected_version=None)
     counting = counting_transport(store)
@@ -211,7 +193,7 @@ async def test_dynamodb_calls_go_through_the_transport(
     assert counting.calls == {"Query": 1, "BatchGetItem": 1}
     (_, batch) = counting.requests[1]
     # The session data is never read for a listing.
-    assert "data" not in batch["RequestItems"][user_table_name]["ExpressionAttributeNames"].values()
+    assert "data" not in batch["RequestItems"][store.table_name]["ExpressionAttributeNames"].values()
 
     counting.calls.clear()
     await store.delete_sessions([key(f"a{n}") for n in range(3)])
@@ -223,16 +205,9 @@ async def test_dynamodb_calls_go_through_the_transport(
 
 
 async def test_dynamodb_consumed_capacity_of_batches_is_counted(
-    user_table_name: str, dynamodb_endpoint: str, key_prefix: str, clock: FakeClock
+    indexed_store: IndexedStore, clock: FakeClock
 ) -> None:
-    store = DynamoDBStore(
-        user_table_name,
-        endpoint_url=dynamodb_endpoint,
-        key_prefix=key_prefix,
-        clock=clock,
-        user_index=True,
-        return_consumed_capacity=True,
-    )
+    store = indexed_store(return_consumed_capacity=True)
     await store.save(key("a"), bound(clock), expected_version=None)
     assert store.consumed_capacity is not None
     store.consumed_capacity.reset()
