@@ -7,6 +7,7 @@ of the user, 2 for a usage error.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from datetime import datetime, timezone
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import anyio
 
 from .exceptions import DynSessionError, StoreError
+from .explain import CLI, explain
 from .stores.dynamodb import DynamoDBStore
 from .table_index import DEFAULT_USER_INDEX
 from .user_sessions import UserSession, list_user_sessions, revoke_user_sessions
@@ -71,6 +73,11 @@ def add_commands(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``sessions list`` or ``sessions revoke``; return the exit status."""
+    recheck = getattr(args, "recheck_after", 0.0)
+    if not (math.isfinite(recheck) and recheck >= 0):
+        problem = f"--recheck-after must be a number of seconds, 0 or more (got {recheck:g})"
+        print(f"dynsession: error: {problem}", file=sys.stderr)
+        return 2
     store = DynamoDBStore(
         args.table,
         partition_key=args.partition_key,
@@ -88,9 +95,8 @@ def run(args: argparse.Namespace) -> int:
             return 0
         return anyio.run(_revoke, store, args)
     except StoreError as exc:
-        from .cli import _explain as explain
-
-        print(f"dynsession: error: {explain(exc)}", file=sys.stderr)
+        reason = explain(exc, spelling=CLI, endpoint_option=args.endpoint_url)
+        print(f"dynsession: error: {reason}", file=sys.stderr)
     except DynSessionError as exc:
         print(f"dynsession: error: {exc}", file=sys.stderr)
     return 1
@@ -104,7 +110,7 @@ async def _revoke(store: DynamoDBStore, args: argparse.Namespace) -> int:
             return 1
         print(f"ended session {args.handle} of user {args.user!r}")
         return 0
-    ended = await revoke_user_sessions(store, args.user, recheck_after=max(0.0, args.recheck_after))
+    ended = await revoke_user_sessions(store, args.user, recheck_after=args.recheck_after)
     print(f"ended {ended} session{'' if ended == 1 else 's'} of user {args.user!r}")
     return 0
 

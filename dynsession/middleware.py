@@ -15,6 +15,7 @@ from .clock import Clock, system_clock
 from .cookies import CookieFormatter, CookieSigner, SameSite, store_key
 from .exceptions import ConfigurationError, SessionConflict, StoreError
 from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
+from .plain_http import PlainHttpWarning
 from .session import STATE_KEY, RequestSession, Timing
 from .startup import StorePreparation
 from .stores.base import SessionStore
@@ -94,6 +95,7 @@ class SessionMiddleware:
             resend_cookie=cookie_max_age is not None,
             max_sessions_per_user=_session_cap(store, max_sessions_per_user),
         )
+        self.plain_http = PlainHttpWarning(session_cookie, secure=https_only)
         self.store = store
         self.preparation = StorePreparation(store)
         self.save_on_error = save_on_error
@@ -138,6 +140,7 @@ class SessionMiddleware:
                     replaced = True
                     await _write_failed(scope, send, exc)
                     return
+                self.plain_http.check(scope, message)
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

@@ -4,53 +4,40 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
 
-from fastapi import FastAPI, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 
-from dynsession import Clock, UserSession, list_sessions, revoke_other_sessions, revoke_session, session_info
+from dynsession import Clock, list_sessions, revoke_other_sessions, revoke_session, session_info
 
 Page = Callable[..., Response]
 
 
-def add_device_routes(app: FastAPI, page: Page, clock: Clock) -> None:
-    """Register ``GET /devices`` and its two sign-out forms on ``app``; ``page`` renders a template."""
+def device_routes(page: Page, clock: Clock) -> list[Route]:
+    """``GET /devices`` and its two sign-out forms; ``page(request, template, clock, **context)``
+    renders a page of the shop."""
 
-    @app.get("/devices")
-    async def devices(request: Request, ended: int | None = None) -> Response:
+    async def devices(request: Request) -> Response:
         if session_info(request).user_id is None:
             return RedirectResponse("/login", status_code=303)
-        now = clock()
-        rows = [_row(session, now) for session in await list_sessions(request)]
-        return page(request, "devices.html", devices=rows, ended=ended)
+        ended = request.query_params.get("ended", "")
+        sessions = await list_sessions(request)
+        count = int(ended) if ended.isdigit() else None
+        return page(request, "devices.html", clock, devices=sessions, ended=count)
 
-    @app.post("/devices/sign-out")
-    async def sign_out(request: Request, handle: Annotated[str, Form()]) -> Response:
-        ended = await revoke_session(request, handle)
+    async def sign_out(request: Request) -> Response:
+        ended = await revoke_session(request, str((await request.form()).get("handle", "")))
         if session_info(request).user_id is None:  # this device's own session was signed out
             return RedirectResponse("/login?bye=1", status_code=303)
         return RedirectResponse(f"/devices?ended={ended}", status_code=303)
 
-    @app.post("/devices/sign-out-others")
     async def sign_out_others(request: Request) -> Response:
         ended = await revoke_other_sessions(request)
         return RedirectResponse(f"/devices?ended={ended}", status_code=303)
 
-
-def _row(session: UserSession, now: int) -> dict[str, Any]:
-    return {
-        "handle": session.handle,
-        "device": session.device,
-        "current": session.current,
-        "signed_in": _ago(now - session.signed_in),
-        "last_active": _ago(now - session.last_active),
-    }
-
-
-def _ago(seconds: int) -> str:
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min ago"
+    return [
+        Route("/devices", devices),
+        Route("/devices/sign-out", sign_out, methods=["POST"]),
+        Route("/devices/sign-out-others", sign_out_others, methods=["POST"]),
+    ]
