@@ -58,7 +58,8 @@ class SessionStore(Protocol):
         :class:`~dynsession.SessionTooLarge` before writing if the record cannot fit.
     ``touch(key, expires)``
         Set only the idle deadline of an existing record (the data is not rewritten). Return
-        ``False``, creating nothing, when the record no longer exists.
+        ``False``, creating nothing, when the record no longer exists. A store that lists users'
+        sessions also notes the time of each save and touch, as the session's last activity.
     ``delete(key)``
         Remove the record; a missing record is not an error.
 
