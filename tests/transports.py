@@ -63,13 +63,13 @@ class LaggingIndex:
 
 def counting_transport(store: DynamoDBStore) -> CountingTransport:
     """Put a CountingTransport in front of the store's transport and return it."""
-    counting = CountingTransport(store._transport)
-    store._transport = counting
+    counting = CountingTransport(store.transport)
+    store.transport = counting
     return counting
 
 
 def lagging_index(store: DynamoDBStore) -> LaggingIndex:
     """Put a LaggingIndex in front of the store's transport and return it."""
-    lagging = LaggingIndex(store._transport)
-    store._transport = lagging
+    lagging = LaggingIndex(store.transport)
+    store.transport = lagging
     return lagging
