@@ -56,9 +56,12 @@ class LatencyStore:
         await self._wait()
         return await self.inner.touch(key, expires)
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, key: str, *, expected_version: int | None = None) -> None:
         await self._wait()
-        await self.inner.delete(key)
+        if expected_version is None:
+            await self.inner.delete(key)
+        else:
+            await self.inner.delete(key, expected_version=expected_version)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

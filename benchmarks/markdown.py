@@ -19,3 +19,12 @@ def yes(ok: bool) -> str:
 
 def machine_line(machine: str) -> str:
     return f"_Machine: {machine}._"
+
+
+def splice(document: str, section: str, begin: str, end: str) -> str:
+    """``document`` with the part between the ``begin`` and ``end`` markers replaced by ``section``
+    (which carries the markers itself); appended when the document has no such part."""
+    start, stop = document.find(begin), document.find(end)
+    if start == -1 or stop == -1:
+        return document.rstrip("\n") + "\n\n" + section + "\n"
+    return document[:start] + section + document[stop + len(end) :]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import calls, cpu, latency, report_calls, report_transports, transports
+from . import cache_calls, calls, cpu, latency, report_cache, report_calls, report_transports, transports
 from .latency import percentile
 from .markdown import machine_line, table, yes
 
@@ -25,6 +25,7 @@ class Results:
     blocking: latency.BlockingResult
     throughput: latency.ThroughputResult
     transports: transports.TransportsResult | None = None
+    cache: cache_calls.CacheCallsResult | None = None
 
 
 def targets(results: Results) -> list[tuple[str, str, bool]]:
@@ -71,6 +72,8 @@ def targets(results: Results) -> list[tuple[str, str, bool]]:
     if results.transports is not None:
         # Section 6 lists its own targets too, so that a run of that section alone updates them.
         found += [(t, m, ok) for t, m, ok in report_transports.targets(results.transports) if ok is not None]
+    if results.cache is not None:
+        found += report_cache.targets(results.cache)
     return found
 
 
@@ -92,6 +95,8 @@ def markdown(results: Results) -> str:
     ]
     if results.transports is not None:
         parts.append(report_transports.section(results.transports, results.machine))
+    if results.cache is not None:
+        parts.append(report_cache.section(results.cache, results.machine))
     return "\n\n".join(parts) + "\n"
 
 

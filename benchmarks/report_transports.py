@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import markdown
 from .markdown import machine_line, table, yes
 from .transports import AIODYNAMO, BARE, BOTO3, NATIVE, RAW, REDIS, TransportsResult
 
@@ -136,7 +137,4 @@ def _body(result: TransportsResult, machine: str) -> str:
 
 def splice(document: str, new_section: str) -> str:
     """``document`` with its section 6 replaced by ``new_section`` (appended if it has none)."""
-    start, end = document.find(BEGIN), document.find(END)
-    if start == -1 or end == -1:
-        return document.rstrip("\n") + "\n\n" + new_section + "\n"
-    return document[:start] + new_section + document[end + len(END) :]
+    return markdown.splice(document, new_section, BEGIN, END)

@@ -10,7 +10,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import calls, cpu, latency, machine, plot, report, report_transports, transports
+from . import (
+    cache_calls,
+    calls,
+    cpu,
+    latency,
+    machine,
+    plot,
+    report,
+    report_cache,
+    report_transports,
+    transports,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,6 +39,7 @@ class Sizes:
     transport_rounds: int
     load_clients: int  # concurrent clients under load (section 6)
     load_seconds: float
+    cache_operations: int  # section 7's mix
     limiter_sizes: tuple[int, ...] = (4, 16, 64)
     client_counts: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
 
@@ -44,6 +56,7 @@ FULL = Sizes(
     transport_rounds=15,
     load_clients=64,
     load_seconds=3.0,
+    cache_operations=10_000,
 )
 TINY = Sizes(
     repeats=2,
@@ -57,6 +70,7 @@ TINY = Sizes(
     transport_rounds=1,
     load_clients=4,
     load_seconds=0.1,
+    cache_operations=200,
     limiter_sizes=(2, 4),
     client_counts=(1, 4),
 )
@@ -76,10 +90,17 @@ def run_transports(
     )
 
 
+def run_cache(
+    sizes: Sizes, endpoint_url: str | None = None, endpoint_name: str | None = None
+) -> cache_calls.CacheCallsResult:
+    """Run section 7 alone."""
+    return cache_calls.run_cache_calls(endpoint_url, operations=sizes.cache_operations, name=endpoint_name)
+
+
 def run_all(
     sizes: Sizes, endpoint_url: str | None = None, endpoint_name: str | None = None
 ) -> report.Results:
-    """Run the six sections in order and return their results."""
+    """Run the seven sections in order and return their results."""
     started = datetime.datetime.now(datetime.timezone.utc)
     clock = time.perf_counter()
     call_results = calls.run_calls(
@@ -99,6 +120,7 @@ def run_all(
         blocking=blocking,
         throughput=throughput,
         transports=run_transports(sizes, endpoint_url, endpoint_name),
+        cache=run_cache(sizes, endpoint_url, endpoint_name),
     )
 
 
@@ -116,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--endpoint-url",
         default=os.environ.get("DYNSESSION_TEST_ENDPOINT") or None,
-        help="DynamoDB endpoint for sections 1-2 (dynalite, AWS); default: $DYNSESSION_TEST_ENDPOINT, "
+        help="DynamoDB endpoint for sections 1, 2 and 7 (dynalite, AWS); default: $DYNSESSION_TEST_ENDPOINT, "
         "else moto's server on 127.0.0.1",
     )
     parser.add_argument("--endpoint-name", help="how RESULTS.md names that endpoint (default: its URL)")
@@ -126,13 +148,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output-dir", type=Path, default=HERE, help="where RESULTS.md and results.png go")
     parser.add_argument(
         "--section",
-        choices=["transports"],
+        choices=["transports", "cache"],
         help="run only this section and replace its part of the existing RESULTS.md",
     )
     args = parser.parse_args(argv)
     sizes = TINY if args.quick else FULL
     if args.section == "transports":
         print(write_section(run_transports(sizes, args.endpoint_url, args.endpoint_name), args.output_dir))
+        return 0
+    if args.section == "cache":
+        print(write_cache_section(run_cache(sizes, args.endpoint_url, args.endpoint_name), args.output_dir))
         return 0
     results = run_all(sizes, args.endpoint_url, args.endpoint_name)
     print(write(results, args.output_dir))
@@ -146,4 +171,14 @@ def write_section(result: transports.TransportsResult, directory: Path) -> str:
     existing = path.read_text(encoding="utf-8") if path.exists() else "# dynsession benchmarks\n"
     directory.mkdir(parents=True, exist_ok=True)
     path.write_text(report_transports.splice(existing, text), encoding="utf-8")
+    return text
+
+
+def write_cache_section(result: cache_calls.CacheCallsResult, directory: Path) -> str:
+    """Replace section 7 of ``directory``'s RESULTS.md (or start one); return the section."""
+    text = report_cache.section(result, machine.describe())
+    path = directory / "RESULTS.md"
+    existing = path.read_text(encoding="utf-8") if path.exists() else "# dynsession benchmarks\n"
+    directory.mkdir(parents=True, exist_ok=True)
+    path.write_text(report_cache.splice(existing, text), encoding="utf-8")
     return text

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -124,3 +124,23 @@ class CookieFormatter:
 
     def delete_cookie(self) -> str:
         return self._expired
+
+
+def cookie_values(headers: Iterable[tuple[bytes, bytes]], name: str, limit: int) -> list[str]:
+    """The first ``limit`` values of the cookie ``name`` in ASGI request headers, in the order sent.
+
+    A browser sends several when cookies of one name were set for different domains or paths (a
+    stray one for a parent domain, say); the caller takes the first that verifies.
+    """
+    found: list[str] = []
+    for header, raw in headers:
+        if header != b"cookie":
+            continue
+        for chunk in raw.decode("latin-1").split(";"):
+            key, sep, value = chunk.partition("=")
+            if sep and key.strip() == name:
+                value = value.strip()
+                found.append(value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value)
+                if len(found) == limit:
+                    return found
+    return found

@@ -6,7 +6,8 @@
     ├── StoreError                  a store call failed; ``.original`` holds the cause
     │   ├── StoreUnavailable        unreachable, timed out, throttled past retries, table missing
     │   └── SessionConflict         a conditional write lost against a concurrent writer
-    ├── SessionTooLarge             the stored item would exceed the store's size limit
+    ├── SessionTooLarge             the stored item would exceed the store's size limit, or the
+    │                               session's JSON the middleware's max_session_size
     └── SessionNotSerializable      a session value cannot be encoded (also a TypeError)
 
 No exception raised by dynsession carries a raw session ID. Messages name at most the first
@@ -75,17 +76,27 @@ class SessionConflict(StoreError):
 
 
 class SessionTooLarge(DynSessionError):
-    """The session would not fit in one stored item; nothing was written.
+    """The session would not fit in one stored item, or its JSON is over the middleware's
+    ``max_session_size``; nothing was written.
 
     ``size`` and ``limit`` are in bytes; ``largest_keys`` lists ``(key, encoded size)`` for the
-    biggest top-level session keys, largest first, when the middleware knows them.
+    biggest top-level session keys, largest first, when the middleware knows them. ``what`` names
+    the thing measured (``"session item"`` or ``"session JSON"``).
     """
 
-    def __init__(self, size: int, limit: int, largest_keys: Sequence[tuple[str, int]] = ()) -> None:
+    def __init__(
+        self,
+        size: int,
+        limit: int,
+        largest_keys: Sequence[tuple[str, int]] = (),
+        *,
+        what: str = "session item",
+    ) -> None:
         self.size = size
         self.limit = limit
         self.largest_keys = list(largest_keys)
-        message = f"session item is {size} bytes, over the {limit} byte limit"
+        self.what = what
+        message = f"{what} is {size} bytes, over the {limit} byte limit"
         if self.largest_keys:
             listed = ", ".join(f"{key!r} ({n} bytes)" for key, n in self.largest_keys)
             message += f"; largest keys: {listed}"

@@ -7,37 +7,33 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from starlette.datastructures import MutableHeaders
-from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import serialization
-from .clock import Clock, system_clock
-from .cookies import CookieFormatter, CookieSigner, SameSite, store_key
-from .exceptions import ConfigurationError, SessionConflict, StoreError
+from . import failures, options, serialization
+from .clock import Clock, checked_clock, system_clock
+from .cookies import CookieFormatter, CookieSigner, SameSite, cookie_values, store_key
+from .exceptions import ConfigurationError, DynSessionError, StoreError
+from .failures import StoreErrorResponse
 from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
 from .plain_http import PlainHttpWarning
 from .session import STATE_KEY, RequestSession, Timing
 from .startup import StorePreparation
 from .stores.base import SessionStore
 from .stores.users import UserSessionStore
+from .websocket import websocket_session
 
 logger = logging.getLogger("dynsession")
 
-
-def _seconds(name: str, value: int | timedelta | None) -> int | None:
-    if value is None:
-        return None
-    seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-        raise ConfigurationError(f"{name} must be a non-negative number of seconds or a timedelta")
-    return int(seconds)
+# A request carrying more session cookies than this (all but one junk) has the rest ignored.
+_MAX_COOKIE_CANDIDATES = 10
 
 
 class SessionMiddleware:
     """Server-side sessions for Starlette and FastAPI: ``request.session`` is a dict kept in a
     :class:`~dynsession.SessionStore`, the browser holds only a signed, random session ID.
 
-    See the README's options table for every argument. Raises ConfigurationError on bad options.
+    See the README's options table for every argument. Raises ConfigurationError, naming the
+    option, on bad options.
     """
 
     def __init__(
@@ -60,46 +56,61 @@ class SessionMiddleware:
         on_conflict: ConflictPolicy = "merge",
         conflict_attempts: int = DEFAULT_CONFLICT_ATTEMPTS,
         compress_threshold: int | None = serialization.DEFAULT_COMPRESS_THRESHOLD,
+        max_session_size: int = serialization.DEFAULT_MAX_SESSION_SIZE,
+        store_error_response: StoreErrorResponse | None = None,
         raise_store_errors: bool = False,
         clock: Clock = system_clock,
         max_sessions_per_user: int | None = None,
     ) -> None:
-        idle = _seconds("idle_timeout", idle_timeout)
-        if not idle:
-            raise ConfigurationError("idle_timeout must be at least one second")
-        refresh = _seconds("refresh_after", refresh_after)
         self.app = app
+        self.store = options.session_store(store)
+        idle = options.seconds("idle_timeout", idle_timeout, minimum=1)
+        refresh = options.optional_seconds(
+            "refresh_after", refresh_after, minimum=0, none="min(60, idle_timeout / 10)"
+        )
         self.timing = Timing(
-            clock=clock,
+            clock=checked_clock(clock),
             idle_timeout=idle,
-            absolute_timeout=_seconds("absolute_timeout", absolute_timeout),
+            absolute_timeout=options.optional_seconds(
+                "absolute_timeout", absolute_timeout, minimum=1, none="no limit"
+            ),
             refresh_after=min(60, idle // 10) if refresh is None else refresh,
         )
-        self.signer = CookieSigner(secret_key)
-        cookie_max_age = _seconds("max_age", max_age)
+        self.signer = CookieSigner(options.secret_keys(secret_key))
+        cookie_max_age = options.optional_seconds(
+            "max_age", max_age, minimum=1, none="a browser-session cookie"
+        )
         self.cookie = CookieFormatter(
             session_cookie,
             max_age=cookie_max_age,
             path=path,
             same_site=same_site,
-            https_only=https_only,
+            https_only=options.flag("https_only", https_only),
             domain=domain,
-            partitioned=partitioned,
+            partitioned=options.flag("partitioned", partitioned),
         )
+        self.max_session_size = options.integer("max_session_size", max_session_size, minimum=1)
         self.writer = Writer(
-            store,
+            self.store,
             self.timing,
             on_conflict=on_conflict,
-            conflict_attempts=conflict_attempts,
-            compress_threshold=compress_threshold,
+            conflict_attempts=options.integer("conflict_attempts", conflict_attempts, minimum=1),
+            compress_threshold=options.optional_integer(
+                "compress_threshold", compress_threshold, minimum=0, none="never compress"
+            ),
+            max_session_size=self.max_session_size,
             resend_cookie=cookie_max_age is not None,
-            max_sessions_per_user=_session_cap(store, max_sessions_per_user),
+            max_sessions_per_user=_session_cap(self.store, max_sessions_per_user),
         )
         self.plain_http = PlainHttpWarning(session_cookie, secure=https_only)
-        self.store = store
-        self.preparation = StorePreparation(store)
-        self.save_on_error = save_on_error
-        self.raise_store_errors = raise_store_errors
+        self.preparation = StorePreparation(self.store)
+        self.save_on_error = options.flag("save_on_error", save_on_error)
+        self.raise_store_errors = options.flag("raise_store_errors", raise_store_errors)
+        self.store_error_response = options.function(
+            "store_error_response", store_error_response, none="the default 503 and 409 answers"
+        )
+        options.exclusive(raise_store_errors=raise_store_errors, store_error_response=store_error_response)
+        self._late_change_logged = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -112,45 +123,58 @@ class SessionMiddleware:
             await self.preparation.ensure()
             state = await self._load(scope)
         except StoreError as exc:
-            if self.raise_store_errors:
-                raise
-            logger.error("session load failed, answering 503: %s", exc)
-            await _unavailable(scope, send)
+            await self._load_failed(scope, receive, send, exc)
             return
         state.store = self.store
         scope["session"] = state.data
         scope[STATE_KEY] = state
         if scope["type"] == "websocket":
-            # A websocket cannot set a cookie once accepted: its session is read-only.
-            await self.app(scope, receive, send)
+            await websocket_session(self.app, self.store, state, scope, receive, send)
             return
 
-        replaced = False
+        failure: StoreError | None = None
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal replaced
-            if replaced:
-                return
+            nonlocal failure
+            if failure is not None:
+                return  # the app's response was replaced
             if message["type"] == "http.response.start":
                 try:
                     await self._commit(state, message)
                 except StoreError as exc:
-                    if self.raise_store_errors:
-                        raise
-                    replaced = True
-                    await _write_failed(scope, send, exc)
+                    failure = exc
+                    if not self.raise_store_errors:
+                        await failures.answer(
+                            scope, receive, send, exc, during="write", custom=self.store_error_response
+                        )
                     return
                 self.plain_http.check(scope, message)
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+        if failure is not None:
+            if self.raise_store_errors:
+                # Raised here, outside the app: none of its response was sent, and its exception
+                # handlers (which could no longer answer) never see it.
+                raise failure
+            return
+        self._check_late_changes(state)
+
+    async def _load_failed(self, scope: Scope, receive: Receive, send: Send, exc: StoreError) -> None:
+        if self.raise_store_errors:
+            raise exc
+        await failures.answer(scope, receive, send, exc, during="load", custom=self.store_error_response)
 
     async def _load(self, scope: Scope) -> RequestSession:
-        value = _cookie(scope, self.cookie.name)
-        if value is None:
+        candidates = cookie_values(scope["headers"], self.cookie.name, _MAX_COOKIE_CANDIDATES)
+        if not candidates:
             return RequestSession(self.timing)
-        parsed = self.signer.unsign(value)
-        if parsed is None:
+        # Several cookies of one name (one set for a parent domain, say): the first that verifies.
+        for candidate in candidates:
+            parsed = self.signer.unsign(candidate)
+            if parsed is not None:
+                break
+        else:
             logger.debug("ignoring a session cookie that is malformed or badly signed")
             return RequestSession(self.timing)
         key = store_key(parsed.session_id)
@@ -170,12 +194,13 @@ class SessionMiddleware:
             state.record = None
             return state
         try:
-            state.loaded = serialization.unpack(record.data)
-            state.data.update(serialization.loads(state.loaded))
+            loaded = serialization.unpack(record.data, self.max_session_size)
+            state.data.update(serialization.loads(loaded))
+            state.loaded = loaded
         except serialization.BlobDecodeError as exc:
             # Keep the record so the next write replaces the unreadable item in place.
             logger.warning("session %s could not be decoded (%s); starting it empty", key[:8], exc)
-            state.loaded = b"{}"
+            state.unreadable = True
         return state
 
     async def _commit(self, state: RequestSession, message: Message) -> None:
@@ -186,6 +211,8 @@ class SessionMiddleware:
         raw = message["headers"] = list(message.get("headers", ()))
         if outcome is not None or state.data.accessed:
             _vary_cookie(raw)
+        # From here on, an access means code running after the response started (see below).
+        state.data.accessed = False
         if outcome is None:
             return
         headers = MutableHeaders(raw=raw)
@@ -199,18 +226,35 @@ class SessionMiddleware:
         elif "no-store" not in cache_control.lower():
             headers["cache-control"] = f"{cache_control}, no-store"
 
+    def _check_late_changes(self, state: RequestSession) -> None:
+        # Changes made after the response started (a background task, a streaming body) cannot be
+        # saved: the write happened before the headers left. Say so once per middleware. Only a
+        # session used through request.session since then is compared (encoding it on every
+        # request would cost a tenth of the middleware's CPU).
+        if self._late_change_logged or state.committed is None or not state.data.accessed:
+            return
+        try:
+            now = serialization.dumps(state.data)
+        except DynSessionError:
+            now = None
+        if now != state.committed:
+            self._late_change_logged = True
+            logger.warning(
+                "a session was changed after its response had started (in a background task or a "
+                "streaming body?); such changes are not saved. Logged once per middleware."
+            )
+
 
 def _session_cap(store: SessionStore, cap: int | None) -> int | None:
-    if cap is None:
+    checked = options.optional_integer("max_sessions_per_user", cap, minimum=1, none="no limit")
+    if checked is None:
         return None
-    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
-        raise ConfigurationError("max_sessions_per_user must be None or a whole number of at least 1")
     if not isinstance(store, UserSessionStore) or getattr(store, "user_index", True) is False:
         raise ConfigurationError(
             "max_sessions_per_user needs a store that finds sessions by user: MemoryStore or "
             "DynamoDBStore(..., user_index=True)"
         )
-    return cap
+    return checked
 
 
 def _vary_cookie(raw: list[tuple[bytes, bytes]]) -> None:
@@ -221,45 +265,3 @@ def _vary_cookie(raw: list[tuple[bytes, bytes]]) -> None:
             MutableHeaders(raw=raw).add_vary_header("Cookie")
             return
     raw.append((b"vary", b"Cookie"))
-
-
-def _cookie(scope: Scope, name: str) -> str | None:
-    values = [value for key, value in scope["headers"] if key == b"cookie"]
-    if not values:
-        return None
-    return cookie_parser(b"; ".join(values).decode("latin-1")).get(name)
-
-
-async def _write_failed(scope: Scope, send: Send, exc: StoreError) -> None:
-    # The app's response is replaced so the client never sees a success for a write that did not happen.
-    if isinstance(exc, SessionConflict):
-        # Not an outage: concurrent requests won (on_conflict="raise", or every merge attempt lost).
-        logger.warning("session write lost to a concurrent request, answering 409 instead: %s", exc)
-        await _unavailable(scope, send, 409, b"Conflict: the session was changed by a concurrent request.")
-    else:
-        logger.error("session write failed, answering 503 instead: %s", exc)
-        await _unavailable(scope, send)
-
-
-async def _unavailable(
-    scope: Scope,
-    send: Send,
-    status: int = 503,
-    body: bytes = b"Service Unavailable: the session store could not be reached.",
-) -> None:
-    if scope["type"] == "websocket":
-        await send({"type": "websocket.close", "code": 1013, "reason": "session store unavailable"})
-        return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"cache-control", b"no-store"),
-                (b"retry-after", b"1"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

@@ -1,20 +1,16 @@
-"""What to write when a response starts: create, save with versions, merge on conflict, refresh, delete."""
+"""What to write when a response starts: create, versioned save or delete with merge, move, refresh."""
 
 from __future__ import annotations
 
 import logging
-import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any, Literal
 
-import anyio
-
-from . import serialization
+from . import conflict, serialization
 from .cookies import new_session_id, store_key
-from .exceptions import ConfigurationError, SessionConflict, SessionTooLarge
-from .session import RequestSession, Timing
+from .exceptions import ConfigurationError, DynSessionError, SessionConflict, SessionTooLarge
+from .moves import move
+from .session import CookieChange, RequestSession, Timing
 from .stores.base import SessionOwner, SessionRecord, SessionStore
 from .user_sessions import evict_over_cap
 
@@ -25,22 +21,32 @@ ConflictPolicy = Literal["merge", "raise", "overwrite"]
 # loopback): 5 attempts with waits capped at 0.2 s lost 41 of 50; 10 attempts from 20 ms capped at
 # 1 s lost 1 in 250; 12 attempts lost none in 300. Writers in one process take turns and need two.
 DEFAULT_CONFLICT_ATTEMPTS = 12
-_BACKOFF_SECONDS = 0.02
-_BACKOFF_CAP_SECONDS = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class CookieChange:
-    """The cookie the response must carry: ``session_id`` to set, or ``None`` to expire it."""
-
-    session_id: str | None
 
 
 _EXPIRE = CookieChange(None)
 
 
+def _snapshot(data: Mapping[str, Any]) -> bytes | None:
+    """The session as encoded now, or None when it cannot be (it is not being written anyway)."""
+    try:
+        return serialization.dumps(data)
+    except DynSessionError:
+        return None
+
+
+def _next_version(expected: int) -> int:
+    # A store reports an item it could not read with a version of 0 or less; it is rewritten as 1.
+    return max(expected, 0) + 1
+
+
 class Writer:
-    """Persists one request's session through a store, with the fewest calls that keep it right."""
+    """Persists one request's session through a store, with the fewest calls that keep it right.
+
+    Every write of a loaded session, emptying it included, is conditional on the version loaded;
+    on a conflict the policy decides: ``merge`` re-applies this request's key-level edits onto
+    what the other request stored, ``overwrite`` writes this request's snapshot again, ``raise``
+    gives up. Only :func:`~dynsession.end_session` deletes unconditionally.
+    """
 
     def __init__(
         self,
@@ -50,6 +56,7 @@ class Writer:
         on_conflict: ConflictPolicy,
         conflict_attempts: int,
         compress_threshold: int | None,
+        max_session_size: int,
         resend_cookie: bool,
         max_sessions_per_user: int | None = None,
     ) -> None:
@@ -57,37 +64,48 @@ class Writer:
             raise ConfigurationError(
                 f"on_conflict must be 'merge', 'raise' or 'overwrite', not {on_conflict!r}"
             )
-        if conflict_attempts < 1:
-            raise ConfigurationError("conflict_attempts must be at least 1")
         self.store = store
         self.timing = timing
         self.on_conflict = on_conflict
         self.conflict_attempts = conflict_attempts
         self.compress_threshold = compress_threshold
+        self.max_session_size = max_session_size
         # A cookie with a lifetime of its own (max_age) is re-sent on every write so it slides.
         self.resend_cookie = resend_cookie
         self.max_sessions_per_user = max_sessions_per_user
-        self._turns = _KeyTurns()
+        self._turns = conflict.KeyTurns()
+
+    def encode(self, data: Mapping[str, Any]) -> bytes:
+        """The session as stored JSON. Raises SessionNotSerializable, or SessionTooLarge over
+        ``max_session_size``: an item must never hold more than a read will decode."""
+        raw = serialization.dumps(data)
+        if len(raw) > self.max_session_size:
+            keys = serialization.largest_keys(data)
+            raise SessionTooLarge(len(raw), self.max_session_size, keys, what="session JSON")
+        return raw
 
     async def persist(self, state: RequestSession) -> CookieChange | None:
         """Write what the request changed; return the cookie change the response needs, if any."""
         record, key = state.record, state.key
         if state.ended:
+            state.committed = _snapshot(state.data)
             if record is not None and key is not None:
+                # An explicit logout wins over every concurrent write: this delete has no condition.
                 await self.store.delete(key)
             return _EXPIRE if key is not None else None
-        raw = serialization.dumps(state.data)
-        if record is None or key is None or state.regenerate:
+        raw = state.committed = self.encode(state.data)
+        if record is None or key is None:
             return await self._create(state, raw)
-        if raw == state.loaded:
-            return await self._refresh(state, record, key)
-        if not state.data:
-            await self.store.delete(key)
-            return _EXPIRE
+        if raw == state.loaded and not state.regenerate:
+            # An unreadable item is not refreshed: moving its deadline could revive what made it
+            # unreadable (a missing TTL); the next write of data replaces it.
+            return None if state.unreadable else await self._refresh(state, record, key)
         # Writers of one session in this process take turns, so they lose at most one round to each
         # other; the versioned write still settles races with other processes.
         async with self._turns.take(key):
-            return await self._save_changes(state, record, key, raw)
+            if state.regenerate:
+                return await move(self, state, record, key, raw)
+            return await self._write(state, record, key, raw)
 
     def _same_cookie(self, state: RequestSession) -> CookieChange | None:
         if self.resend_cookie or not state.signed_with_current_key:
@@ -95,44 +113,30 @@ class Writer:
         return None
 
     async def _create(self, state: RequestSession, raw: bytes) -> CookieChange | None:
-        old = state.record
         # A session being bound to a user is stored even when its dict is empty.
-        if not state.data and state.bind is None:
-            if old is None or state.key is None:
-                # A cookie naming a session the store no longer has is left alone: the request that
-                # ended or moved that session (a logout, a login) may be setting the browser's cookie
-                # right now, and an expiry racing it would log that user out.
-                return None
-            await self.store.delete(state.key)
-            return _EXPIRE
+        if raw == serialization.EMPTY and state.bind is None:
+            # A cookie naming a session the store no longer has is left alone: the request that
+            # ended or moved that session (a logout, a login) may be setting the browser's cookie
+            # right now, and an expiry racing it would log that user out.
+            return None
         now = self.timing.clock()
-        if old is None or state.fresh_start:
-            created, absolute = now, self.timing.absolute_deadline(now)
-        else:
-            created, absolute = old.created, state.absolute_deadline
-        owner = await self._owner(state, now)
+        absolute = self.timing.absolute_deadline(now)
+        owner = await self.owner(state, now, replacing=None)
         session_id = new_session_id()
-        record = SessionRecord(
-            data=self._pack(raw),
-            version=1,
-            created=created,
-            expires=self.timing.expires(now, absolute),
-            absolute_deadline=absolute,
-            owner=owner,
-        )
-        await self._save(state, store_key(session_id), record, expected_version=None)
-        if old is not None and state.key is not None:
-            await self.store.delete(state.key)
+        expires = self.timing.expires(now, absolute)
+        record = SessionRecord(self.pack(raw), 1, now, expires, absolute, owner=owner)
+        await self.save(state, store_key(session_id), record, expected_version=None)
         return CookieChange(session_id)
 
-    async def _owner(self, state: RequestSession, now: int) -> SessionOwner | None:
-        """The owner of a session being created or moved: a new binding, or the one it had."""
+    async def owner(self, state: RequestSession, now: int, *, replacing: str | None) -> SessionOwner | None:
+        """The owner of a session being created or moved: this request's binding, or the one it
+        had. A new binding first ends the user's sessions over ``max_sessions_per_user`` (not
+        counting ``replacing``, the store key of the session being moved), before anything is
+        written, so a failure there leaves no orphaned session."""
         if state.bind is None:
             return None if state.record is None else state.record.owner
         user_id, device = state.bind
         if self.max_sessions_per_user is not None:
-            # Before the new session is written, so a failure here leaves no orphaned session.
-            replacing = state.key if state.record is not None else None
             await evict_over_cap(self.store, user_id, self.max_sessions_per_user, replacing=replacing)
         return SessionOwner(user_id, device, now)
 
@@ -146,57 +150,59 @@ class Writer:
         logger.info("session %s vanished before its refresh; ending it", key[:8])
         return None
 
-    async def _save_changes(
+    async def _write(
         self, state: RequestSession, record: SessionRecord, key: str, raw: bytes
     ) -> CookieChange | None:
-        """Versioned save with the conflict policy; returns the cookie change the response needs.
+        """Versioned save, or versioned delete when the session is now empty, under the policy.
 
         Raises SessionConflict when the policy is ``raise`` or every attempt lost.
         """
         now = self.timing.clock()
         expected, current = record.version, record
         for attempt in range(self.conflict_attempts):
-            new = SessionRecord(
-                data=self._pack(raw),
-                version=expected + 1,
-                created=current.created,
-                expires=self.timing.expires(now, state.absolute_deadline),
-                absolute_deadline=state.absolute_deadline,
-                owner=current.owner,
-            )
             try:
-                await self._save(state, key, new, expected_version=expected)
+                if raw == serialization.EMPTY:
+                    await self.store.delete(key, expected_version=expected)
+                    return _EXPIRE
+                new = SessionRecord(
+                    data=self.pack(raw),
+                    version=_next_version(expected),
+                    created=current.created,
+                    expires=self.timing.expires(now, state.absolute_deadline),
+                    absolute_deadline=state.absolute_deadline,
+                    owner=current.owner,
+                )
+                await self.save(state, key, new, expected_version=expected)
                 return self._same_cookie(state)
             except SessionConflict as exc:
-                if self.on_conflict == "raise" or attempt + 1 == self.conflict_attempts:
-                    raise
-                fresh = exc.current
-            if attempt == 0:
-                # The first loss retries at once, on the item that won when the store returned it:
-                # two racing requests, the common case, cost one extra write and no wait.
-                if fresh is None:
-                    fresh = await self.store.load(key)
-            else:
-                # Losing again means writers in other processes: full jitter spreads them out, and
-                # the read comes after the wait so the retry builds on the newest version.
-                await anyio.sleep(random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_SECONDS * 2**attempt)))
-                fresh = await self.store.load(key)
+                fresh = await self.after_conflict(key, exc, attempt)
             if fresh is None:
                 # The request that ended or moved the session already sent the cookie the browser
                 # should keep; expiring it here could log out a login that just happened.
                 logger.info("session %s was ended by another request; its deletion wins", key[:8])
                 return None
             if self.on_conflict == "merge":
-                raw = serialization.dumps(_merge(state, fresh))
-                if raw == b"{}":
-                    await self.store.delete(key)
-                    return _EXPIRE
+                raw = self.encode(conflict.merge(state, fresh, self.max_session_size))
             expected, current = fresh.version, fresh
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _save(
+    async def after_conflict(self, key: str, exc: SessionConflict, attempt: int) -> SessionRecord | None:
+        """The record to build the next attempt on; re-raises ``exc`` when no attempt is left."""
+        if self.on_conflict == "raise" or attempt + 1 == self.conflict_attempts:
+            raise exc
+        if attempt == 0:
+            # The first loss retries at once, on the item that won when the store returned it:
+            # two racing requests, the common case, cost one extra write and no wait.
+            return exc.current if exc.current is not None else await self.store.load(key)
+        # Losing again means writers in other processes: the read comes after the wait so the
+        # retry builds on the newest version.
+        await conflict.backoff(attempt)
+        return await self.store.load(key)
+
+    async def save(
         self, state: RequestSession, key: str, record: SessionRecord, *, expected_version: int | None
     ) -> None:
+        """``store.save``, with the session's largest keys named in SessionTooLarge."""
         try:
             await self.store.save(key, record, expected_version=expected_version)
         except SessionTooLarge as exc:
@@ -204,49 +210,6 @@ class Writer:
                 raise
             raise SessionTooLarge(exc.size, exc.limit, serialization.largest_keys(state.data)) from None
 
-    def _pack(self, raw: bytes) -> bytes:
+    def pack(self, raw: bytes) -> bytes:
+        """The stored form of encoded JSON, compressed above ``compress_threshold``."""
         return serialization.pack(raw, self.compress_threshold)
-
-
-class _KeyTurns:
-    """One lock per store key while some request of this process is writing it; dropped when idle."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[anyio.Lock, list[int]]] = {}
-
-    @asynccontextmanager
-    async def take(self, key: str) -> AsyncIterator[None]:
-        entry = self._locks.get(key)
-        if entry is None:
-            entry = self._locks[key] = (anyio.Lock(), [0])
-        lock, users = entry
-        users[0] += 1
-        try:
-            # Uncontended, the common case, takes the lock without the scheduling checkpoint that
-            # `async with lock` adds: that extra trip round the event loop was a third of a write's CPU.
-            try:
-                lock.acquire_nowait()
-            except anyio.WouldBlock:
-                await lock.acquire()
-            try:
-                yield
-            finally:
-                lock.release()
-        finally:
-            users[0] -= 1
-            if not users[0]:
-                del self._locks[key]
-
-
-def _merge(state: RequestSession, fresh: SessionRecord) -> dict[str, Any]:
-    """Apply this request's key-level edits onto the data another request stored meanwhile."""
-    before = serialization.loads(state.loaded)
-    try:
-        current = serialization.loads(serialization.unpack(fresh.data))
-    except serialization.BlobDecodeError:
-        current = {}
-    updated, deleted = serialization.changed_keys(before, state.data)
-    current.update(updated)
-    for name in deleted:
-        current.pop(name, None)
-    return current

@@ -13,23 +13,55 @@ from .exceptions import SessionNotSerializable
 # zlib-compressed JSON. The marker keeps both formats loadable forever.
 _ZLIB_MARKER = b"\x01"
 DEFAULT_COMPRESS_THRESHOLD = 1024
+EMPTY = b"{}"
+"""The encoded empty session."""
+# The largest encoded (uncompressed) session written or read. Compression lets a repetitive 50 MB
+# value fit in a 48 KB item; the cap keeps what one item can cost to decode bounded.
+DEFAULT_MAX_SESSION_SIZE = 4 * 1024 * 1024
+# Objects and arrays nest at most this deep. Python's JSON encoder and decoder recurse once per
+# level and share the interpreter's recursion limit with the call stack they run on, so without a
+# fixed bound a session could load at one stack depth and fail to encode at a deeper one.
+MAX_DEPTH = 100
 
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+# Only for sessions holding lone surrogates (which UTF-8 cannot carry): "\ud800" escapes are
+# standard JSON that every reader, dynsession's older versions included, turns back into the string.
+_ascii_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+# NaN and Infinity are refused on reading too: a session holding one could never be written again.
+_decoder = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 class BlobDecodeError(ValueError):
-    """A stored blob is corrupted or in an unknown format."""
+    """A stored blob is corrupted, in an unknown format, or over the size or nesting limits."""
 
 
 def dumps(data: Mapping[str, Any]) -> bytes:
-    """Encode a session dict as compact JSON.
+    """Encode a session dict as compact UTF-8 JSON.
 
-    Raises SessionNotSerializable naming the top-level key whose value cannot be encoded.
+    Raises SessionNotSerializable naming the top-level key whose value cannot be encoded, or nests
+    deeper than :data:`MAX_DEPTH`.
     """
     try:
-        return _encoder.encode(data).encode("utf-8")
+        text = _encoder.encode(data)
     except (TypeError, ValueError) as exc:
         raise _explain(data, exc) from exc
+    except RecursionError as exc:
+        raise SessionNotSerializable(None, f"nested more than {MAX_DEPTH} levels deep") from exc
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = _ascii_encoder.encode(data).encode("ascii")
+    # Counting brackets is a cheap upper bound on the depth (strings may hold brackets too): only a
+    # session with more containers than the limit is walked.
+    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _nests_too_deep(data):
+        raise SessionNotSerializable(_deepest_key(data), f"nested more than {MAX_DEPTH} levels deep")
+    return raw
 
 
 def _explain(data: Mapping[str, Any], exc: Exception) -> SessionNotSerializable:
@@ -43,14 +75,42 @@ def _explain(data: Mapping[str, Any], exc: Exception) -> SessionNotSerializable:
     return SessionNotSerializable(None, str(exc))
 
 
+def _nests_too_deep(value: Any) -> bool:
+    """Walk containers level by level (no recursion) until one lies deeper than the limit."""
+    level, depth = [value], 1
+    while level:
+        if depth > MAX_DEPTH:
+            return True
+        children: list[Any] = []
+        for node in level:
+            members = node.values() if isinstance(node, dict) else node
+            children.extend(child for child in members if isinstance(child, dict | list | tuple))
+        level, depth = children, depth + 1
+    return False
+
+
+def _deepest_key(data: Mapping[str, Any]) -> str | None:
+    for key, value in data.items():
+        if _nests_too_deep({"": value}):
+            return str(key)
+    return None
+
+
 def loads(raw: bytes) -> dict[str, Any]:
-    """Decode plain JSON produced by :func:`dumps`."""
+    """Decode JSON produced by :func:`dumps` into a session dict.
+
+    Raises BlobDecodeError for anything :func:`dumps` could not have written back: invalid UTF-8 or
+    JSON, NaN or Infinity, nesting deeper than :data:`MAX_DEPTH`, or a value that is not an object.
+    """
     try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        value = _decoder.decode(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers UnicodeDecodeError and JSONDecodeError.
         raise BlobDecodeError("stored session is not valid JSON") from exc
     if not isinstance(value, dict):
         raise BlobDecodeError("stored session is not a JSON object")
+    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _nests_too_deep(value):
+        raise BlobDecodeError(f"stored session nests more than {MAX_DEPTH} levels deep")
     return value
 
 
@@ -62,17 +122,32 @@ def pack(raw: bytes, threshold: int | None = DEFAULT_COMPRESS_THRESHOLD) -> byte
     return compressed if len(compressed) < len(raw) else raw
 
 
-def unpack(blob: bytes) -> bytes:
-    """Return the JSON inside a stored blob, whichever format it was written in."""
+def unpack(blob: bytes, max_size: int = DEFAULT_MAX_SESSION_SIZE) -> bytes:
+    """Return the JSON inside a stored blob, whichever format it was written in.
+
+    Raises BlobDecodeError when the blob is corrupted, in an unknown format, or holds more than
+    ``max_size`` bytes of JSON; decompression stops at that size, so a hostile blob costs no more.
+    """
+    if not blob:
+        # What a store returns for an item it could not read at all (see SessionRecord).
+        raise BlobDecodeError("stored item is malformed")
     head = blob[:1]
     if head == b"{":
+        if len(blob) > max_size:
+            raise BlobDecodeError(f"stored session is over {max_size} bytes")
         return blob
-    if head == _ZLIB_MARKER:
-        try:
-            return zlib.decompress(blob[1:])
-        except zlib.error as exc:
-            raise BlobDecodeError("stored session has a corrupted zlib body") from exc
-    raise BlobDecodeError("stored session has an unknown format")
+    if head != _ZLIB_MARKER:
+        raise BlobDecodeError("stored session has an unknown format")
+    inflater = zlib.decompressobj()
+    try:
+        raw = inflater.decompress(memoryview(blob)[1:], max_size + 1)
+    except zlib.error as exc:
+        raise BlobDecodeError("stored session has a corrupted zlib body") from exc
+    if len(raw) > max_size:
+        raise BlobDecodeError(f"stored session decompresses to over {max_size} bytes")
+    if not inflater.eof:
+        raise BlobDecodeError("stored session has a corrupted zlib body")
+    return raw
 
 
 def largest_keys(data: Mapping[str, Any], count: int = 3) -> list[tuple[str, int]]:
@@ -80,8 +155,8 @@ def largest_keys(data: Mapping[str, Any], count: int = 3) -> list[tuple[str, int
     sizes = []
     for key, value in data.items():
         try:
-            size = len(_encoder.encode(value).encode("utf-8"))
-        except (TypeError, ValueError):
+            size = len(_encoder.encode(value).encode("utf-8", "surrogatepass"))
+        except (TypeError, ValueError, RecursionError):
             continue
         sizes.append((str(key), size))
     sizes.sort(key=lambda pair: pair[1], reverse=True)

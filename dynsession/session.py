@@ -58,6 +58,13 @@ class Timing:
 
 
 @dataclass(frozen=True, slots=True)
+class CookieChange:
+    """The cookie a response must carry: ``session_id`` to set, or ``None`` to expire it."""
+
+    session_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class SessionInfo:
     """What a handler may know about its session besides the data (never the session ID).
 
@@ -82,6 +89,7 @@ class RequestSession:
     __slots__ = (
         "absolute_deadline",
         "bind",
+        "committed",
         "data",
         "ended",
         "fresh_start",
@@ -93,6 +101,7 @@ class RequestSession:
         "signed_with_current_key",
         "store",
         "timing",
+        "unreadable",
     )
 
     def __init__(
@@ -123,6 +132,11 @@ class RequestSession:
         self.bind: tuple[str, str] | None = None
         # The middleware's store, for the helpers that list and end the user's other sessions.
         self.store: SessionStore | None = None
+        # The encoded session the response's write was decided on; None until then.
+        self.committed: bytes | None = None
+        # The stored item could not be decoded: the session started empty, and only a write of
+        # data touches the item (it replaces it in place).
+        self.unreadable = False
 
     def __repr__(self) -> str:
         short = None if self.key is None else self.key[:8]
@@ -150,9 +164,12 @@ class RequestSession:
         return None if owner is None else owner.user_id
 
 
+def _scope(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    return request_or_scope.scope if isinstance(request_or_scope, HTTPConnection) else request_or_scope
+
+
 def _state(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> RequestSession:
-    scope = request_or_scope.scope if isinstance(request_or_scope, HTTPConnection) else request_or_scope
-    state = scope.get(STATE_KEY)
+    state = _scope(request_or_scope).get(STATE_KEY)
     if not isinstance(state, RequestSession):
         raise RuntimeError("dynsession.SessionMiddleware is not installed for this request")
     return state
@@ -167,17 +184,25 @@ def regenerate_session(
 ) -> None:
     """Move the session to a new ID when the response starts; call it on login.
 
-    The data is kept. The new item is written, the old one deleted and the new cookie set. The
-    creation time, and so the absolute deadline, is kept unless ``fresh_start`` is true.
+    The data is kept. The new item is written, the old one deleted and the new cookie set; a
+    change another request saved to the old item meanwhile is carried over. The creation time,
+    and so the absolute deadline, is kept unless ``fresh_start`` is true.
 
     With ``user_id`` the new session is bound to that user: it appears in the user's session list
     (see :func:`dynsession.list_sessions`) labelled ``device``, by default a short label derived from
     the User-Agent ("Firefox on Linux"). Without it a bound session stays bound to its user.
 
-    Raises RuntimeError when the middleware is not installed, ValueError when ``user_id`` is
-    empty or over 512 bytes (UTF-8), or ``device`` empty, over 64 characters or not printable.
+    Raises RuntimeError when the middleware is not installed, and on a websocket, which cannot
+    set the new cookie (regenerate in the HTTP request that logs the user in); ValueError when
+    ``user_id`` is empty or over 512 bytes (UTF-8), or ``device`` empty, over 64 characters or
+    not printable.
     """
     state = _state(request_or_scope)
+    if _scope(request_or_scope).get("type") == "websocket":
+        raise RuntimeError(
+            "regenerate_session cannot be used on a websocket: no cookie can be set once it is open; "
+            "regenerate in the HTTP request that logs the user in"
+        )
     if user_id is not None:
         if not isinstance(user_id, str) or not user_id or len(user_id.encode("utf-8")) > MAX_USER_ID_BYTES:
             raise ValueError(f"user_id must be a non-empty string of at most {MAX_USER_ID_BYTES} bytes")
@@ -190,8 +215,7 @@ def regenerate_session(
 
 
 def _user_agent(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> str | None:
-    scope = request_or_scope.scope if isinstance(request_or_scope, HTTPConnection) else request_or_scope
-    for name, value in scope.get("headers", ()):
+    for name, value in _scope(request_or_scope).get("headers", ()):
         if name == b"user-agent":
             return bytes(value).decode("latin-1")
     return None
@@ -201,7 +225,9 @@ def end_session(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> 
     """End the session when the response starts; call it on logout.
 
     The stored item is deleted and the cookie expired, even if the handler writes to the session
-    afterwards. Raises RuntimeError when the middleware is not installed.
+    afterwards, and whatever other requests wrote meanwhile. On a websocket the item is deleted
+    before the handler's next send or receive (or when it returns); the browser keeps a cookie
+    that names nothing. Raises RuntimeError when the middleware is not installed.
     """
     state = _state(request_or_scope)
     state.ended = True

@@ -7,8 +7,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 __all__ = ["FakeClock", "local_dynamodb"]
 
@@ -34,15 +36,37 @@ def local_dynamodb(*, port: int = 0) -> Iterator[str]:
     """Run moto's DynamoDB server on 127.0.0.1 for the block; yield its URL.
 
     ``port`` 0 picks a free port. It accepts any credentials and keeps everything in memory.
-    Raises ImportError without the ``local`` extra.
+    Requests are handled one at a time, so conditional writes are atomic as in DynamoDB. Raises
+    ImportError without the ``local`` extra.
     """
-    from moto.server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, name="local-dynamodb", daemon=True)
+    thread.start()
     try:
-        host, bound = server.get_host_and_port()
-        yield f"http://{host}:{bound}"
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
-        server.stop()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class _OneAtATime:
+    """A WSGI app run under a lock. moto checks a write's condition and then stores the item in
+    two steps with no lock between them: two concurrent writes could both pass one condition."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self.lock:
+            return list(self.app(environ, start_response))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from starlette.templating import Jinja2Templates
 
 from dynsession import (
     Clock,
+    DynamoDBStore,
     SessionMiddleware,
     SessionStore,
     end_session,
@@ -25,6 +27,7 @@ from dynsession import (
     session_info,
     system_clock,
 )
+from dynsession.cache import DistributedCache, DynamoDBCache, MemoryCache
 
 from .devices import device_routes
 from .settings import Settings
@@ -39,6 +42,8 @@ CATALOGUE: dict[str, tuple[str, int]] = {
     "cheese": ("Cheese", 480),
     "tea": ("Tea", 320),
 }
+CATALOGUE_DELAY = 1.0  # seconds the simulated product service takes to answer
+CATALOGUE_LIFETIME = 60  # seconds a computed catalogue is served from the cache
 
 # Templates and the stylesheet are read once at import: reading files per request would block the
 # event loop.
@@ -54,11 +59,21 @@ templates = Jinja2Templates(env=_environment)
 STYLESHEET = (_HERE / "static" / "shop.css").read_bytes()
 
 
-def create_app(store: SessionStore, settings: Settings, *, clock: Clock = system_clock) -> Starlette:
-    """Build the example app with its sessions kept in ``store``, timed by ``clock``.
+def create_app(
+    store: SessionStore,
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    cache: DistributedCache | None = None,
+    catalogue_delay: float = CATALOGUE_DELAY,
+) -> Starlette:
+    """Build the example app with its sessions kept in ``store``, timed by ``clock``. The product
+    catalogue is cached in ``cache`` (default: a DynamoDBCache in the sessions table when ``store``
+    is a DynamoDBStore, else a MemoryCache).
 
     Raises dynsession.ConfigurationError when the settings are not valid middleware options.
     """
+    shared = cache if cache is not None else _default_cache(store, clock)
 
     async def home(request: Request) -> Response:
         request.session["visits"] = request.session.get("visits", 0) + 1
@@ -100,6 +115,21 @@ def create_app(store: SessionStore, settings: Settings, *, clock: Clock = system
         request.session.pop(CART_PREFIX + await _known_sku(request), None)
         return RedirectResponse("/cart", status_code=303)
 
+    async def catalogue(request: Request) -> Response:
+        computed = False
+
+        async def from_service() -> list[dict[str, Any]]:
+            nonlocal computed
+            computed = True
+            await anyio.sleep(catalogue_delay)  # a slow product service
+            return [{"sku": sku, "name": name, "cents": cents} for sku, (name, cents) in CATALOGUE.items()]
+
+        started = time.perf_counter()
+        products = await shared.get_or_set_json("catalogue", from_service, absolute_in=CATALOGUE_LIFETIME)
+        elapsed_ms = round((time.perf_counter() - started) * 1000)
+        context = {"products": products, "computed": computed, "elapsed_ms": elapsed_ms}
+        return _page(request, "catalogue.html", clock, **context)
+
     async def session_page(request: Request) -> Response:
         stored = session_snapshot(request)
         pretty = json.dumps(stored["session"], indent=2, sort_keys=True)
@@ -120,6 +150,7 @@ def create_app(store: SessionStore, settings: Settings, *, clock: Clock = system
             Route("/cart", cart),
             Route("/cart/add", cart_add, methods=["POST"]),
             Route("/cart/remove", cart_remove, methods=["POST"]),
+            Route("/catalogue", catalogue),
             Route("/session", session_page),
             Route("/session.json", session_json),
             Route("/shop.css", stylesheet),
@@ -127,6 +158,7 @@ def create_app(store: SessionStore, settings: Settings, *, clock: Clock = system
         ]
     )
     app.state.settings = settings
+    app.state.cache = shared
     app.add_middleware(
         SessionMiddleware,
         store=store,
@@ -139,6 +171,13 @@ def create_app(store: SessionStore, settings: Settings, *, clock: Clock = system
         clock=clock,
     )
     return app
+
+
+def _default_cache(store: SessionStore, clock: Clock) -> DistributedCache:
+    if isinstance(store, DynamoDBStore):
+        # The cache shares the sessions table and its client; its items live under "cache:dc:".
+        return DynamoDBCache(store.table_name, client=store.client, clock=clock, validate_on_startup=False)
+    return MemoryCache(clock=clock)
 
 
 def cart_lines(session: dict[str, Any]) -> list[dict[str, Any]]:

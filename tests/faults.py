@@ -33,8 +33,9 @@ class Fault:
     ``status``/``code``: an error answer (``status=200`` answers an empty success instead).
     ``action``: ``"answer"`` (the default), ``"delay"`` (wait ``seconds``, then pass the request
     through), ``"drop"`` (close the connection without answering), ``"silence"`` (hold the
-    connection open, unanswered, for ``seconds``) or ``"bad_checksum"`` (pass the request through
-    and answer with a wrong ``x-amz-crc32``).
+    connection open, unanswered, for ``seconds``), ``"bad_checksum"`` (pass the request through
+    and answer with a wrong ``x-amz-crc32``) or ``"lost_reply"`` (pass the request through, so
+    the server applies it, then close the connection without passing the answer on).
     """
 
     def __init__(
@@ -141,7 +142,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.action == "delay":
             time.sleep(fault.seconds)
             self._forward(body)
-        elif fault.action == "drop":
+        elif fault.action in ("drop", "lost_reply"):
+            if fault.action == "lost_reply":
+                self._forward(body, deliver=False)
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
         elif fault.action == "silence":
@@ -155,7 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
                 fault.status, [("Content-Type", "application/x-amz-json-1.0")], json.dumps(answer).encode()
             )
 
-    def _forward(self, body: bytes, checksum: str | None = None) -> None:
+    def _forward(self, body: bytes, checksum: str | None = None, *, deliver: bool = True) -> None:
         connection = http.client.HTTPConnection(*self.owner.upstream, timeout=30)
         try:
             headers = {name: value for name, value in self.headers.items() if name.lower() != "connection"}
@@ -165,6 +168,8 @@ class _Handler(BaseHTTPRequestHandler):
             kept = [(n, v) for n, v in response.getheaders() if n.lower() not in _HOP_BY_HOP]
         finally:
             connection.close()
+        if not deliver:
+            return
         if checksum is not None:
             kept = [(n, v) for n, v in kept if n.lower() != "x-amz-crc32"] + [("x-amz-crc32", checksum)]
         self._answer(response.status, kept, payload)

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from dynsession import SessionMiddleware, SessionRecord, SessionStore
 from dynsession.testing import FakeClock as FakeClock  # re-exported for the tests
 
-SECRET = "test-secret-key"
+SECRET = "test-secret-key-for-dynsession"
 
 TransportName = Literal["boto3", "aiohttp"]
 """A DynamoDBStore transport the tests run over (the ``transport`` fixture's values)."""
@@ -48,9 +48,12 @@ class CountingStore:
         self._note("touch")
         return await self.inner.touch(key, expires)
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, key: str, *, expected_version: int | None = None) -> None:
         self._note("delete")
-        await self.inner.delete(key)
+        if expected_version is None:
+            await self.inner.delete(key)
+        else:
+            await self.inner.delete(key, expected_version=expected_version)
 
 
 async def view(request: Request) -> Response:

@@ -7,7 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import calls, cpu, latency, report, report_calls, report_transports, run, transports
+from benchmarks import (
+    cache_calls,
+    calls,
+    cpu,
+    latency,
+    report,
+    report_cache,
+    report_calls,
+    report_transports,
+    run,
+    transports,
+)
 
 pytestmark = pytest.mark.bench_smoke
 
@@ -16,6 +27,12 @@ pytestmark = pytest.mark.bench_smoke
 def call_results(dynamodb_endpoint: str) -> calls.CallsResult:
     # One request per simulated second over a few users: long enough for idle-timeout refreshes.
     return calls.run_calls(dynamodb_endpoint, repeats=2, mix_requests=300, pool=8, rate=1)
+
+
+@pytest.fixture(scope="module")
+def cache_results(dynamodb_endpoint: str) -> cache_calls.CacheCallsResult:
+    # A few keys read once every few simulated seconds: long enough for throttled refreshes.
+    return cache_calls.run_cache_calls(dynamodb_endpoint, operations=300, keys=8, rate=1)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +106,45 @@ def test_traffic_mix_prices_the_user_index(call_results: calls.CallsResult) -> N
     assert index.session_item_bytes > mix.session_item_bytes
 
 
+def test_every_cache_operation_makes_exactly_the_minimum_calls(
+    cache_results: cache_calls.CacheCallsResult,
+) -> None:
+    assert [row.operation.name for row in cache_results.operations] == [
+        o.name for o in cache_calls.OPERATION_ROWS
+    ]
+    for row in cache_results.operations:
+        assert dict(row.calls) == dict(row.operation.minimum), row.operation.name
+    rows = {row.operation.name: row for row in cache_results.operations}
+    # A 1,063-byte item: one strongly consistent read unit, two write units per write.
+    assert rows["get, hit, refresh due"].by_rules == (1.0, 2.0)
+    assert rows["add, key taken"].by_rules == (0.0, 2.0) and rows["add, key taken"].reported[1] == 0
+    assert rows["get, miss"].reported[0] > 0
+
+
+def test_the_throttled_refresh_is_the_minimum_and_cheaper_than_refreshing_every_get(
+    cache_results: cache_calls.CacheCallsResult,
+) -> None:
+    throttled, every = cache_results.row(cache_calls.THROTTLED), cache_results.row(cache_calls.EVERY_GET)
+    assert report_cache.at_mix_minimum(cache_results)
+    assert 0 < throttled.calls_per_1000["UpdateItem"] < every.calls_per_1000["UpdateItem"]
+    for operation in ("GetItem", "PutItem", "DeleteItem"):
+        assert throttled.calls_per_1000[operation] == every.calls_per_1000[operation] > 0
+    assert report_cache.refresh_saving(cache_results) > 1.5
+
+
+def test_cache_section_replaces_its_part_of_results(
+    cache_results: cache_calls.CacheCallsResult,
+    transport_results: transports.TransportsResult,
+    tmp_path: Path,
+) -> None:
+    run.write_section(transport_results, tmp_path)
+    first = run.write_cache_section(cache_results, tmp_path)
+    run.write_cache_section(cache_results, tmp_path)
+    text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert text.count("## 6. DynamoDB transports") == 1 and text.count("## 7. Distributed cache") == 1
+    assert text.index("## 6.") < text.index("## 7.") and first in text
+
+
 def test_cpu_section_runs_every_variant(cpu_results: cpu.CpuResult) -> None:
     result = cpu_results
     names = {row.name for row in result.rows} | set(result.unavailable)
@@ -159,6 +215,7 @@ def test_report_writes_markdown_and_plot(
     blocking_results: latency.BlockingResult,
     throughput_results: latency.ThroughputResult,
     transport_results: transports.TransportsResult,
+    cache_results: cache_calls.CacheCallsResult,
     tmp_path: Path,
 ) -> None:
     results = report.Results(
@@ -170,12 +227,14 @@ def test_report_writes_markdown_and_plot(
         blocking_results,
         throughput_results,
         transport_results,
+        cache_results,
     )
     text = run.write(results, tmp_path)
     assert (tmp_path / "RESULTS.md").read_text(encoding="utf-8") == text
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")
-    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## Targets"):
+    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7.", "## Targets"):
         assert heading in text
     assert "| Calls per request = the minimum, every scenario | 7 of 7 rows | yes |" in text
     assert "| User index: traffic mix within 5% of the units without it |" in text
     assert "| dynsession, sign-ins in the user index (measured) |" in text
+    assert "| Cache calls per operation = the minimum | 10 of 10 operations | yes |" in text

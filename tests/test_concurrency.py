@@ -17,7 +17,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dynsession import SessionConflict, SessionMiddleware, SessionStore, end_session, regenerate_session
+from dynsession import (
+    MemoryStore,
+    SessionConflict,
+    SessionMiddleware,
+    SessionStore,
+    end_session,
+    regenerate_session,
+)
 from dynsession.cookies import CookieSigner, store_key
 
 from .items import is_expiry
@@ -62,6 +69,7 @@ class RacingApp:
                 Route("/clear", self.clear, methods=["POST"]),
                 Route("/logout", self.logout, methods=["POST"]),
                 Route("/login", self.login, methods=["POST"]),
+                Route("/pop", self.pop, methods=["POST"]),
                 Route("/view", self.view),
             ]
         )
@@ -85,7 +93,19 @@ class RacingApp:
     async def login(self, request: Request) -> Response:
         request.session["user"] = "ada"
         regenerate_session(request)
+        await self._hold(request)
         return JSONResponse({"ok": True})
+
+    async def pop(self, request: Request) -> Response:
+        for name in await request.json():
+            request.session.pop(name, None)
+        await self._hold(request)
+        return JSONResponse({"ok": True})
+
+    async def _hold(self, request: Request) -> None:
+        gate = request.query_params.get("gate")
+        if gate is not None:
+            await self.gates[gate].pass_through()
 
     async def view(self, request: Request) -> Response:
         return JSONResponse(dict(request.session))
@@ -336,3 +356,96 @@ async def test_merge_across_processes_keeps_every_key(store: SessionStore, clock
         await client.aclose()
     # All loaded one version, so every writer but one lost at least one round.
     assert counting.calls.count("save") >= 2 * WRITERS - 1
+
+
+async def while_held(
+    racing: RacingApp,
+    client: httpx.AsyncClient,
+    cookie: str,
+    held: tuple[str, Any],
+    other: tuple[str, Any],
+) -> tuple[httpx.Response, httpx.Response]:
+    """POST ``held`` (path, JSON body) and hold it after it changed the session; meanwhile POST
+    ``other`` to completion; then let the held request finish. Returns ``(held, other)``."""
+    gate = racing.gates["held"] = Gate()
+    results: list[httpx.Response] = []
+
+    async def hold() -> None:
+        path, body = held
+        results.append(await client.post(f"{path}?gate=held", json=body, headers=with_cookie(cookie)))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(hold)
+        await gate.wait_for_all()
+        path, body = other
+        done = await client.post(path, json=body, headers=with_cookie(cookie))
+        assert done.status_code == 200
+        gate.opened.set()
+    return results[0], done
+
+
+async def session_holding(client: httpx.AsyncClient, data: dict[str, Any]) -> str:
+    response = await client.post("/update", json=data)
+    assert response.status_code == 200
+    cookie = response.cookies["session"]
+    client.cookies.clear()
+    return cookie
+
+
+@pytest.mark.anyio
+async def test_emptying_the_session_keeps_a_key_another_request_saved_meanwhile(
+    store: SessionStore, clock: FakeClock
+) -> None:
+    racing = RacingApp(store, clock)
+    async with racing.client() as client:
+        cookie = await session_holding(client, {"flash": "saved!"})
+        # The flash is shown and popped (the session is now empty) while another request is answered
+        # 200 for setting the theme.
+        popped, _ = await while_held(
+            racing, client, cookie, ("/pop", ["flash"]), ("/update", {"theme": "dark"})
+        )
+        assert popped.status_code == 200
+        # The theme is still in the session, so its cookie stays.
+        assert "set-cookie" not in popped.headers
+        assert await stored(client, cookie) == {"theme": "dark"}
+
+
+@pytest.mark.anyio
+async def test_emptying_the_session_deletes_it_when_the_merge_is_empty_too(
+    store: SessionStore, clock: FakeClock
+) -> None:
+    racing = RacingApp(store, clock)
+    async with racing.client() as client:
+        cookie = await session_holding(client, {"flash": "saved!", "draft": "text"})
+        popped, _ = await while_held(racing, client, cookie, ("/pop", ["flash"]), ("/pop", ["draft"]))
+        assert popped.status_code == 200
+        assert is_expiry(popped.headers["set-cookie"])
+    assert await store.load(key_of(cookie)) is None
+
+
+@pytest.mark.anyio
+async def test_login_carries_over_a_write_saved_while_it_ran(store: SessionStore, clock: FakeClock) -> None:
+    racing = RacingApp(store, clock)
+    async with racing.client() as client:
+        cookie = await start_session(client)
+        login, cart = await while_held(racing, client, cookie, ("/login", {}), ("/update", {"cart": ["tea"]}))
+        assert login.status_code == cart.status_code == 200
+        new_cookie = login.cookies["session"]
+        assert new_cookie != cookie
+        assert await stored(client, new_cookie) == {"seed": 0, "user": "ada", "cart": ["tea"]}
+    assert await store.load(key_of(cookie)) is None
+
+
+@pytest.mark.anyio
+async def test_login_under_the_raise_policy_answers_409_and_leaves_the_old_session(
+    store: SessionStore, clock: FakeClock
+) -> None:
+    racing = RacingApp(store, clock, on_conflict="raise")
+    async with racing.client() as client:
+        cookie = await start_session(client)
+        login, _ = await while_held(racing, client, cookie, ("/login", {}), ("/update", {"cart": ["tea"]}))
+        assert login.status_code == 409
+        assert "set-cookie" not in login.headers
+        assert await stored(client, cookie) == {"seed": 0, "cart": ["tea"]}
+    if isinstance(store, MemoryStore):
+        assert len(store) == 1  # the new item was removed again

@@ -18,7 +18,7 @@ import botocore.config
 import botocore.exceptions
 import pytest
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
@@ -361,3 +361,75 @@ def test_missing_table_is_an_error_not_an_empty_session(
         pytest.raises(StoreError, match="table 'no-such-table' does not exist"),
     ):
         client.get("/view", headers={"cookie": f"session={cookie}"})
+
+
+# -- a write whose answer is lost: the transport retries it, and the retry must not be a conflict ---
+
+
+def test_lost_reply_to_a_new_sessions_write_still_sets_the_cookie(
+    proxied_store: DynamoDBStore, faults: FaultProxy, dynamodb_client: DynamoDBClient, clock: FakeClock
+) -> None:
+    with https_client(failing_app(proxied_store, clock, Calls())) as client:
+        lost = faults.inject("PutItem", Fault(action="lost_reply", times=1))
+        response = client.post("/update", json={"new": True})
+        assert response.status_code == 200
+        assert response.text == APP_BODY
+        cookie = client.cookies["session"]
+        assert client.get("/view").json() == {"new": True}
+    # The first PutItem was applied and its answer lost; the retry found the item it had written.
+    assert lost.sent == 2
+    item = stored_item(dynamodb_client, proxied_store, cookie)
+    assert item is not None and item["ver"] == {"N": "1"}
+
+
+@pytest.mark.parametrize("on_conflict", ["raise", "merge"])
+def test_lost_reply_to_an_update_is_a_success_applied_once(
+    proxied_store: DynamoDBStore,
+    faults: FaultProxy,
+    dynamodb_client: DynamoDBClient,
+    clock: FakeClock,
+    on_conflict: str,
+) -> None:
+    app = failing_app(proxied_store, clock, Calls(), on_conflict=on_conflict)
+    with https_client(app) as client:
+        client.post("/update", json={"a": 1})
+        cookie = client.cookies["session"]
+        lost = faults.inject("PutItem", Fault(action="lost_reply", times=1))
+        response = client.post("/update", json={"b": 2})
+        assert response.status_code == 200
+        assert response.text == APP_BODY
+        assert client.get("/view").json() == {"a": 1, "b": 2}
+    assert lost.sent == 2
+    # One version further, not two: no merge round wrote the same change again.
+    item = stored_item(dynamodb_client, proxied_store, cookie)
+    assert item is not None and item["ver"] == {"N": "2"}
+
+
+def test_store_error_response_answers_wire_failures(
+    proxied_store: DynamoDBStore, faults: FaultProxy, clock: FakeClock
+) -> None:
+    seen: list[str] = []
+
+    def sorry(connection: HTTPConnection, exc: StoreError) -> Response:
+        seen.append(str(exc))
+        return PlainTextResponse("come back soon", status_code=503, headers={"retry-after": "30"})
+
+    calls = Calls()
+    with https_client(failing_app(proxied_store, clock, calls, store_error_response=sorry)) as client:
+        client.post("/update", json={"a": 1})
+        faults.inject("PutItem", Fault("InternalServerError", status=500))
+        response = client.post("/update", json={"a": 2})
+        assert (response.status_code, response.text, response.headers["retry-after"]) == (
+            503,
+            "come back soon",
+            "30",
+        )
+        faults.inject("GetItem", Fault("AccessDeniedException"))
+        calls.count = 0
+        response = client.get("/view")
+        assert (response.status_code, response.text) == (503, "come back soon")
+        assert calls.count == 0
+    assert seen == [
+        "PutItem: DynamoDB returned InternalServerError",
+        "GetItem: DynamoDB returned AccessDeniedException",
+    ]

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import boto3
 import pytest
-from starlette.routing import WebSocketRoute
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from dynsession import DynamoDBStore, SessionMiddleware, SessionStore
+from dynsession import DynamoDBStore, SessionMiddleware, SessionStore, end_session, regenerate_session
 from dynsession.cookies import CookieSigner
 
 from .items import (
@@ -393,3 +398,163 @@ async def test_behaviour_over_httpx_asgi_transport(
         assert (await client.post("/clear")).status_code == 200
     assert counting.calls == ["save", "load", "load", "delete"]
     assert await anyio.to_thread.run_sync(items.item, session_id) is None
+
+
+def test_websocket_end_session_deletes_the_item(
+    counting: CountingStore, items: Inspector, clock: FakeClock
+) -> None:
+    async def logout_socket(websocket: WebSocket) -> None:
+        await websocket.accept()
+        end_session(websocket)
+        await websocket.send_json(dict(websocket.session))
+        await websocket.close()
+
+    app = session_app(counting, clock=clock)
+    app.router.routes.append(WebSocketRoute("/ws", logout_socket))
+    with TestClient(app, base_url="https://testserver") as client:
+        session_id = login(client, counting, {"user": "ada"})
+        with client.websocket_connect("wss://testserver/ws") as websocket:
+            assert websocket.receive_json() == {}
+        assert counting.calls == ["load", "delete"]
+        assert items.item(session_id) is None
+        # The same cookie is no longer logged in.
+        assert client.get("/view").json() == {}
+
+
+def test_websocket_end_session_before_waiting_for_a_message_deletes_at_once(
+    counting: CountingStore, items: Inspector, clock: FakeClock
+) -> None:
+    seen: list[bool] = []
+
+    async def logout_then_wait(websocket: WebSocket) -> None:
+        await websocket.accept()
+        end_session(websocket)
+        await websocket.receive_text()  # the delete happens before this waits
+        seen.append(True)
+        await websocket.close()
+
+    app = session_app(counting, clock=clock)
+    app.router.routes.append(WebSocketRoute("/ws", logout_then_wait))
+    with TestClient(app, base_url="https://testserver") as client:
+        session_id = login(client, counting, {"user": "ada"})
+        with client.websocket_connect("wss://testserver/ws") as websocket:
+            # Still connected: the handler waits for a message, the item is already gone.
+            assert client.get("/view").json() == {}
+            assert items.item(session_id) is None
+            websocket.send_text("bye")
+    assert seen == [True]
+
+
+def test_websocket_regenerate_session_raises_a_clear_error(counting: CountingStore, clock: FakeClock) -> None:
+    async def regenerate_socket(websocket: WebSocket) -> None:
+        await websocket.accept()
+        try:
+            regenerate_session(websocket)
+        except RuntimeError as exc:
+            await websocket.send_text(str(exc))
+        await websocket.close()
+
+    app = session_app(counting, clock=clock)
+    app.router.routes.append(WebSocketRoute("/ws", regenerate_socket))
+    with TestClient(app, base_url="https://testserver") as client:
+        login(client, counting, {"user": "ada"})
+        with client.websocket_connect("wss://testserver/ws") as websocket:
+            message = websocket.receive_text()
+    assert message.startswith("regenerate_session cannot be used on a websocket")
+    assert counting.calls == ["load"]
+
+
+# -- changes after the response started ----------------------------------------------------------------
+
+
+def late_change_app(store: SessionStore, clock: FakeClock) -> Starlette:
+    async def background(request: Request) -> Response:
+        def remember() -> None:
+            request.session["late"] = True
+
+        request.session["early"] = True
+        return PlainTextResponse("ok", background=BackgroundTask(remember))
+
+    async def streaming(request: Request) -> Response:
+        async def body() -> AsyncIterator[bytes]:
+            yield b"first "
+            request.session["streamed"] = True
+            yield b"second"
+
+        return StreamingResponse(body())
+
+    async def view(request: Request) -> Response:
+        return JSONResponse(dict(request.session))
+
+    app = Starlette(
+        routes=[
+            Route("/background", background, methods=["POST"]),
+            Route("/streaming", streaming, methods=["POST"]),
+            Route("/view", view),
+        ]
+    )
+    app.add_middleware(SessionMiddleware, store=store, secret_key=SECRET, clock=clock)
+    return app
+
+
+@pytest.mark.parametrize("path", ["/background", "/streaming"])
+def test_a_change_after_the_response_started_is_not_saved_and_logged_once(
+    store: SessionStore, clock: FakeClock, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    message = "a session was changed after its response had started"
+    with TestClient(late_change_app(store, clock), base_url="https://testserver") as client:
+        with caplog.at_level(logging.WARNING, logger="dynsession"):
+            for _ in range(3):
+                assert client.post(path).status_code == 200
+        late = [r for r in caplog.records if r.getMessage().startswith(message)]
+        assert len(late) == 1
+        assert client.get("/view").json() == ({"early": True} if path == "/background" else {})
+    # Another middleware instance warns once for itself.
+    caplog.clear()
+    with TestClient(late_change_app(store, clock), base_url="https://testserver") as client:
+        with caplog.at_level(logging.WARNING, logger="dynsession"):
+            client.post(path)
+            client.post(path)
+    assert len([r for r in caplog.records if r.getMessage().startswith(message)]) == 1
+
+
+def test_no_late_change_warning_for_ordinary_requests(
+    serve: Serve, counting: CountingStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = serve()
+    with caplog.at_level(logging.WARNING, logger="dynsession"):
+        login(client, counting)
+        client.get("/view")
+        client.post("/append", params={"item": "pear"})
+        client.post("/clear")
+    assert "after its response had started" not in caplog.text
+
+
+# -- several session cookies in one request ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "not-a-session-cookie",
+        CookieSigner("another-apps-secret-key").sign("B" * 43),
+        '"quoted junk"',
+    ],
+    ids=["garbage", "other key", "quoted"],
+)
+def test_the_first_session_cookie_that_verifies_is_used(
+    serve: Serve, counting: CountingStore, junk: str
+) -> None:
+    client = serve()
+    login(client, counting, {"user": "ada"})
+    valid = client.cookies["session"]
+    client.cookies.clear()
+    for header in (f"session={junk}; session={valid}", f"session={valid}; session={junk}"):
+        counting.reset()
+        response = client.get("/view", headers={"cookie": header})
+        assert response.json() == {"user": "ada"}
+        assert counting.calls == ["load"]
+    # One cookie header per cookie (HTTP/2) works the same way.
+    counting.reset()
+    response = client.get("/view", headers=[("cookie", f"session={junk}"), ("cookie", f"session={valid}")])
+    assert response.json() == {"user": "ada"}

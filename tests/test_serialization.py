@@ -124,7 +124,7 @@ def test_plain_json_blobs_load() -> None:
         (b"\x01" + b"not zlib at all", "corrupted zlib body"),
         (b"\x01" + zlib.compress(b'{"a":1}')[:-3], "corrupted zlib body"),
         (b"\x02future format", "unknown format"),
-        (b"", "unknown format"),
+        (b"", "malformed"),
         (b"[1,2]", "unknown format"),
     ],
 )
@@ -186,3 +186,45 @@ def test_corrupted_blob_reads_as_empty_and_is_replaced(
     assert stored is not None
     assert stored.version == 4
     assert ser.loads(ser.unpack(stored.data)) == {"fresh": 1}
+
+
+# -- lone surrogates -------------------------------------------------------------------------------
+
+
+def test_lone_surrogates_round_trip_and_stay_loadable_by_any_json_reader() -> None:
+    data = {"name": "abc\ud800", "other": "Zoë \U0001f600", "low": "\udc00x"}
+    raw = ser.dumps(data)
+    # Escaped as standard JSON: any reader, dynsession's older versions included, loads it.
+    assert raw.isascii() and b"\\ud800" in raw
+    assert json.loads(raw) == data
+    assert ser.loads(ser.unpack(ser.pack(raw, 16))) == data
+    # As in Starlette's cookie sessions, two surrogates that form a pair read back as one character.
+    assert ser.loads(ser.dumps({"pair": "\udbff\udfff"})) == {"pair": "\U0010ffff"}
+    # Sessions without them keep the compact UTF-8 form.
+    assert ser.dumps({"name": "Zoë"}) == '{"name":"Zoë"}'.encode()
+    assert ser.largest_keys(data)[0][0] in data
+
+
+def test_a_lone_surrogate_from_a_json_body_is_stored_and_read_back(
+    counting: CountingStore, clock: FakeClock
+) -> None:
+    async def update(request: Request) -> Response:
+        request.session.update(await request.json())
+        return Response("stored")
+
+    async def view(request: Request) -> Response:
+        # json.dumps escapes the surrogate; Starlette's JSONResponse (UTF-8) could not send it.
+        return Response(json.dumps(dict(request.session)), media_type="application/json")
+
+    app = Starlette(routes=[Route("/update", update, methods=["POST"]), Route("/view", view)])
+    app.add_middleware(SessionMiddleware, store=counting, secret_key=SECRET, clock=clock)
+    with TestClient(app, base_url="https://testserver") as client:
+        # Python's own JSON parser turns this body into a str holding a lone surrogate.
+        body = b'{"name": "abc\\ud800"}'
+        response = client.post("/update", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 200
+        assert json.loads(client.get("/view").content) == {"name": "abc\ud800"}
+        counting.reset()
+        # Unchanged: read back and re-encoded identically, so nothing is written.
+        client.get("/view")
+        assert counting.calls == ["load"]

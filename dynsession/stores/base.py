@@ -25,6 +25,11 @@ class SessionRecord:
     deadline (the DynamoDB TTL); ``absolute_deadline`` is ``None`` when no absolute timeout applies.
     ``owner`` is set when the session is bound to a user (see ``regenerate_session(user_id=...)``);
     a store must keep it with the record.
+
+    A store that finds an item it cannot read (written by something else) returns it as a record
+    with ``data=b""`` (an unreadable blob) and, when the stored version is not a positive integer,
+    a ``version`` of 0 or less that the store maps back to the stored value: the middleware starts
+    the session empty and its next write replaces that very item, conditionally, as version 1.
     """
 
     data: bytes
@@ -53,15 +58,21 @@ class SessionStore(Protocol):
     ``save(key, record, *, expected_version)``
         Write ``record`` atomically and conditionally: with ``expected_version=None`` the key must
         not exist yet; otherwise the stored version must equal ``expected_version``. On a mismatch
-        raise :class:`~dynsession.SessionConflict` and leave the stored record unchanged. The
+        raise :class:`~dynsession.SessionConflict` (``current``: the stored record when known
+        without another read, ``None`` otherwise) and leave the stored record unchanged. The
         caller passes ``record.version`` already incremented. Raise
-        :class:`~dynsession.SessionTooLarge` before writing if the record cannot fit.
+        :class:`~dynsession.SessionTooLarge` before writing if the record cannot fit. A write
+        whose answer was lost and that the backend retried must not report its own success as a
+        conflict (DynamoDBStore stores a random write token with each item for this).
     ``touch(key, expires)``
         Set only the idle deadline of an existing record (the data is not rewritten). Return
         ``False``, creating nothing, when the record no longer exists. A store that lists users'
         sessions also notes the time of each save and touch, as the session's last activity.
-    ``delete(key)``
-        Remove the record; a missing record is not an error.
+    ``delete(key, *, expected_version=None)``
+        Remove the record. Without ``expected_version`` a missing record is not an error. With
+        it, remove the record only if its stored version equals ``expected_version``; otherwise
+        (another version, or no record at all) raise :class:`~dynsession.SessionConflict` as
+        ``save`` does and leave the store unchanged.
 
     Every other failure is raised as :class:`~dynsession.StoreError` (usually
     :class:`~dynsession.StoreUnavailable`), with the backend's exception as ``original``.
@@ -73,4 +84,4 @@ class SessionStore(Protocol):
 
     async def touch(self, key: str, expires: int) -> bool: ...
 
-    async def delete(self, key: str) -> None: ...
+    async def delete(self, key: str, *, expected_version: int | None = None) -> None: ...

@@ -10,8 +10,8 @@ import anyio
 import anyio.to_thread
 import botocore.config
 
-from .. import tables
-from ..clock import Clock, system_clock
+from .. import options, tables
+from ..clock import Clock, checked_clock, system_clock
 from ..exceptions import (
     ConfigurationError,
     SessionConflict,
@@ -23,7 +23,8 @@ from ..explain import STORE, explain
 from . import dynamodb_users as users
 from .base import SessionRecord
 from .capacity import CapacityTally
-from .dynamodb_wire import MAX_ITEM_BYTES, ConditionFailed, item_size, translate_errors
+from .dynamodb_wire import ConditionFailed, translate_errors
+from .item_format import MAX_ITEM_BYTES, SEEN, TOKEN_BYTES, ItemFormat, item_size, new_token, token_of
 from .transport import DEFAULT_TRANSPORT, Boto3Client, Transport, TransportChoice, make_transport
 from .users import BoundSession
 
@@ -37,9 +38,6 @@ T = TypeVar("T")
 
 DEFAULT_MAX_CONCURRENCY = 16
 
-_DATA, _VERSION, _CREATED, _ABSOLUTE = "data", "ver", "created", "abs"
-
-
 __all__ = ["MAX_ITEM_BYTES", "DynamoDBStore", "item_size", "translate_errors"]
 
 
@@ -48,11 +46,15 @@ class DynamoDBStore:
 
     The item for a session is keyed by ``key_prefix`` + the store key (a SHA-256 digest of the
     session ID) under ``partition_key``; ``ttl_attribute`` holds the idle deadline as integer epoch
-    seconds so DynamoDB's TTL can remove it; ``data`` (Binary), ``ver``, ``created``, ``abs`` and
-    ``seen`` (Numbers; ``seen`` is when the item was last written) hold the rest. A session bound to
-    a user also has ``uid``, ``device`` and ``bound``; with ``user_index=True`` the store lists and
-    deletes a user's sessions through the global secondary index ``user_index_name`` on ``uid``
-    (see :mod:`dynsession.stores.dynamodb_users`).
+    seconds so DynamoDB's TTL can remove it; ``data`` (Binary), ``ver``, ``created`` and ``abs``
+    (Numbers) and ``tok`` (Binary, a random token per write) hold the rest, with ``seen`` (Number),
+    when the item was last written. A session bound to a user also has ``uid``, ``device`` and
+    ``bound``; with ``user_index=True`` the store lists and deletes a user's sessions through the
+    global secondary index ``user_index_name`` on ``uid`` (see
+    :mod:`dynsession.stores.dynamodb_users`). A write whose answer
+    was lost and that was retried finds its own token when its condition fails, and succeeds. An
+    item that cannot be read as a session (see :mod:`dynsession.stores.item_format`) loads as a
+    record with an unreadable blob, which the next write replaces.
 
     ``client`` may be any object with the boto3 DynamoDB client's methods (a boto3 client you
     built, a DAX client). Without it, one boto3 client is built on first use with ``endpoint_url``,
@@ -74,6 +76,8 @@ class DynamoDBStore:
     Once per middleware, before the first request, :meth:`prepare` checks the table
     (``validate_on_startup``) or creates it (``create_table_if_missing``), waiting at most
     ``table_wait_timeout`` seconds for a new table to become ACTIVE.
+
+    Raises ConfigurationError, naming the option, when an option is invalid.
     """
 
     def __init__(
@@ -98,17 +102,15 @@ class DynamoDBStore:
         user_index: bool = False,
         user_index_name: str = users.DEFAULT_INDEX_NAME,
     ) -> None:
-        if max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1")
-        if not user_index_name:
-            raise ConfigurationError("user_index_name must be a non-empty index name")
-        self.table_name = table_name
-        self.partition_key = partition_key
-        self.ttl_attribute = ttl_attribute
-        self.key_prefix = key_prefix
-        self.consistent_read = consistent_read
-        self.max_concurrency = max_concurrency
-        self._clock = clock
+        self.table_name = options.text("table_name", table_name)
+        self.partition_key = options.text("partition_key", partition_key)
+        self.ttl_attribute = options.text("ttl_attribute", ttl_attribute)
+        self.key_prefix = options.text("key_prefix", key_prefix, empty=True)
+        self.consistent_read = options.flag("consistent_read", consistent_read)
+        self.max_concurrency = max_concurrency = options.integer(
+            "max_concurrency", max_concurrency, minimum=1
+        )
+        self._clock = checked_clock(clock)
         self._client = client
         self._endpoint_url = endpoint_url
         self._boto3 = Boto3Client(
@@ -122,11 +124,12 @@ class DynamoDBStore:
         # Opt-in (benchmarks, cost audits): ask DynamoDB for the units each call consumed.
         self.consumed_capacity: CapacityTally | None = CapacityTally() if return_consumed_capacity else None
         self._extra: dict[str, Any] = {"ReturnConsumedCapacity": "TOTAL"} if return_consumed_capacity else {}
-        self.create_table_if_missing = create_table_if_missing
-        self.validate_on_startup = validate_on_startup
-        self.table_wait_timeout = table_wait_timeout
-        self.user_index = user_index
-        self.user_index_name = user_index_name
+        self.create_table_if_missing = options.flag("create_table_if_missing", create_table_if_missing)
+        self.validate_on_startup = options.flag("validate_on_startup", validate_on_startup)
+        self.table_wait_timeout = options.timeout("table_wait_timeout", table_wait_timeout)
+        self.user_index = options.flag("user_index", user_index)
+        self.user_index_name = options.text("user_index_name", user_index_name)
+        self._format = ItemFormat(partition_key, ttl_attribute, key_prefix)
 
     def __repr__(self) -> str:
         return f"DynamoDBStore(table_name={self.table_name!r})"
@@ -134,50 +137,30 @@ class DynamoDBStore:
     # -- the SessionStore contract -------------------------------------------------------------
 
     async def load(self, key: str) -> SessionRecord | None:
-        response = await self._call(
-            "GetItem",
-            {"TableName": self.table_name, "Key": self._key(key), "ConsistentRead": self.consistent_read},
-        )
-        item = response.get("Item")
-        if item is None:
-            return None
-        record = self._record(item)
-        return None if record.is_expired(self._clock()) else record
+        return self._live(key, await self._get_item(key, consistent=self.consistent_read))
 
     async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
-        item = self._item(key, record)
+        token = new_token()
+        item = self._format.item(key, record, token, written=self._clock())
         size = item_size(item)
         if size > MAX_ITEM_BYTES:
             raise SessionTooLarge(size, MAX_ITEM_BYTES)
-        condition: dict[str, Any]
-        if expected_version is None:
-            condition = {
-                "ConditionExpression": "attribute_not_exists(#k)",
-                "ExpressionAttributeNames": {"#k": self.partition_key},
-            }
-        else:
-            condition = {
-                "ConditionExpression": "#v = :v",
-                "ExpressionAttributeNames": {"#v": _VERSION},
-                "ExpressionAttributeValues": {":v": {"N": str(expected_version)}},
-                # The item that beat us comes back with the failure (at no extra cost), so a merge
-                # needs no second read and works from the very version it must build on.
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
+        request = {"TableName": self.table_name, "Item": item, **self._condition(expected_version)}
         try:
-            await self._call("PutItem", {"TableName": self.table_name, "Item": item, **condition})
+            await self._call("PutItem", request)
         except ConditionFailed as exc:
+            current = exc.item
+            if current is None:
+                # The server did not send the item back (dynalite never does): read it.
+                current = await self._get_item(key, consistent=True)
+            if token_of(current) == token:
+                # A retry of this very write, whose first attempt applied but whose answer was lost.
+                return
             raise SessionConflict(
-                "session was changed by another request", original=exc.original, current=self._current(exc)
+                "session was changed by another request",
+                original=exc.original,
+                current=self._live(key, current),
             ) from None
-
-    def _current(self, failure: ConditionFailed) -> SessionRecord | None:
-        response = getattr(failure.original, "response", None) or {}
-        item = response.get("Item")
-        if not item:
-            return None
-        record = self._record(item)
-        return None if record.is_expired(self._clock()) else record
 
     async def touch(self, key: str, expires: int) -> bool:
         try:
@@ -191,7 +174,7 @@ class DynamoDBStore:
                     "ConditionExpression": "attribute_exists(#k)",
                     "ExpressionAttributeNames": {
                         "#t": self.ttl_attribute,
-                        "#s": users.SEEN,
+                        "#s": SEEN,
                         "#k": self.partition_key,
                     },
                     "ExpressionAttributeValues": {":t": {"N": str(expires)}, ":s": {"N": str(self._clock())}},
@@ -201,8 +184,42 @@ class DynamoDBStore:
             return False
         return True
 
-    async def delete(self, key: str) -> None:
-        await self._call("DeleteItem", {"TableName": self.table_name, "Key": self._key(key)})
+    async def delete(self, key: str, *, expected_version: int | None = None) -> None:
+        request: dict[str, Any] = {"TableName": self.table_name, "Key": self._key(key)}
+        if expected_version is None:
+            await self._call("DeleteItem", request)
+            return
+        try:
+            await self._call("DeleteItem", {**request, **self._condition(expected_version)})
+        except ConditionFailed as exc:
+            raise SessionConflict(
+                "session was changed by another request",
+                original=exc.original,
+                current=self._live(key, exc.item),
+            ) from None
+
+    def _condition(self, expected_version: int | None) -> dict[str, Any]:
+        # The item that beat us comes back with the failure (at no extra cost): a merge needs no
+        # second read and works from the very version it must build on, and a retried write can
+        # recognise its own token.
+        return {**self._format.condition(expected_version), "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+
+    async def _get_item(self, key: str, *, consistent: bool) -> dict[str, Any] | None:
+        response = await self._call(
+            "GetItem", {"TableName": self.table_name, "Key": self._key(key), "ConsistentRead": consistent}
+        )
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    def _live(self, key: str, item: Mapping[str, Any] | None) -> SessionRecord | None:
+        """The record in an item, or None when there is no item or it has expired."""
+        if not item:
+            return None
+        now = self._clock()
+        record, malformed = self._format.record(item, now)
+        if malformed:
+            logger.debug("session item %s has malformed attributes: %s", key[:8], ", ".join(malformed))
+        return None if record.is_expired(now) else record
 
     # -- finding a user's sessions (the UserSessionStore contract) --------------------------------
 
@@ -219,9 +236,8 @@ class DynamoDBStore:
                 "DynamoDBStore(..., user_index=True) and create the index (see "
                 "`dynsession create-table --user-index`)"
             )
-        layout = users.Layout(self.partition_key, self.key_prefix, self.ttl_attribute, _CREATED, _ABSOLUTE)
         sessions = await users.list_bound(
-            self._call, self.table_name, self.user_index_name, layout, user_id, self.consistent_read
+            self._call, self.table_name, self.user_index_name, self._format, user_id, self.consistent_read
         )
         now = self._clock()
         return [session for session in sessions if not session.is_expired(now)]
@@ -341,27 +357,5 @@ class DynamoDBStore:
         return {self.partition_key: {"S": self.key_prefix + key}}
 
     def _item(self, key: str, record: SessionRecord) -> dict[str, AttributeValueTypeDef]:
-        item: dict[str, AttributeValueTypeDef] = {
-            self.partition_key: {"S": self.key_prefix + key},
-            self.ttl_attribute: {"N": str(record.expires)},
-            _DATA: {"B": record.data},
-            _VERSION: {"N": str(record.version)},
-            _CREATED: {"N": str(record.created)},
-            users.SEEN: {"N": str(self._clock())},
-        }
-        if record.absolute_deadline is not None:
-            item[_ABSOLUTE] = {"N": str(record.absolute_deadline)}
-        if record.owner is not None:
-            item.update(users.owner_attributes(record.owner, self.key_prefix))
-        return item
-
-    def _record(self, item: Mapping[str, Any]) -> SessionRecord:
-        absolute = item.get(_ABSOLUTE)
-        return SessionRecord(
-            data=bytes(item[_DATA]["B"]),
-            version=int(item[_VERSION]["N"]),
-            created=int(item[_CREATED]["N"]),
-            expires=int(item[self.ttl_attribute]["N"]),
-            absolute_deadline=None if absolute is None else int(absolute["N"]),
-            owner=users.owner_of(item, self.key_prefix),
-        )
+        """The item saving ``record`` writes (with a zero token: the size is what matters here)."""
+        return self._format.item(key, record, bytes(TOKEN_BYTES), written=self._clock())

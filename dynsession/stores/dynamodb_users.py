@@ -1,8 +1,9 @@
-"""Finding a user's sessions in DynamoDB: the owner attributes of an item, the user index Query,
-and the batched reads and deletes that follow it. Every call goes through the store's transport.
+"""Finding a user's sessions in DynamoDB: the user index Query, and the batched reads and deletes
+that follow it. Every call goes through the store's transport.
 
 Bound items carry ``uid`` (the store's key prefix + the user ID, so the index's partition keys
-fall under the same IAM ``LeadingKeys`` as the table's), ``device`` and ``bound``. The index is a
+fall under the same IAM ``LeadingKeys`` as the table's), ``device`` and ``bound`` (see
+:mod:`dynsession.stores.item_format`). The index is a
 sparse global secondary index on ``uid`` with the KEYS_ONLY projection: only bound items are in
 it, and only binding, unbinding or deleting a bound item writes to it; saves and deadline
 refreshes change no projected attribute and cost the index nothing.
@@ -12,17 +13,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
 
 from ..exceptions import StoreUnavailable
-from ..table_index import DEFAULT_USER_INDEX, USER_ATTRIBUTE
-from .base import SessionOwner
+from ..table_index import DEFAULT_USER_INDEX
+from .item_format import ABSOLUTE, BOUND, CREATED, DEVICE, SEEN, USER, ItemFormat, integer_of
 from .users import BoundSession
 
-USER, DEVICE, BOUND, SEEN = USER_ATTRIBUTE, "device", "bound", "seen"
 DEFAULT_INDEX_NAME = DEFAULT_USER_INDEX
 
 Call = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -34,64 +33,35 @@ _BACKOFF_SECONDS, _BACKOFF_CAP_SECONDS = 0.05, 1.0
 _NO_INDEX = ("ValidationException", "ResourceNotFoundException")
 
 
-def owner_attributes(owner: SessionOwner, key_prefix: str) -> dict[str, Any]:
-    """The item attributes that bind a session to ``owner``."""
-    return {
-        USER: {"S": key_prefix + owner.user_id},
-        DEVICE: {"S": owner.device},
-        BOUND: {"N": str(owner.since)},
-    }
-
-
-def owner_of(item: Mapping[str, Any], key_prefix: str) -> SessionOwner | None:
-    """The owner an item is bound to, or None for an unbound item (or one of another prefix)."""
-    user = item.get(USER)
-    if user is None or not user["S"].startswith(key_prefix):
-        return None
-    device = item.get(DEVICE, {}).get("S", "")
-    since = item.get(BOUND)
-    return SessionOwner(user["S"][len(key_prefix) :], device, int(since["N"]) if since else 0)
-
-
-@dataclass(frozen=True, slots=True)
-class Layout:
-    """Where a store keeps, in its items, what a user's session list shows."""
-
-    partition_key: str
-    key_prefix: str
-    ttl_attribute: str
-    created: str
-    absolute: str
-
-
 async def list_bound(
-    call: Call, table: str, index: str, layout: Layout, user_id: str, consistent: bool
+    call: Call, table: str, index: str, layout: ItemFormat, user_id: str, consistent: bool
 ) -> list[BoundSession]:
     """The sessions still bound to ``user_id``: the keys the index lists, read back from the table
     (so ones deleted since are left out) without their data. Expiry is the caller's to judge."""
-    found = await query_keys(call, table, index, layout.partition_key, layout.key_prefix + user_id)
-    mine = [key for key in found if key.startswith(layout.key_prefix)]
+    prefix, partition_key = layout.key_prefix, layout.partition_key
+    found = await query_keys(call, table, index, partition_key, prefix + user_id)
+    mine = [key for key in found if key.startswith(prefix)]
     if not mine:
         return []
-    kept = (layout.partition_key, layout.ttl_attribute, layout.created, layout.absolute)
-    names = (*kept, SEEN, USER, DEVICE, BOUND)
-    items = await batch_get(call, table, layout.partition_key, mine, names, consistent)
+    names = (partition_key, layout.ttl_attribute, CREATED, ABSOLUTE, SEEN, USER, DEVICE, BOUND)
+    items = await batch_get(call, table, partition_key, mine, names, consistent)
     sessions = (_bound_session(item, layout) for item in items)
     return [s for s in sessions if s is not None and s.owner.user_id == user_id]
 
 
-def _bound_session(item: Mapping[str, Any], layout: Layout) -> BoundSession | None:
-    owner = owner_of(item, layout.key_prefix)
-    if owner is None:
+def _bound_session(item: Mapping[str, Any], layout: ItemFormat) -> BoundSession | None:
+    owner = layout.owner(item)
+    created, expires = integer_of(item.get(CREATED)), integer_of(item.get(layout.ttl_attribute))
+    if owner is None or created is None or expires is None:
         return None
-    created, absolute = int(item[layout.created]["N"]), item.get(layout.absolute)
+    seen = integer_of(item.get(SEEN))
     return BoundSession(
         key=item[layout.partition_key]["S"][len(layout.key_prefix) :],
         owner=owner,
         created=created,
-        active=int(item[SEEN]["N"]) if SEEN in item else created,
-        expires=int(item[layout.ttl_attribute]["N"]),
-        absolute_deadline=None if absolute is None else int(absolute["N"]),
+        active=created if seen is None else seen,
+        expires=expires,
+        absolute_deadline=integer_of(item.get(ABSOLUTE)),
     )
 
 

@@ -1,4 +1,7 @@
-"""How DynamoDB's wire format and errors look to dynsession: item sizes and error translation."""
+"""How DynamoDB's errors look to dynsession: the one translation of botocore's exceptions.
+
+``MAX_ITEM_BYTES`` and ``item_size`` live in :mod:`.item_format` and are importable from here too.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,20 @@ from typing import Any
 import botocore.exceptions
 
 from ..exceptions import StoreError, StoreUnavailable
+from .item_format import MAX_ITEM_BYTES, item_size
 
-MAX_ITEM_BYTES = 400 * 1024
+__all__ = ["MAX_ITEM_BYTES", "ConditionFailed", "item_size", "translate_errors"]
 
 
 class ConditionFailed(StoreError):
     """Internal: a condition expression did not hold (mapped to a conflict or ``False`` by callers)."""
+
+    @property
+    def item(self) -> dict[str, Any] | None:
+        """The item DynamoDB sent back with the failure (``ReturnValuesOnConditionCheckFailure``)."""
+        response = getattr(self.original, "response", None)
+        item = response.get("Item") if isinstance(response, Mapping) else None
+        return item if isinstance(item, dict) and item else None
 
 
 _THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
@@ -38,24 +49,3 @@ def translate_errors(operation: str, table_name: str) -> Iterator[None]:
         raise StoreUnavailable(message, original=exc) from exc
     except botocore.exceptions.BotoCoreError as exc:
         raise StoreUnavailable(f"{operation}: {type(exc).__name__}", original=exc) from exc
-
-
-def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
-    """Return an item's size by DynamoDB's rules: attribute names plus values.
-
-    Numbers count one byte per two significant digits plus one, strings their UTF-8 length,
-    binaries their length. Only the scalar types dynsession writes are handled.
-    """
-    total = 0
-    for name, value in item.items():
-        total += len(name.encode("utf-8"))
-        if "S" in value:
-            total += len(value["S"].encode("utf-8"))
-        elif "B" in value:
-            total += len(value["B"])
-        elif "N" in value:
-            digits = value["N"].lstrip("-").replace(".", "").strip("0") or "0"
-            total += (len(digits) + 1) // 2 + 1
-        else:  # pragma: no cover - dynsession writes no other types
-            raise TypeError(f"unsupported attribute type in {name!r}")
-    return total

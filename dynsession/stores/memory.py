@@ -5,24 +5,36 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection
 
-from ..clock import Clock, system_clock
-from ..exceptions import SessionConflict
+from ..clock import Clock, checked_clock, system_clock
+from ..exceptions import SessionConflict, SessionTooLarge
 from .base import SessionRecord
+from .item_format import MAX_ITEM_BYTES, ItemFormat
 from .users import BoundSession
+
+# Expired records nobody reads again are dropped by a sweep once the dict has grown to twice what
+# the last sweep left (and at least this many): memory stays within twice the live sessions, and
+# each save pays for the sweep a constant amount on average.
+_MIN_SWEEP = 256
 
 
 class MemoryStore:
-    """Keeps sessions in a dict of this process. Expired records read as missing and are dropped.
+    """Keeps sessions in a dict of this process. Expired records read as missing and are dropped,
+    and a periodic sweep on writes drops the ones never read again. Records are refused with
+    :class:`~dynsession.SessionTooLarge` where DynamoDB would refuse the item (400 KB, measured as
+    a DynamoDBStore with the default attribute names would store it).
 
     Not shared between processes or workers; use it for tests, development and single-process apps.
     Finds a user's sessions by looking at every record (see :class:`~dynsession.UserSessionStore`).
+    Raises ConfigurationError when ``clock`` is not callable.
     """
 
     def __init__(self, *, clock: Clock = system_clock) -> None:
         self._records: dict[str, SessionRecord] = {}
         # When each record was last written (a save or a touch): a user's session list shows it.
         self._written: dict[str, int] = {}
-        self._clock = clock
+        self._clock = checked_clock(clock)
+        self._format = ItemFormat()
+        self._sweep_at = _MIN_SWEEP
 
     def __len__(self) -> int:
         return len(self._records)
@@ -35,12 +47,14 @@ class MemoryStore:
         return record
 
     async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
-        current = self._records.get(key)
-        found = None if current is None else current.version
-        if found != expected_version:
-            raise SessionConflict("session was changed by another request")
+        size = self._format.size(key, record)
+        if size > MAX_ITEM_BYTES:
+            raise SessionTooLarge(size, MAX_ITEM_BYTES)
+        self._check(key, expected_version)
         self._records[key] = record
         self._written[key] = self._clock()
+        if len(self._records) >= self._sweep_at:
+            self._sweep()
 
     async def touch(self, key: str, expires: int) -> bool:
         record = self._records.get(key)
@@ -50,7 +64,9 @@ class MemoryStore:
         self._written[key] = self._clock()
         return True
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, key: str, *, expected_version: int | None = None) -> None:
+        if expected_version is not None:
+            self._check(key, expected_version)
         self._forget(key)
 
     async def list_user_sessions(self, user_id: str) -> list[BoundSession]:
@@ -75,3 +91,17 @@ class MemoryStore:
     def _forget(self, key: str) -> None:
         self._records.pop(key, None)
         self._written.pop(key, None)
+
+    def _check(self, key: str, expected_version: int | None) -> None:
+        current = self._records.get(key)
+        found = None if current is None else current.version
+        if found != expected_version:
+            live = None if current is None or current.is_expired(self._clock()) else current
+            raise SessionConflict("session was changed by another request", current=live)
+
+    def _sweep(self) -> None:
+        now = self._clock()
+        expired = [key for key, record in self._records.items() if record.is_expired(now)]
+        for key in expired:
+            self._forget(key)
+        self._sweep_at = max(_MIN_SWEEP, 2 * len(self._records))

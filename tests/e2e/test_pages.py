@@ -8,7 +8,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from dynsession import MemoryStore
-from example_app.app import create_app
+from dynsession.cache import MemoryCache
+from example_app.app import CATALOGUE_LIFETIME, create_app
 from example_app.settings import DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, Settings
 from example_app.status import relative, wall_time
 
@@ -270,3 +271,18 @@ def test_relative_times(seconds: int, words: str) -> None:
 
 def test_wall_time_is_utc() -> None:
     assert wall_time(1_800_000_000) == "08:00:00 UTC"
+
+
+def test_catalogue_is_computed_once_then_served_from_the_cache(memory: MemoryStore, clock: FakeClock) -> None:
+    settings = Settings(secret_key=SECRET)
+    cache = MemoryCache(clock=clock)
+    web = TestClient(create_app(memory, settings, clock=clock, cache=cache, catalogue_delay=0.05))
+    first = web.get("/catalogue")
+    assert first.status_code == 200 and "Computed in" in first.text
+    assert re.findall(r'data-sku="(\w+)"', first.text) == ["apple", "bread", "cheese", "tea"]
+    assert int(first.text.split("Computed in ")[1].split(" ms")[0]) >= 50
+    second = web.get("/catalogue")
+    assert "Served from cache in" in second.text and "€4.80" in second.text
+    clock.advance(CATALOGUE_LIFETIME)
+    assert "Computed in" in web.get("/catalogue").text
+    assert len(memory) == 0  # the page reads the session but stores nothing

@@ -149,6 +149,9 @@ async def test_dynamodb_item_layout(
         Key={"id": {"S": dynamodb_store.key_prefix + key()}},
         ConsistentRead=True,
     )["Item"]
+    # A random write token of eight bytes, new with every write.
+    token = item.pop("tok")
+    assert set(token) == {"B"} and len(bytes(token["B"])) == 8
     assert item == {
         "id": {"S": dynamodb_store.key_prefix + key()},
         "ttl": {"N": str(clock.now + 60)},
