@@ -90,9 +90,9 @@ class ItemFormat:
             item[BOUND] = {"N": str(record.owner.since)}
         return item
 
-    def size(self, key: str, record: SessionRecord) -> int:
-        """The size of the item that saving ``record`` under ``key`` writes."""
-        return item_size(self.item(key, record, bytes(TOKEN_BYTES), written=record.created))
+    def size(self, key: str, record: SessionRecord, written: int) -> int:
+        """The size of the item that saving ``record`` under ``key`` at ``written`` writes."""
+        return item_size(self.item(key, record, bytes(TOKEN_BYTES), written=written))
 
     def owner(self, item: Mapping[str, Any]) -> SessionOwner | None:
         """The user an item is bound to, or None (unbound, another key prefix, or unreadable)."""

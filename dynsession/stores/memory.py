@@ -47,7 +47,7 @@ class MemoryStore:
         return record
 
     async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
-        size = self._format.size(key, record)
+        size = self._format.size(key, record, self._clock())
         if size > MAX_ITEM_BYTES:
             raise SessionTooLarge(size, MAX_ITEM_BYTES)
         self._check(key, expected_version)
