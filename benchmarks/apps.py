@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -50,6 +51,16 @@ async def login(request: Request) -> Response:
     return PlainTextResponse("signed in")
 
 
+_users = itertools.count()
+
+
+async def signin(request: Request) -> Response:
+    """A login that binds the new session to a user, so it goes into the user index."""
+    request.session.update(PROFILE)
+    regenerate_session(request, user_id=f"user-{next(_users)}", device="Firefox on Linux")
+    return PlainTextResponse("signed in")
+
+
 async def logout(request: Request) -> Response:
     end_session(request)
     return PlainTextResponse("signed out")
@@ -63,7 +74,7 @@ def routes(*, lifecycle: bool) -> list[Route]:
     common = [Route("/read", read), Route("/write", write), Route("/seed", seed), Route("/probe", untouched)]
     common.append(Route("/untouched", untouched))
     if lifecycle:
-        common += [Route("/login", login), Route("/logout", logout)]
+        common += [Route("/login", login), Route("/signin", signin), Route("/logout", logout)]
     return common
 
 

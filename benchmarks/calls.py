@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio
 from starlette.applications import Starlette
@@ -80,6 +80,18 @@ class MixRow:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexCost:
+    """The same traffic with every sign-in bound to a user, so each signed-in session is in the user
+    index: the whole mix's units (base table and index), and the index's write units per request."""
+
+    row: MixRow
+    index_write_units_per_1000: float
+    per_request: Mapping[str, float]  # index write units per request, by kind
+    per_refresh: float  # index write units per deadline refresh (UpdateItem)
+    session_item_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class MixResult:
     requests: int
     pool: int
@@ -88,11 +100,17 @@ class MixResult:
     session_item_bytes: int
     rows: tuple[MixRow, ...]
     server_reported: tuple[float, float]  # RCU, WCU per 1,000 requests
+    index: IndexCost
     renew_after: int
     renewals: int  # requests that moved their session to a new ID
 
     def row(self, label: str) -> MixRow:
         return next(row for row in self.rows if row.label == label)
+
+    @property
+    def index_excess(self) -> float:
+        """The user index's extra capacity units, as a fraction of the same mix without it."""
+        return self.index.row.units_per_1000 / self.row(MEASURED).units_per_1000 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,13 +188,35 @@ async def _ok(app: Starlette, path: str, browser: Browser) -> None:
 
 
 MIX = (("read-only", 70), ("no session", 20), ("modified", 8), ("login/logout", 2))
+MEASURED = "dynsession (measured)"
+INDEXED = "dynsession, sign-ins in the user index (measured)"
+KINDS = ("read-only", "modified", "login", "logout")
 
 
-async def _mix(
-    counted: dynamo.CountedStore, clock: FakeClock, requests: int, pool: int, rate: int, renew_after: int
-) -> MixResult:
-    """70 % read-only, 20 % no session, 8 % modified, 2 % login or logout, ``pool`` users to start
-    with, ``rate`` requests per simulated second, IDs renewed after ``renew_after`` seconds."""
+@dataclass
+class _Drive:
+    """What one run of the traffic did: the model's counts, the wire's, and the index's by kind."""
+
+    model: TrafficModel
+    item_bytes: int
+    index_units: Counter[str] = field(default_factory=Counter)
+    requests: Counter[str] = field(default_factory=Counter)
+
+
+async def _drive(
+    counted: dynamo.CountedStore,
+    clock: FakeClock,
+    requests: int,
+    pool: int,
+    rate: int,
+    *,
+    seed: str,
+    login: str,
+    renew_after: int,
+) -> _Drive:
+    """70 % read-only, 20 % no session, 8 % modified, 2 % login (``login``) or logout, ``pool``
+    users to start with (signed in by ``seed``), ``rate`` requests per simulated second, IDs
+    renewed after ``renew_after`` seconds."""
     app = apps.dynsession_app(
         counted.store,
         clock=clock,
@@ -186,13 +226,15 @@ async def _mix(
     )
     rng = random.Random(7)
     model = TrafficModel(IDLE_TIMEOUT, REFRESH_AFTER, renew_after)
+    counted.wire.sizes.clear()
+    counted.wire.users.clear()
     browsers: dict[int, Browser] = {}
     for who in range(pool):
         browsers[who] = Browser()
-        await _ok(app, "/seed", browsers[who])
+        await _ok(app, seed, browsers[who])
         model.deadline[who] = model.plain_deadline[who] = clock() + IDLE_TIMEOUT
         model.issued[who] = clock()
-    item_bytes = max(counted.wire.sizes.values())
+    drive = _Drive(model, max(counted.wire.sizes.values()))
     counted.reset()
     start, next_id = clock(), pool
     for number in range(requests):
@@ -206,7 +248,7 @@ async def _mix(
             kind, path = "modified", "/write"
         else:
             kind = "login" if rng.random() < 0.5 or len(browsers) < 2 else "logout"
-            path = f"/{kind}"
+            path = login if kind == "login" else "/logout"
         who = -1  # anonymous: no session, no cookie
         if kind == "login":
             who, next_id = next_id, next_id + 1
@@ -214,13 +256,35 @@ async def _mix(
         elif kind != "none":
             who = rng.choice(list(browsers))
         browser = browsers[who] if kind != "none" else Browser()
+        before = counted.wire.index_write_units
         await _ok(app, path, browser)
+        drive.index_units[kind] += int(counted.wire.index_write_units - before)
+        drive.requests[kind] += 1
         model.add(kind, who, clock())
         if kind == "logout":
             del browsers[who]
+    return drive
+
+
+def _measured(label: str, counted: dynamo.CountedStore, scale: float, index: bool = False) -> MixRow:
+    wire = counted.wire
+    writes = wire.rule_write_units + (wire.index_write_units if index else 0.0)
+    counts = {op: wire.calls.get(op, 0) * scale for op in OPERATIONS}
+    return MixRow(label, counts, wire.rule_read_units * scale, writes * scale)
+
+
+async def _mix(
+    counted: dynamo.CountedStore, clock: FakeClock, requests: int, pool: int, rate: int, renew_after: int
+) -> MixResult:
+    """The standard mix, against the model's minimum and two other policies, IDs renewed after
+    ``renew_after`` seconds; then the same traffic with sign-ins bound to users, to price the user
+    index."""
+    drive = await _drive(
+        counted, clock, requests, pool, rate, seed="/seed", login="/login", renew_after=renew_after
+    )
     scale = 1000 / requests
     reported = counted.reported_units()
-    rcu, wcu = dynamo.read_units(item_bytes), dynamo.write_units(item_bytes)
+    rcu, wcu = dynamo.read_units(drive.item_bytes), dynamo.write_units(drive.item_bytes)
 
     def computed(label: str, counts: Mapping[str, int]) -> MixRow:
         reads = counts.get("GetItem", 0) * rcu
@@ -228,28 +292,38 @@ async def _mix(
         per = {op: counts.get(op, 0) * scale for op in OPERATIONS}
         return MixRow(label, per, reads * scale, writes * scale)
 
-    measured = MixRow(
-        "dynsession (measured)",
-        {op: counted.wire.calls.get(op, 0) * scale for op in OPERATIONS},
-        counted.wire.rule_read_units * scale,
-        counted.wire.rule_write_units * scale,
-    )
+    model = drive.model
     rows = (
-        measured,
+        _measured(MEASURED, counted, scale),
         computed("minimum", model.minimum),
         computed("write-every-request policy (computed)", model.write_every),
         computed("touch-every-read policy (computed)", model.touch_every),
         computed("floor without any TTL refresh (computed)", model.floor),
         computed("minimum had no ID been renewed (computed)", model.without_renewal),
     )
+    # The same traffic again, every session signed in with a user bound to it.
+    indexed = await _drive(
+        counted, clock, requests, pool, rate, seed="/signin", login="/signin", renew_after=renew_after
+    )
+    wire = counted.wire
+    refreshes = wire.calls.get("UpdateItem", 0)
+    per_request = {kind: indexed.index_units[kind] / n for kind in KINDS if (n := indexed.requests[kind])}
+    index = IndexCost(
+        _measured(INDEXED, counted, scale, index=True),
+        wire.index_write_units * scale,
+        per_request,
+        wire.index_units_by_operation.get("UpdateItem", 0) / refreshes if refreshes else 0.0,
+        indexed.item_bytes,
+    )
     return MixResult(
         requests,
         pool,
         rate,
         dict(MIX),
-        item_bytes,
+        drive.item_bytes,
         rows,
         (reported[0] * scale, reported[1] * scale),
+        index,
         renew_after,
         model.renewals,
     )

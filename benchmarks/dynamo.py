@@ -25,6 +25,7 @@ import botocore.config
 from dynsession import DynamoDBStore
 from dynsession.clock import Clock
 from dynsession.stores.dynamodb import item_size
+from dynsession.table_index import USER_ATTRIBUTE, index_definition
 from dynsession.testing import local_dynamodb
 
 if TYPE_CHECKING:
@@ -46,18 +47,24 @@ def write_units(size: int) -> float:
 
 @dataclass
 class WireCount:
-    """Calls seen on the wire and their capacity by DynamoDB's size rules."""
+    """Calls seen on the wire and their capacity by DynamoDB's size rules, including the writes
+    the user index (KEYS_ONLY on ``uid``) takes: one per item entering it, one per item leaving
+    it, none for changes to attributes it does not project (the data, the TTL)."""
 
     calls: Counter[str] = field(default_factory=Counter)
     rule_read_units: float = 0.0
     rule_write_units: float = 0.0
+    index_write_units: float = 0.0
+    index_units_by_operation: Counter[str] = field(default_factory=Counter)
     sizes: dict[str, int] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
         with self.lock:
             self.calls.clear()
-            self.rule_read_units = self.rule_write_units = 0.0
+            self.rule_read_units = self.rule_write_units = self.index_write_units = 0.0
+            self.index_units_by_operation.clear()
 
     def observe(self, operation: str, params: Mapping[str, Any]) -> None:
         with self.lock:
@@ -67,6 +74,8 @@ class WireCount:
                 size = item_size(params["Item"])
                 self.rule_write_units += write_units(max(size, self.sizes.get(key, 0)))
                 self.sizes[key] = size
+                user = params["Item"].get(USER_ATTRIBUTE, {}).get("S")
+                self._index(operation, key, user)
                 return
             key = _key(params["Key"])
             size = self.sizes.get(key, 0)
@@ -76,6 +85,18 @@ class WireCount:
                 self.rule_write_units += write_units(size)
                 if operation == "DeleteItem":
                     self.sizes.pop(key, None)
+                    self._index(operation, key, None)
+
+    def _index(self, operation: str, key: str, user: str | None) -> None:
+        old = self.users.pop(key, None)
+        if user is not None:
+            self.users[key] = user
+        if old == user:
+            return
+        # An index entry (table key + uid) is far below 1 KB: one unit per entry written or removed.
+        units = (old is not None) + (user is not None)
+        self.index_write_units += units
+        self.index_units_by_operation[operation] += units
 
 
 def _key(item: Mapping[str, Any]) -> str:
@@ -105,13 +126,17 @@ def make_client(url: str, pool: int = 16) -> DynamoDBClient:
 
 @contextmanager
 def session_table(client: DynamoDBClient) -> Iterator[str]:
-    """Create a throwaway on-demand sessions table, deleted afterwards."""
+    """Create a throwaway on-demand sessions table with the user index, deleted afterwards."""
     name = f"dynsession-bench-{uuid.uuid4().hex[:8]}"
     client.create_table(
         TableName=name,
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        AttributeDefinitions=[
+            {"AttributeName": "id", "AttributeType": "S"},
+            {"AttributeName": USER_ATTRIBUTE, "AttributeType": "S"},
+        ],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         BillingMode="PAY_PER_REQUEST",
+        GlobalSecondaryIndexes=[index_definition("user-sessions")],  # type: ignore[list-item]
     )
     client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     with contextlib.suppress(client.exceptions.ClientError):  # dynalite has no TTL API

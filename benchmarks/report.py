@@ -21,6 +21,7 @@ from .markdown import machine_line, table, yes
 TARGET_CPU_STARSESSIONS = 1.0
 TARGET_CPU_STARLETTE = 1.3
 TARGET_MIX = 0.05
+TARGET_INDEX = 0.05
 TARGET_P99_MS = 5.0
 
 
@@ -52,6 +53,11 @@ def targets(results: Results) -> list[tuple[str, str, bool]]:
             f"Traffic mix within {TARGET_MIX:.0%} of the minimum (capacity units)",
             f"{report_calls.mix_excess(results.calls.mix):+.1%}",
             report_calls.mix_excess(results.calls.mix) <= TARGET_MIX,
+        ),
+        (
+            f"User index: traffic mix within {TARGET_INDEX:.0%} of the units without it",
+            f"{results.calls.mix.index_excess:+.1%}",
+            results.calls.mix.index_excess < TARGET_INDEX,
         ),
     ]
     c = results.cpu

@@ -2,6 +2,7 @@
 
 from .binding import ClientBinding
 from .clock import Clock, system_clock
+from .devices import list_sessions, revoke_other_sessions, revoke_session
 from .exceptions import (
     ConfigurationError,
     DynSessionError,
@@ -14,12 +15,24 @@ from .exceptions import (
 )
 from .middleware import SessionMiddleware
 from .session import SessionInfo, end_session, regenerate_session, session_info
-from .stores import DynamoDBStore, MemoryStore, MovedRecord, MovingStore, SessionRecord, SessionStore
+from .stores import (
+    BoundSession,
+    DynamoDBStore,
+    MemoryStore,
+    MovedRecord,
+    MovingStore,
+    SessionOwner,
+    SessionRecord,
+    SessionStore,
+    UserSessionStore,
+)
 from .tables import TableFinding, TableReport
+from .user_sessions import UserSession, list_user_sessions, revoke_user_sessions
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BoundSession",
     "ClientBinding",
     "Clock",
     "ConfigurationError",
@@ -32,6 +45,7 @@ __all__ = [
     "SessionInfo",
     "SessionMiddleware",
     "SessionNotSerializable",
+    "SessionOwner",
     "SessionRecord",
     "SessionStore",
     "SessionTooLarge",
@@ -40,8 +54,15 @@ __all__ = [
     "TableConfigError",
     "TableFinding",
     "TableReport",
+    "UserSession",
+    "UserSessionStore",
     "end_session",
+    "list_sessions",
+    "list_user_sessions",
     "regenerate_session",
+    "revoke_other_sessions",
+    "revoke_session",
+    "revoke_user_sessions",
     "session_info",
     "system_clock",
 ]

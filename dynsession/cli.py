@@ -12,10 +12,11 @@ import sys
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from . import __version__, local, tables
+from . import __version__, cli_sessions, local, tables
 from .exceptions import StoreError
 from .explain import CLI, explain
 from .stores.dynamodb import DynamoDBStore, translate_errors
+from .table_index import DEFAULT_USER_INDEX
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long to wait for a new table to become ACTIVE (default: 60)",
     )
+    for sub in (create, check):
+        sub.add_argument(
+            "--user-index", action="store_true", help="with the user index that lists a user's sessions"
+        )
+        sub.add_argument(
+            "--user-index-name",
+            default=DEFAULT_USER_INDEX,
+            metavar="NAME",
+            help=f"the user index's name (default: {DEFAULT_USER_INDEX})",
+        )
     serve = commands.add_parser(
         "local",
         help="run moto's DynamoDB server on loopback with the table, until Ctrl-C",
@@ -77,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--partition-key", default="id", metavar="NAME", help="hash key name (default: id)")
     serve.add_argument("--ttl-attribute", default="ttl", metavar="NAME", help="TTL attribute (default: ttl)")
+    cli_sessions.add_commands(commands)
     return parser
 
 
@@ -98,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             partition_key=args.partition_key,
             ttl_attribute=args.ttl_attribute,
         )
+    if args.command == "sessions":
+        return cli_sessions.run(args)
     store = DynamoDBStore(
         args.table,
         partition_key=args.partition_key,
@@ -105,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         endpoint_url=args.endpoint_url,
         region_name=args.region,
         table_wait_timeout=getattr(args, "wait", 60.0),
+        user_index=args.user_index,
+        user_index_name=args.user_index_name,
     )
     try:
         with translate_errors(args.command, args.table):

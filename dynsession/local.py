@@ -73,6 +73,8 @@ def run(
                 partition_key=partition_key,
                 ttl_attribute=ttl_attribute,
                 poll_interval=0.1,
+                # With the user index, so listing a user's sessions works locally as it does on AWS.
+                user_index=True,
             )
             for finding in report.findings:
                 print(finding, file=out)

@@ -14,7 +14,7 @@ from .binding import ClientBinding
 from .clock import Clock, checked_clock, system_clock
 from .cookies import CookieFormatter, CookieSigner, SameSite
 from .encryption import SessionCipher
-from .exceptions import DynSessionError, StoreError
+from .exceptions import ConfigurationError, DynSessionError, StoreError
 from .failures import StoreErrorResponse
 from .loading import Loader, renewal_settings
 from .markers import DEFAULT_MOVE_GRACE
@@ -23,6 +23,7 @@ from .plain_http import PlainHttpWarning
 from .session import STATE_KEY, RequestSession, Timing
 from .startup import StorePreparation
 from .stores.base import SessionStore
+from .stores.users import UserSessionStore
 from .websocket import websocket_session
 
 logger = logging.getLogger("dynsession")
@@ -64,6 +65,7 @@ class SessionMiddleware:
         store_error_response: StoreErrorResponse | None = None,
         raise_store_errors: bool = False,
         clock: Clock = system_clock,
+        max_sessions_per_user: int | None = None,
     ) -> None:
         self.app = app
         self.store = options.session_store(store)
@@ -106,6 +108,7 @@ class SessionMiddleware:
             resend_cookie=cookie_max_age is not None,
             envelope=None if encryption_key is None else SessionCipher(encryption_key),
             move_grace=grace,
+            max_sessions_per_user=_session_cap(self.store, max_sessions_per_user),
         )
         self.loader = Loader(
             self.store,
@@ -139,6 +142,7 @@ class SessionMiddleware:
         except StoreError as exc:
             await self._load_failed(scope, receive, send, exc)
             return
+        state.store = self.store
         scope["session"] = state.data
         scope[STATE_KEY] = state
         if scope["type"] == "websocket":
@@ -218,6 +222,18 @@ class SessionMiddleware:
                 "a session was changed after its response had started (in a background task or a "
                 "streaming body?); such changes are not saved. Logged once per middleware."
             )
+
+
+def _session_cap(store: SessionStore, cap: int | None) -> int | None:
+    checked = options.optional_integer("max_sessions_per_user", cap, minimum=1, none="no limit")
+    if checked is None:
+        return None
+    if not isinstance(store, UserSessionStore) or getattr(store, "user_index", True) is False:
+        raise ConfigurationError(
+            "max_sessions_per_user needs a store that finds sessions by user: MemoryStore or "
+            "DynamoDBStore(..., user_index=True)"
+        )
+    return checked
 
 
 def _vary_cookie(raw: list[tuple[bytes, bytes]]) -> None:

@@ -12,7 +12,7 @@ from .cookies import new_session_id, store_key
 from .exceptions import SessionConflict
 from .markers import MOVED_FIRST, follow_alias, forward_pointer
 from .session import EXPIRE, CookieChange, RequestSession
-from .stores.base import MovedRecord, SessionRecord
+from .stores.base import MovedRecord, SessionOwner, SessionRecord
 
 if TYPE_CHECKING:
     from .persistence import Writer
@@ -33,7 +33,8 @@ async def move(
         created, absolute = now, writer.timing.absolute_deadline(now)
     else:
         created, absolute = old.created, state.absolute_deadline
-    target = _NewItem(writer, state, created, absolute, writer.timing.expires(now, absolute))
+    owner = await writer.owner(state, now, replacing=old_key)
+    target = _NewItem(writer, state, created, absolute, writer.timing.expires(now, absolute), owner)
     expected = old.version
     for attempt in range(writer.conflict_attempts):
         await target.hold(raw)
@@ -80,6 +81,7 @@ async def renew_id(
         absolute_deadline=state.absolute_deadline,
         binding=writer.binding_for(state, session_id),
         issued=now,
+        owner=record.owner,
     )
     await writer.save(state, new_key, renewed, expected_version=None)
     marker = MovedRecord("renewed", now + writer.move_grace, forward_pointer(state.session_id, session_id))
@@ -125,19 +127,27 @@ class _NewItem:
     """The item a move writes under a new session ID, kept equal to the data it must hold."""
 
     def __init__(
-        self, writer: Writer, state: RequestSession, created: int, absolute: int | None, expires: int
+        self,
+        writer: Writer,
+        state: RequestSession,
+        created: int,
+        absolute: int | None,
+        expires: int,
+        owner: SessionOwner | None,
     ) -> None:
         self.writer, self.state = writer, state
         self.created, self.absolute, self.expires = created, absolute, expires
         self.issued = writer.timing.clock()
+        self.owner = owner
         self.session_id: str | None = None
         self.version = 0
         self.written = serialization.EMPTY
 
     async def hold(self, raw: bytes) -> None:
-        if raw == self.written:
+        if raw == self.written and self.session_id is not None:
             return
-        if raw == serialization.EMPTY:
+        if raw == serialization.EMPTY and self.owner is None:
+            # A session bound to a user (a login) is stored even with nothing in it.
             await self.discard()
         else:
             if self.session_id is None:
@@ -151,6 +161,7 @@ class _NewItem:
                 self.absolute,
                 binding=self.writer.binding_for(self.state, self.session_id),
                 issued=self.issued,
+                owner=self.owner,
             )
             await self.writer.save(self.state, key, record, expected_version=self.version or None)
             self.version += 1

@@ -13,7 +13,8 @@ from .exceptions import ConfigurationError, DynSessionError, SessionConflict, Se
 from .markers import DEFAULT_MOVE_GRACE, MOVED_BY_LOGIN, follow_alias
 from .moves import move, renew_id
 from .session import CookieChange, RequestSession, Timing
-from .stores.base import MovedRecord, SessionRecord, SessionStore, can_move
+from .stores.base import MovedRecord, SessionOwner, SessionRecord, SessionStore, can_move
+from .user_sessions import evict_over_cap
 
 logger = logging.getLogger("dynsession")
 
@@ -61,6 +62,7 @@ class Writer:
         resend_cookie: bool,
         envelope: serialization.Envelope | None = None,
         move_grace: int = DEFAULT_MOVE_GRACE,
+        max_sessions_per_user: int | None = None,
     ) -> None:
         if on_conflict not in ("merge", "raise", "overwrite"):
             raise ConfigurationError(
@@ -74,6 +76,7 @@ class Writer:
         self.max_session_size = max_session_size
         # A cookie with a lifetime of its own (max_age) is re-sent on every write so it slides.
         self.resend_cookie = resend_cookie
+        self.max_sessions_per_user = max_sessions_per_user
         self._turns = conflict.KeyTurns()
         # How long an old ID stays a renewal alias or a moved-by-login marker; None: the store
         # cannot keep moved IDs, and a login deletes the old item instead.
@@ -138,13 +141,15 @@ class Writer:
         return None
 
     async def _create(self, state: RequestSession, raw: bytes) -> CookieChange | None:
-        if raw == serialization.EMPTY:
+        # A session being bound to a user is stored even when its dict is empty.
+        if raw == serialization.EMPTY and state.bind is None:
             # A cookie naming a session the store no longer has is left alone: the request that
             # ended or moved that session (a logout, a login) may be setting the browser's cookie
             # right now, and an expiry racing it would log that user out.
             return None
         now = self.timing.clock()
         absolute = self.timing.absolute_deadline(now)
+        owner = await self.owner(state, now, replacing=None)
         session_id = new_session_id()
         key = store_key(session_id)
         record = SessionRecord(
@@ -154,6 +159,7 @@ class Writer:
             self.timing.expires(now, absolute),
             absolute,
             binding=self.binding_for(state, session_id),
+            owner=owner,
         )
         await self.save(state, key, record, expected_version=None)
         return CookieChange(session_id)
@@ -161,6 +167,18 @@ class Writer:
     def binding_for(self, state: RequestSession, session_id: str) -> bytes | None:
         """The client-binding fingerprint a new ID gets (the request's properties), if bound."""
         return None if state.client is None else fingerprint(session_id, state.client)
+
+    async def owner(self, state: RequestSession, now: int, *, replacing: str | None) -> SessionOwner | None:
+        """The owner of a session being created or moved: this request's binding, or the one it
+        had. A new binding first ends the user's sessions over ``max_sessions_per_user`` (not
+        counting ``replacing``, the store key of the session being moved), before anything is
+        written, so a failure there leaves no orphaned session."""
+        if state.bind is None:
+            return None if state.record is None else state.record.owner
+        user_id, device = state.bind
+        if self.max_sessions_per_user is not None:
+            await evict_over_cap(self.store, user_id, self.max_sessions_per_user, replacing=replacing)
+        return SessionOwner(user_id, device, now)
 
     async def _refresh(self, state: RequestSession, record: SessionRecord, key: str) -> CookieChange | None:
         expires = self.timing.expires(self.timing.clock(), state.absolute_deadline)
@@ -194,6 +212,7 @@ class Writer:
                     absolute_deadline=state.absolute_deadline,
                     binding=current.binding,
                     issued=current.issued,
+                    owner=current.owner,
                 )
                 await self.save(state, key, new, expected_version=expected)
                 return self._same_cookie(state)

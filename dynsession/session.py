@@ -9,9 +9,11 @@ from typing import Any
 from starlette.requests import HTTPConnection
 
 from .clock import Clock
-from .stores.base import SessionRecord
+from .stores.base import SessionRecord, SessionStore
+from .user_agent import check_device, device_label
 
 STATE_KEY = "dynsession"
+MAX_USER_ID_BYTES = 512
 
 
 class Session(dict[str, Any]):
@@ -71,6 +73,8 @@ class SessionInfo:
 
     Times are integer epoch seconds, UTC. ``expires`` is the idle deadline as last stored (or as it
     would be for a new session); ``seconds_remaining`` counts to the earlier of the two deadlines.
+    ``user_id`` is the user the session is bound to (see ``regenerate_session(user_id=...)``), or
+    ``None``.
     """
 
     created: int
@@ -78,6 +82,7 @@ class SessionInfo:
     absolute_deadline: int | None
     is_new: bool
     seconds_remaining: int
+    user_id: str | None = None
 
 
 class RequestSession:
@@ -87,6 +92,7 @@ class RequestSession:
     __slots__ = (
         "absolute_deadline",
         "client",
+        "bind",
         "committed",
         "data",
         "ended",
@@ -100,6 +106,7 @@ class RequestSession:
         "renew",
         "session_id",
         "signed_with_current_key",
+        "store",
         "timing",
         "unreadable",
     )
@@ -137,6 +144,10 @@ class RequestSession:
         self.forwarded = False
         # The ID is older than renew_after: the response moves the session to a new one.
         self.renew = False
+        # (user ID, device label) to bind the regenerated session to; None keeps the binding as is.
+        self.bind: tuple[str, str] | None = None
+        # The middleware's store, for the helpers that list and end the user's other sessions.
+        self.store: SessionStore | None = None
         # The encoded session the response's write was decided on; None until then.
         self.committed: bytes | None = None
         # The stored item could not be decoded: the session started empty, and only a write of
@@ -155,7 +166,18 @@ class RequestSession:
         else:
             created, absolute, expires = self.record.created, self.absolute_deadline, self.record.expires
         deadline = expires if absolute is None else min(expires, absolute)
-        return SessionInfo(created, expires, absolute, self.record is None, max(0, deadline - now))
+        remaining = max(0, deadline - now)
+        return SessionInfo(created, expires, absolute, self.record is None, remaining, self.user_id)
+
+    @property
+    def user_id(self) -> str | None:
+        """The user this session is bound to, or will be when the response starts."""
+        if self.ended:
+            return None
+        if self.bind is not None:
+            return self.bind[0]
+        owner = None if self.record is None else self.record.owner
+        return None if owner is None else owner.user_id
 
 
 def _scope(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -170,15 +192,26 @@ def _state(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> Reque
 
 
 def regenerate_session(
-    request_or_scope: HTTPConnection | MutableMapping[str, Any], *, fresh_start: bool = False
+    request_or_scope: HTTPConnection | MutableMapping[str, Any],
+    *,
+    fresh_start: bool = False,
+    user_id: str | None = None,
+    device: str | None = None,
 ) -> None:
     """Move the session to a new ID when the response starts; call it on login.
 
     The data is kept. The new item is written, the old one deleted and the new cookie set; a
     change another request saved to the old item meanwhile is carried over. The creation time,
     and so the absolute deadline, is kept unless ``fresh_start`` is true.
+
+    With ``user_id`` the new session is bound to that user: it appears in the user's session list
+    (see :func:`dynsession.list_sessions`) labelled ``device``, by default a short label derived from
+    the User-Agent ("Firefox on Linux"). Without it a bound session stays bound to its user.
+
     Raises RuntimeError when the middleware is not installed, and on a websocket, which cannot
-    set the new cookie (regenerate in the HTTP request that logs the user in).
+    set the new cookie (regenerate in the HTTP request that logs the user in); ValueError when
+    ``user_id`` is empty or over 512 bytes (UTF-8), or ``device`` empty, over 64 characters or
+    not printable.
     """
     state = _state(request_or_scope)
     if _scope(request_or_scope).get("type") == "websocket":
@@ -186,8 +219,22 @@ def regenerate_session(
             "regenerate_session cannot be used on a websocket: no cookie can be set once it is open; "
             "regenerate in the HTTP request that logs the user in"
         )
+    if user_id is not None:
+        if not isinstance(user_id, str) or not user_id or len(user_id.encode("utf-8")) > MAX_USER_ID_BYTES:
+            raise ValueError(f"user_id must be a non-empty string of at most {MAX_USER_ID_BYTES} bytes")
+        label = device_label(_user_agent(request_or_scope)) if device is None else check_device(device)
+        state.bind = (user_id, label)
+    elif device is not None:
+        raise ValueError("device labels a session bound to a user: pass user_id too")
     state.regenerate = True
     state.fresh_start = state.fresh_start or fresh_start
+
+
+def _user_agent(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> str | None:
+    for name, value in _scope(request_or_scope).get("headers", ()):
+        if name == b"user-agent":
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def end_session(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> None:

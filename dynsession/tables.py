@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import botocore.exceptions
 
 from .explain import client_location
+from .table_index import DEFAULT_USER_INDEX, USER_ATTRIBUTE, index_definition, index_findings
 from .table_report import (
     TTL_API_UNAVAILABLE,
     TableFinding,
@@ -31,9 +32,17 @@ __all__ = ["TTL_API_UNAVAILABLE", "TableFinding", "TableReport", "check_table", 
 
 
 def check_table(
-    client: DynamoDBClient, table_name: str, *, partition_key: str = "id", ttl_attribute: str = "ttl"
+    client: DynamoDBClient,
+    table_name: str,
+    *,
+    partition_key: str = "id",
+    ttl_attribute: str = "ttl",
+    user_index: bool = False,
+    user_index_name: str = DEFAULT_USER_INDEX,
 ) -> TableReport:
     """Describe the table and its TTL setting and report every problem found; changes nothing.
+    With ``user_index`` the global secondary index ``user_index_name`` is checked too (see
+    :mod:`dynsession.table_index`).
 
     Raises botocore's exceptions for anything but a missing table or a missing TTL API.
     """
@@ -41,6 +50,8 @@ def check_table(
     if description is None:
         return TableReport(table_name, (_missing(client, table_name, partition_key, ttl_attribute),))
     findings = table_findings(description, partition_key)
+    if user_index and not blocking(findings):
+        findings += index_findings(description, user_index_name, ttl_attribute, partition_key)
     if not blocking(findings):
         findings += ttl_findings(_describe_ttl(client, table_name), ttl_attribute)
     return TableReport(table_name, tuple(findings))
@@ -54,23 +65,29 @@ def create_table(
     ttl_attribute: str = "ttl",
     wait_timeout: float = 60.0,
     poll_interval: float = 1.0,
+    user_index: bool = False,
+    user_index_name: str = DEFAULT_USER_INDEX,
 ) -> TableReport:
-    """Create the table (on-demand, String hash key ``partition_key``) unless it exists, wait at
-    most ``wait_timeout`` seconds for it to be ACTIVE, enable TTL on ``ttl_attribute`` if TTL is off,
-    and report as :func:`check_table` does. An existing valid table is left as it is; an existing
-    table of the wrong shape is reported, never changed.
+    """Create the table (on-demand, String hash key ``partition_key``, and with ``user_index`` the
+    user index ``user_index_name``) unless it exists, wait at most ``wait_timeout`` seconds for it
+    to be ACTIVE, enable TTL on ``ttl_attribute`` if TTL is off, and report as :func:`check_table`
+    does. An existing valid table is left as it is; an existing table of the wrong shape (or
+    without the user index) is reported, never changed.
 
     Raises botocore's exceptions for anything but a missing table or a missing TTL API.
     """
     created = False
     description = _describe(client, table_name)
     if description is None:
+        attributes = [partition_key, USER_ATTRIBUTE] if user_index else [partition_key]
+        indexes: dict[str, Any] = {"GlobalSecondaryIndexes": [index_definition(user_index_name)]}
         try:
             client.create_table(
                 TableName=table_name,
-                AttributeDefinitions=[{"AttributeName": partition_key, "AttributeType": "S"}],
+                AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in attributes],
                 KeySchema=[{"AttributeName": partition_key, "KeyType": "HASH"}],
                 BillingMode="PAY_PER_REQUEST",
+                **(indexes if user_index else {}),
             )
             created = True
         except botocore.exceptions.ClientError as exc:
@@ -85,6 +102,8 @@ def create_table(
             missing = _missing(client, table_name, partition_key, ttl_attribute)
         return TableReport(table_name, (missing,), created=created)
     findings = table_findings(description, partition_key)
+    if user_index and not blocking(findings):
+        findings += index_findings(description, user_index_name, ttl_attribute, partition_key)
     if description["TableStatus"] == "CREATING":
         findings = [
             TableFinding("error", f"table is still CREATING after waiting {wait_timeout:g} s for ACTIVE")

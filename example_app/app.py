@@ -29,6 +29,7 @@ from dynsession import (
 )
 from dynsession.cache import DistributedCache, DynamoDBCache, MemoryCache
 
+from .devices import device_routes
 from .settings import Settings
 from .status import describe, relative, wall_time
 
@@ -86,8 +87,9 @@ def create_app(
         name, password = str(form.get("username", "")).strip(), form.get("password")
         if not name or len(name) > 40 or password != DEMO_PASSWORD:
             return _page(request, "login.html", clock, error="Wrong user name or password.", status_code=401)
-        # A new session ID on login, so an ID planted before login is worthless afterwards.
-        regenerate_session(request)
+        # A new session ID on login, so an ID planted before login is worthless afterwards; bound to
+        # the user, so it is listed on their Devices page.
+        regenerate_session(request, user_id=name)
         request.session["user"] = {"name": name, "since": clock()}
         return RedirectResponse("/", status_code=303)
 
@@ -152,6 +154,7 @@ def create_app(
             Route("/session", session_page),
             Route("/session.json", session_json),
             Route("/shop.css", stylesheet),
+            *device_routes(_page, clock),
         ]
     )
     app.state.settings = settings

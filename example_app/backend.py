@@ -75,4 +75,4 @@ def prepare_table(store: DynamoDBStore, *, create: bool) -> list[str]:
 def _store(table_name: str, **options: Any) -> DynamoDBStore:
     # The table is checked here, before the server starts, so errors end the command with one line
     # instead of failing the server's startup.
-    return DynamoDBStore(table_name, validate_on_startup=False, **options)
+    return DynamoDBStore(table_name, validate_on_startup=False, user_index=True, **options)

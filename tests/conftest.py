@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 import botocore.exceptions
 import pytest
 from blockbuster import BlockBuster, blockbuster_ctx
 
-from dynsession import DynamoDBStore, MemoryStore, SessionStore
+from dynsession import DynamoDBStore, MemoryStore, SessionStore, UserSessionStore, tables
 from dynsession.testing import local_dynamodb
 
 from .faults import FaultProxy, fault_proxy
@@ -184,6 +184,50 @@ def store(store_kind: str, clock: FakeClock, request: pytest.FixtureRequest) -> 
         clock=clock,
         transport=cast(TransportName, store_kind.removeprefix("dynamodb-")),
     )
+
+
+@pytest.fixture(scope="session")
+def user_table_name(dynamodb_client: DynamoDBClient) -> Iterator[str]:
+    """One sessions table with the user index for the run, made by dynsession's own create_table."""
+    name = f"dynsession-users-{uuid.uuid4().hex[:8]}"
+    tables.create_table(dynamodb_client, name, user_index=True, poll_interval=0.2).raise_for_errors()
+    yield name
+    dynamodb_client.delete_table(TableName=name)
+
+
+IndexedStore = Callable[..., DynamoDBStore]
+
+
+def indexed_store_builder(request: pytest.FixtureRequest, transport: TransportName) -> IndexedStore:
+    """Builds DynamoDBStores with the user index on the run's indexed table, over ``transport``
+    (this test's key prefix and clock unless ``options`` say otherwise)."""
+
+    def build(**options: Any) -> DynamoDBStore:
+        settings: dict[str, Any] = {
+            "endpoint_url": request.getfixturevalue("dynamodb_endpoint"),
+            "key_prefix": request.getfixturevalue("key_prefix"),
+            "clock": request.getfixturevalue("clock"),
+            "transport": transport,
+        }
+        settings.update(options)
+        return DynamoDBStore(request.getfixturevalue("user_table_name"), user_index=True, **settings)
+
+    return build
+
+
+@pytest.fixture
+def indexed_store(request: pytest.FixtureRequest, transport: TransportName) -> IndexedStore:
+    """Builds DynamoDBStores with the user index, once per transport."""
+    return indexed_store_builder(request, transport)
+
+
+@pytest.fixture
+def user_store(store_kind: str, clock: FakeClock, request: pytest.FixtureRequest) -> UserSessionStore:
+    """Every store that finds sessions by user, one test run each (DynamoDB with the user index,
+    once per transport)."""
+    if store_kind == "memory":
+        return MemoryStore(clock=clock)
+    return indexed_store_builder(request, cast(TransportName, store_kind.removeprefix("dynamodb-")))()
 
 
 @pytest.fixture

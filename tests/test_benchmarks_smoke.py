@@ -111,6 +111,20 @@ def test_traffic_mix_calls_equal_the_minimum(call_results: calls.CallsResult) ->
     assert 0 < report_calls.renewal_write_units(mix) <= 2 * dynamo.write_units(mix.session_item_bytes)
 
 
+def test_traffic_mix_prices_the_user_index(call_results: calls.CallsResult) -> None:
+    mix = call_results.mix
+    index, plain = mix.index, mix.row(calls.MEASURED)
+    # The same requests make the same calls; only the index's own writes are added.
+    assert index.row.calls_per_1000 == plain.calls_per_1000
+    assert index.row.read_units_per_1000 == plain.read_units_per_1000
+    assert index.row.write_units_per_1000 == plain.write_units_per_1000 + index.index_write_units_per_1000
+    # One index write when a signed-in session is created, one when it is deleted, none otherwise.
+    assert index.per_request == {"read-only": 0.0, "modified": 0.0, "login": 1.0, "logout": 1.0}
+    assert index.per_refresh == 0.0 and index.row.calls_per_1000["UpdateItem"] > 0
+    assert 0 < mix.index_excess
+    assert index.session_item_bytes > mix.session_item_bytes
+
+
 def test_every_cache_operation_makes_exactly_the_minimum_calls(
     cache_results: cache_calls.CacheCallsResult,
 ) -> None:
@@ -255,4 +269,6 @@ def test_report_writes_markdown_and_plot(
     for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7.", "## 8.", "## Targets"):
         assert heading in text
     assert "| Calls per request = the minimum, every scenario | 8 of 8 rows | yes |" in text
+    assert "| User index: traffic mix within 5% of the units without it |" in text
+    assert "| dynsession, sign-ins in the user index (measured) |" in text
     assert "| Cache calls per operation = the minimum | 10 of 10 operations | yes |" in text

@@ -166,9 +166,16 @@ def test_refresh_is_a_conditional_ttl_only_update_item(
         client.get("/view")
     ((name, _, update),) = [call for call in recording.calls if call[0] != "get_item"]
     assert name == "update_item"
-    assert update["UpdateExpression"] == "SET #t = :t"
-    assert update["ExpressionAttributeNames"]["#t"] == "ttl"
-    assert update["ExpressionAttributeValues"] == {":t": {"N": str(clock.now + IDLE)}}
+    # The idle deadline and the last-activity stamp (a user's session list shows it); never the data.
+    assert update["UpdateExpression"] == "SET #t = :t, #s = :s"
+    assert (update["ExpressionAttributeNames"]["#t"], update["ExpressionAttributeNames"]["#s"]) == (
+        "ttl",
+        "seen",
+    )
+    assert update["ExpressionAttributeValues"] == {
+        ":t": {"N": str(clock.now + IDLE)},
+        ":s": {"N": str(clock.now)},
+    }
     # A session item (it has a version), not a moved ID's marker, whose grace window must not grow.
     assert update["ConditionExpression"] == "attribute_exists(#v)"
     assert update["ExpressionAttributeNames"]["#v"] == "ver"
@@ -390,6 +397,7 @@ def test_session_info_of_a_new_session(serve: Serve, counting: CountingStore, cl
         "absolute_deadline": clock.now + 600,
         "is_new": True,
         "seconds_remaining": 600,
+        "user_id": None,
     }
     assert counting.calls == []
 
@@ -406,6 +414,7 @@ def test_session_info_of_a_stored_session(serve: Serve, counting: CountingStore,
         "absolute_deadline": start + 7200,
         "is_new": False,
         "seconds_remaining": IDLE - 100,
+        "user_id": None,
     }
     assert client.get("/view").json() == {"cart": ["apple"]}  # no metadata inside the user's dict
 

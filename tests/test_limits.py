@@ -132,7 +132,8 @@ def test_every_store_refuses_an_item_dynamodb_would_refuse(store: SessionStore, 
 
 def test_memory_store_measures_items_as_dynamodb_store_does(clock: FakeClock) -> None:
     key = store_key(new_session_id())
-    reference = DynamoDBStore("sessions")  # default attribute names and prefix; never connects
+    # Default attribute names and prefix, the same clock (items note their write time); never connects.
+    reference = DynamoDBStore("sessions", clock=clock)
 
     def record(data_bytes: int) -> SessionRecord:
         return SessionRecord(b"x" * data_bytes, 1, clock(), clock() + 60, clock() + 3600)

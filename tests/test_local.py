@@ -119,7 +119,7 @@ def test_local_prints_exports_that_reach_the_table_and_ctrl_c_stops_it(
     # Only the exported variables: no AWS profile, region or endpoint of the test run helps.
     exported = {"PATH": os.environ["PATH"], **server.environment(printed)}
     checked = subprocess.run(
-        [sys.executable, "-m", "dynsession", "check-table", "--table", "sessions"],
+        [sys.executable, "-m", "dynsession", "check-table", "--table", "sessions", "--user-index"],
         cwd=REPO,
         env={**exported, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull},
         capture_output=True,

@@ -8,6 +8,7 @@ import types
 import dynsession
 
 PUBLIC = {
+    "BoundSession",
     "ClientBinding",
     "Clock",
     "ConfigurationError",
@@ -20,6 +21,7 @@ PUBLIC = {
     "SessionInfo",
     "SessionMiddleware",
     "SessionNotSerializable",
+    "SessionOwner",
     "SessionRecord",
     "SessionStore",
     "SessionTooLarge",
@@ -28,8 +30,15 @@ PUBLIC = {
     "TableConfigError",
     "TableFinding",
     "TableReport",
+    "UserSession",
+    "UserSessionStore",
     "end_session",
+    "list_sessions",
+    "list_user_sessions",
     "regenerate_session",
+    "revoke_other_sessions",
+    "revoke_session",
+    "revoke_user_sessions",
     "session_info",
     "system_clock",
 }
@@ -63,5 +72,15 @@ def test_public_classes_and_functions_are_documented() -> None:
 
 
 def test_helpers_document_what_they_raise() -> None:
-    for helper in (dynsession.regenerate_session, dynsession.end_session, dynsession.session_info):
+    helpers = (
+        dynsession.regenerate_session,
+        dynsession.end_session,
+        dynsession.session_info,
+        dynsession.list_sessions,
+        dynsession.revoke_session,
+        dynsession.revoke_other_sessions,
+        dynsession.list_user_sessions,
+        dynsession.revoke_user_sessions,
+    )
+    for helper in helpers:
         assert "Raises" in (helper.__doc__ or ""), helper.__name__

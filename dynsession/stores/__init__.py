@@ -1,7 +1,18 @@
 """Session stores: the contract and its implementations."""
 
-from .base import MovedRecord, MovingStore, SessionRecord, SessionStore
+from .base import MovedRecord, MovingStore, SessionOwner, SessionRecord, SessionStore
 from .dynamodb import DynamoDBStore
 from .memory import MemoryStore
+from .users import BoundSession, UserSessionStore
 
-__all__ = ["DynamoDBStore", "MemoryStore", "MovedRecord", "MovingStore", "SessionRecord", "SessionStore"]
+__all__ = [
+    "BoundSession",
+    "DynamoDBStore",
+    "MemoryStore",
+    "MovedRecord",
+    "MovingStore",
+    "SessionOwner",
+    "SessionRecord",
+    "SessionStore",
+    "UserSessionStore",
+]

@@ -7,6 +7,16 @@ from typing import Literal, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
+class SessionOwner:
+    """Who a session belongs to: the app's user ID, a short device label, and when it was bound
+    (integer epoch seconds, UTC). Kept beside the session data, never inside it."""
+
+    user_id: str
+    device: str
+    since: int
+
+
+@dataclass(frozen=True, slots=True)
 class SessionRecord:
     """One stored session, as a store returns and accepts it.
 
@@ -16,6 +26,8 @@ class SessionRecord:
     ``binding`` is the client-binding fingerprint (opaque bytes; ``None`` when the session is not
     bound): a store keeps it as it keeps ``data``. ``issued`` is when the session got its current
     ID (``None``: at ``created``); ID renewal counts from it.
+    ``owner`` is set when the session is bound to a user (see ``regenerate_session(user_id=...)``);
+    a store must keep it with the record.
 
     A store that finds an item it cannot read (written by something else) returns it as a record
     with ``data=b""`` (an unreadable blob) and, when the stored version is not a positive integer,
@@ -30,6 +42,7 @@ class SessionRecord:
     absolute_deadline: int | None = None
     binding: bytes | None = None
     issued: int | None = None
+    owner: SessionOwner | None = None
 
     def is_expired(self, now: int) -> bool:
         """True once the idle deadline or the absolute deadline has been reached."""
@@ -82,7 +95,8 @@ class SessionStore(Protocol):
         conflict (DynamoDBStore stores a random write token with each item for this).
     ``touch(key, expires)``
         Set only the idle deadline of an existing record (the data is not rewritten). Return
-        ``False``, creating nothing, when the record no longer exists.
+        ``False``, creating nothing, when the record no longer exists. A store that lists users'
+        sessions also notes the time of each save and touch, as the session's last activity.
     ``delete(key, *, expected_version=None)``
         Remove the record. Without ``expected_version`` a missing record is not an error. With
         it, remove the record only if its stored version equals ``expected_version``; otherwise

@@ -35,7 +35,9 @@ class CapacityTally:
     def add(self, operation: str, response: Mapping[str, Any]) -> None:
         """Record one successful call's response."""
         consumed = response.get("ConsumedCapacity")
-        units = float(consumed.get("CapacityUnits", 0.0)) if isinstance(consumed, Mapping) else 0.0
+        # Batch operations answer with one entry per table, the others with a single mapping.
+        entries = consumed if isinstance(consumed, list) else [consumed]
+        units = sum(float(e.get("CapacityUnits", 0.0)) for e in entries if isinstance(e, Mapping))
         with self._lock:
             self._calls[operation] = self._calls.get(operation, 0) + 1
             if operation in _READ_OPERATIONS:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -12,13 +12,30 @@ import botocore.config
 
 from .. import options, tables
 from ..clock import Clock, checked_clock, system_clock
-from ..exceptions import SessionConflict, SessionTooLarge, StoreUnavailable, TableConfigError
+from ..exceptions import (
+    ConfigurationError,
+    SessionConflict,
+    SessionTooLarge,
+    StoreUnavailable,
+    TableConfigError,
+)
 from ..explain import STORE, explain
+from . import dynamodb_users as users
 from .base import MovedRecord, SessionRecord
 from .capacity import CapacityTally
 from .dynamodb_wire import ConditionFailed, translate_errors
-from .item_format import MAX_ITEM_BYTES, TOKEN_BYTES, VERSION, ItemFormat, item_size, new_token, token_of
+from .item_format import (
+    MAX_ITEM_BYTES,
+    SEEN,
+    TOKEN_BYTES,
+    VERSION,
+    ItemFormat,
+    item_size,
+    new_token,
+    token_of,
+)
 from .transport import DEFAULT_TRANSPORT, Boto3Client, Transport, TransportChoice, make_transport
+from .users import BoundSession
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -39,11 +56,14 @@ class DynamoDBStore:
     The item for a session is keyed by ``key_prefix`` + the store key (a SHA-256 digest of the
     session ID) under ``partition_key``; ``ttl_attribute`` holds the idle deadline as integer epoch
     seconds so DynamoDB's TTL can remove it; ``data`` (Binary), ``ver``, ``created`` and ``abs``
-    (Numbers), ``tok`` (Binary, a random token per write), and with client binding or renewal
-    ``bind`` (Binary) and ``iss`` (Number) hold the rest. A moved ID's marker holds ``moved``
-    (String), ``fwd`` (Binary, after a renewal) and the token, with the TTL as its grace deadline.
-    A write whose answer was lost and that was retried finds its own token when its condition
-    fails, and succeeds. An item that cannot be read as a session (see
+    (Numbers), ``tok`` (Binary, a random token per write) and ``seen`` (Number, when the item was
+    last written) hold the rest; with client binding or renewal also ``bind`` (Binary) and ``iss``
+    (Number). A session bound to a user also has ``uid``, ``device`` and ``bound``; with
+    ``user_index=True`` the store lists and deletes a user's sessions through the global secondary
+    index ``user_index_name`` on ``uid`` (see :mod:`dynsession.stores.dynamodb_users`). A moved
+    ID's marker holds ``moved`` (String), ``fwd`` (Binary, after a renewal) and the token, with the
+    TTL as its grace deadline. A write whose answer was lost and that was retried finds its own
+    token when its condition fails, and succeeds. An item that cannot be read as a session (see
     :mod:`dynsession.stores.item_format`) loads as a record with an unreadable blob, which the next
     write replaces.
 
@@ -90,6 +110,8 @@ class DynamoDBStore:
         create_table_if_missing: bool = False,
         validate_on_startup: bool = True,
         table_wait_timeout: float = 60.0,
+        user_index: bool = False,
+        user_index_name: str = users.DEFAULT_INDEX_NAME,
     ) -> None:
         self.table_name = options.text("table_name", table_name)
         self.partition_key = options.text("partition_key", partition_key)
@@ -116,6 +138,8 @@ class DynamoDBStore:
         self.create_table_if_missing = options.flag("create_table_if_missing", create_table_if_missing)
         self.validate_on_startup = options.flag("validate_on_startup", validate_on_startup)
         self.table_wait_timeout = options.timeout("table_wait_timeout", table_wait_timeout)
+        self.user_index = options.flag("user_index", user_index)
+        self.user_index_name = options.text("user_index_name", user_index_name)
         self._format = ItemFormat(partition_key, ttl_attribute, key_prefix)
 
     def __repr__(self) -> str:
@@ -128,7 +152,7 @@ class DynamoDBStore:
 
     async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
         token = new_token()
-        item = self._format.item(key, record, token)
+        item = self._format.item(key, record, token, written=self._clock())
         size = item_size(item)
         if size > MAX_ITEM_BYTES:
             raise SessionTooLarge(size, MAX_ITEM_BYTES)
@@ -175,11 +199,12 @@ class DynamoDBStore:
                 {
                     "TableName": self.table_name,
                     "Key": self._key(key),
-                    "UpdateExpression": "SET #t = :t",
+                    # Neither attribute is in the user index, so a refresh never writes to it.
+                    "UpdateExpression": "SET #t = :t, #s = :s",
                     # A session item, not a moved one's marker: that keeps its grace window.
                     "ConditionExpression": "attribute_exists(#v)",
-                    "ExpressionAttributeNames": {"#t": self.ttl_attribute, "#v": VERSION},
-                    "ExpressionAttributeValues": {":t": {"N": str(expires)}},
+                    "ExpressionAttributeNames": {"#t": self.ttl_attribute, "#s": SEEN, "#v": VERSION},
+                    "ExpressionAttributeValues": {":t": {"N": str(expires)}, ":s": {"N": str(self._clock())}},
                 },
             )
         except ConditionFailed:
@@ -226,6 +251,36 @@ class DynamoDBStore:
             logger.debug("session item %s has malformed attributes: %s", key[:8], ", ".join(malformed))
         return None if record.is_expired(now) else record
 
+    # -- finding a user's sessions (the UserSessionStore contract) --------------------------------
+
+    async def list_user_sessions(self, user_id: str) -> list[BoundSession]:
+        """One Query of the user index, then one BatchGetItem (per 100 sessions) of the items it
+        names, read as ``consistent_read`` says, so sessions deleted or expired since the index
+        last caught up are left out; the session data is not read.
+
+        Raises ConfigurationError without ``user_index=True``, StoreUnavailable when DynamoDB fails.
+        """
+        if not self.user_index:
+            raise ConfigurationError(
+                "listing or ending a user's sessions needs the user index: pass "
+                "DynamoDBStore(..., user_index=True) and create the index (see "
+                "`dynsession create-table --user-index`)"
+            )
+        sessions = await users.list_bound(
+            self._call, self.table_name, self.user_index_name, self._format, user_id, self.consistent_read
+        )
+        now = self._clock()
+        return [session for session in sessions if not session.is_expired(now)]
+
+    async def delete_sessions(self, keys: Collection[str]) -> None:
+        """Delete the sessions in ``keys`` with BatchWriteItem, 25 per call.
+
+        Raises StoreUnavailable when DynamoDB fails or keeps some deletes unprocessed.
+        """
+        await users.batch_delete(
+            self._call, self.table_name, self.partition_key, [self.key_prefix + key for key in keys]
+        )
+
     # -- the table -------------------------------------------------------------------------------
 
     def table_report(self, *, create: bool = False) -> tables.TableReport:
@@ -242,9 +297,16 @@ class DynamoDBStore:
                 partition_key=self.partition_key,
                 ttl_attribute=self.ttl_attribute,
                 wait_timeout=self.table_wait_timeout,
+                user_index=self.user_index,
+                user_index_name=self.user_index_name,
             )
         return tables.check_table(
-            self.client, self.table_name, partition_key=self.partition_key, ttl_attribute=self.ttl_attribute
+            self.client,
+            self.table_name,
+            partition_key=self.partition_key,
+            ttl_attribute=self.ttl_attribute,
+            user_index=self.user_index,
+            user_index_name=self.user_index_name,
         )
 
     async def check_table(self) -> tables.TableReport:
@@ -326,4 +388,4 @@ class DynamoDBStore:
 
     def _item(self, key: str, record: SessionRecord) -> dict[str, AttributeValueTypeDef]:
         """The item saving ``record`` writes (with a zero token: the size is what matters here)."""
-        return self._format.item(key, record, bytes(TOKEN_BYTES))
+        return self._format.item(key, record, bytes(TOKEN_BYTES), written=self._clock())

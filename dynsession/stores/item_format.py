@@ -7,7 +7,8 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from .base import MovedRecord, SessionRecord
+from ..table_index import USER_ATTRIBUTE
+from .base import MovedRecord, SessionOwner, SessionRecord
 
 MAX_ITEM_BYTES = 400 * 1024
 
@@ -15,6 +16,9 @@ DATA, VERSION, CREATED, ABSOLUTE, TOKEN = "data", "ver", "created", "abs", "tok"
 BINDING, ISSUED = "bind", "iss"
 # A moved ID's marker: why it moved and, after a renewal, the masked new ID; no data, no version.
 MOVED, FORWARD = "moved", "fwd"
+# A session bound to a user: the key prefix + the user ID (the user index's key), a device label,
+# the sign-in time. Every write also notes its time in SEEN, the last activity a user's list shows.
+USER, DEVICE, BOUND, SEEN = USER_ATTRIBUTE, "device", "bound", "seen"
 # Random bytes stored with every write, so a write whose answer was lost and that was retried can
 # recognise, when its condition then fails, that the item it collides with is its own.
 TOKEN_BYTES = 8
@@ -53,8 +57,9 @@ def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
 
 class ItemFormat:
     """The item layout of one table: ``partition_key`` holds ``key_prefix`` + the store key,
-    ``ttl_attribute`` the idle deadline; ``data`` (Binary), ``ver``, ``created``, ``abs``
-    (Numbers) and ``tok`` (Binary, the write token) the rest."""
+    ``ttl_attribute`` the idle deadline; ``data`` (Binary), ``ver``, ``created``, ``abs``, ``seen``
+    (Numbers) and ``tok`` (Binary, the write token) the rest; a bound session also ``uid``,
+    ``device`` (Strings) and ``bound`` (Number)."""
 
     def __init__(
         self, partition_key: str = "id", ttl_attribute: str = "ttl", key_prefix: str = "dc:"
@@ -66,7 +71,10 @@ class ItemFormat:
     def key(self, key: str) -> dict[str, Any]:
         return {self.partition_key: {"S": self.key_prefix + key}}
 
-    def item(self, key: str, record: SessionRecord, token: bytes) -> dict[str, Any]:
+    def item(
+        self, key: str, record: SessionRecord, token: bytes, written: int | None = None
+    ) -> dict[str, Any]:
+        """The item for ``record``; ``written`` is the time of this write (``seen``)."""
         item: dict[str, Any] = {
             self.partition_key: {"S": self.key_prefix + key},
             self.ttl_attribute: {"N": str(record.expires)},
@@ -81,6 +89,12 @@ class ItemFormat:
             item[BINDING] = {"B": record.binding}
         if record.issued is not None:
             item[ISSUED] = {"N": str(record.issued)}
+        if written is not None:
+            item[SEEN] = {"N": str(written)}
+        if record.owner is not None:
+            item[USER] = {"S": self.key_prefix + record.owner.user_id}
+            item[DEVICE] = {"S": record.owner.device}
+            item[BOUND] = {"N": str(record.owner.since)}
         return item
 
     def marker_item(self, key: str, marker: MovedRecord, token: bytes) -> dict[str, Any]:
@@ -108,9 +122,25 @@ class ItemFormat:
             "renewed" if reason == "renewed" else "privilege", expires, _binary(item.get(FORWARD))
         )
 
-    def size(self, key: str, record: SessionRecord) -> int:
-        """The size of the item that saving ``record`` under ``key`` writes."""
-        return item_size(self.item(key, record, bytes(TOKEN_BYTES)))
+    def size(self, key: str, record: SessionRecord, written: int) -> int:
+        """The size of the item that saving ``record`` under ``key`` at ``written`` writes."""
+        return item_size(self.item(key, record, bytes(TOKEN_BYTES), written=written))
+
+    def owner(self, item: Mapping[str, Any]) -> SessionOwner | None:
+        """The user an item is bound to, or None (unbound, another key prefix, or unreadable)."""
+        user = item.get(USER)
+        if not isinstance(user, Mapping) or not isinstance(user.get("S"), str):
+            return None
+        if not user["S"].startswith(self.key_prefix):
+            return None
+        device = item.get(DEVICE)
+        label = device.get("S") if isinstance(device, Mapping) else None
+        since = _integer(item.get(BOUND))
+        return SessionOwner(
+            user["S"][len(self.key_prefix) :],
+            label if isinstance(label, str) else "",
+            0 if since is None else since,
+        )
 
     def record(self, item: Mapping[str, Any], now: int) -> tuple[SessionRecord, list[str]]:
         """Read an item as a record, never raising: also ``(names of malformed attributes)``.
@@ -149,6 +179,7 @@ class ItemFormat:
             # and an ID issued at creation.
             binding=_binary(item.get(BINDING)),
             issued=_integer(item.get(ISSUED)),
+            owner=self.owner(item),
         )
         return record, malformed
 
@@ -185,6 +216,11 @@ class ItemFormat:
 def token_of(item: Mapping[str, Any] | None) -> bytes | None:
     """The write token of a stored item, if it has one."""
     return None if item is None else _binary(item.get(TOKEN))
+
+
+def integer_of(attribute: Any) -> int | None:
+    """An attribute's value as an integer, or None when it is not a readable Number."""
+    return _integer(attribute)
 
 
 def _equals(value: dict[str, Any]) -> dict[str, Any]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 
 from ..clock import Clock, checked_clock, system_clock
 from ..exceptions import SessionConflict, SessionTooLarge
 from .base import MovedRecord, SessionRecord
 from .item_format import MAX_ITEM_BYTES, ItemFormat
+from .users import BoundSession
 
 # Expired records nobody reads again are dropped by a sweep once the dict has grown to twice what
 # the last sweep left (and at least this many): memory stays within twice the live sessions, and
@@ -22,11 +24,14 @@ class MemoryStore:
     a DynamoDBStore with the default attribute names would store it).
 
     Not shared between processes or workers; use it for tests, development and single-process apps.
+    Finds a user's sessions by looking at every record (see :class:`~dynsession.UserSessionStore`).
     Raises ConfigurationError when ``clock`` is not callable.
     """
 
     def __init__(self, *, clock: Clock = system_clock) -> None:
         self._records: dict[str, SessionRecord | MovedRecord] = {}
+        # When each record was last written (a save or a touch): a user's session list shows it.
+        self._written: dict[str, int] = {}
         self._clock = checked_clock(clock)
         self._format = ItemFormat()
         self._sweep_at = _MIN_SWEEP
@@ -37,16 +42,17 @@ class MemoryStore:
     async def load(self, key: str) -> SessionRecord | MovedRecord | None:
         record = self._records.get(key)
         if record is not None and record.is_expired(self._clock()):
-            del self._records[key]
+            self._forget(key)
             return None
         return record
 
     async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
-        size = self._format.size(key, record)
+        size = self._format.size(key, record, self._clock())
         if size > MAX_ITEM_BYTES:
             raise SessionTooLarge(size, MAX_ITEM_BYTES)
         self._check(key, expected_version)
         self._records[key] = record
+        self._written[key] = self._clock()
         if len(self._records) >= self._sweep_at:
             self._sweep()
 
@@ -55,18 +61,46 @@ class MemoryStore:
         if not isinstance(live, SessionRecord) or live.version != expected_version:
             raise SessionConflict("session was changed by another request", current=live)
         self._records[key] = marker
+        self._written.pop(key, None)
 
     async def touch(self, key: str, expires: int) -> bool:
         record = self._records.get(key)
         if not isinstance(record, SessionRecord):
             return False
         self._records[key] = dataclasses.replace(record, expires=expires)
+        self._written[key] = self._clock()
         return True
 
     async def delete(self, key: str, *, expected_version: int | None = None) -> None:
         if expected_version is not None:
             self._check(key, expected_version)
+        self._forget(key)
+
+    async def list_user_sessions(self, user_id: str) -> list[BoundSession]:
+        now = self._clock()
+        return [
+            BoundSession(
+                key,
+                record.owner,
+                record.created,
+                self._written.get(key, record.created),
+                record.expires,
+                record.absolute_deadline,
+            )
+            for key, record in self._records.items()
+            if isinstance(record, SessionRecord)
+            and record.owner is not None
+            and record.owner.user_id == user_id
+            and not record.is_expired(now)
+        ]
+
+    async def delete_sessions(self, keys: Collection[str]) -> None:
+        for key in keys:
+            self._forget(key)
+
+    def _forget(self, key: str) -> None:
         self._records.pop(key, None)
+        self._written.pop(key, None)
 
     def _check(self, key: str, expected_version: int | None) -> None:
         current = self._records.get(key)
@@ -80,5 +114,5 @@ class MemoryStore:
         now = self._clock()
         expired = [key for key, record in self._records.items() if record.is_expired(now)]
         for key in expired:
-            del self._records[key]
+            self._forget(key)
         self._sweep_at = max(_MIN_SWEEP, 2 * len(self._records))

@@ -127,6 +127,7 @@ def test_session_json_shows_info_but_never_the_id(memory: MemoryStore, clock: Fa
             "absolute_deadline": clock.now - 10 + 3600,
             "is_new": False,
             "seconds_remaining": 590,
+            "user_id": None,
         },
     }
     session_id = signed.rsplit(".", 1)[0]

@@ -171,6 +171,7 @@ async def test_dynamodb_item_layout(
         "ver": {"N": "3"},
         "created": {"N": str(clock.now - 5)},
         "abs": {"N": str(clock.now + 90)},
+        "seen": {"N": str(clock.now)},
     }
 
 
