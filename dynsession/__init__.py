@@ -5,12 +5,14 @@ from .exceptions import (
     ConfigurationError,
     DynSessionError,
     SessionConflict,
+    SessionNotLoaded,
     SessionNotSerializable,
     SessionTooLarge,
     StoreError,
     StoreUnavailable,
     TableConfigError,
 )
+from .lazy import load_session
 from .middleware import SessionMiddleware
 from .session import SessionInfo, end_session, regenerate_session, session_info
 from .stores import DynamoDBStore, MemoryStore, SessionRecord, SessionStore
@@ -27,6 +29,7 @@ __all__ = [
     "SessionConflict",
     "SessionInfo",
     "SessionMiddleware",
+    "SessionNotLoaded",
     "SessionNotSerializable",
     "SessionRecord",
     "SessionStore",
@@ -37,6 +40,7 @@ __all__ = [
     "TableFinding",
     "TableReport",
     "end_session",
+    "load_session",
     "regenerate_session",
     "session_info",
     "system_clock",

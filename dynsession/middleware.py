@@ -14,8 +14,10 @@ from . import serialization
 from .clock import Clock, system_clock
 from .cookies import CookieFormatter, CookieSigner, SameSite, store_key
 from .exceptions import ConfigurationError, SessionConflict, StoreError
+from .lazy import Autoload, PendingSession, autoload_rule, install
 from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
-from .session import STATE_KEY, RequestSession, Timing
+from .reads import SessionReads
+from .session import RequestSession, Timing
 from .startup import StorePreparation
 from .stores.base import SessionStore
 
@@ -59,6 +61,8 @@ class SessionMiddleware:
         conflict_attempts: int = DEFAULT_CONFLICT_ATTEMPTS,
         compress_threshold: int | None = serialization.DEFAULT_COMPRESS_THRESHOLD,
         raise_store_errors: bool = False,
+        autoload: Autoload = True,
+        eventually_consistent: bool = False,
         clock: Clock = system_clock,
     ) -> None:
         idle = _seconds("idle_timeout", idle_timeout)
@@ -90,11 +94,15 @@ class SessionMiddleware:
             conflict_attempts=conflict_attempts,
             compress_threshold=compress_threshold,
             resend_cookie=cookie_max_age is not None,
+            versioned_cookie=eventually_consistent,
         )
         self.store = store
         self.preparation = StorePreparation(store)
         self.save_on_error = save_on_error
         self.raise_store_errors = raise_store_errors
+        # None: every request loads up front (the default); else which ones do.
+        self.autoload = autoload_rule(autoload)
+        self.reads = SessionReads(store, eventually_consistent=eventually_consistent)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -103,31 +111,38 @@ class SessionMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        try:
-            await self.preparation.ensure()
-            state = await self._load(scope)
-        except StoreError as exc:
-            if self.raise_store_errors:
-                raise
-            logger.error("session load failed, answering 503: %s", exc)
-            await _unavailable(scope, send)
-            return
-        scope["session"] = state.data
-        scope[STATE_KEY] = state
-        if scope["type"] == "websocket":
-            # A websocket cannot set a cookie once accepted: its session is read-only.
-            await self.app(scope, receive, send)
-            return
+        state: RequestSession | None = None
+        pending: PendingSession | None = None
+        if self.autoload is None or self.autoload(scope):
+            try:
+                state = await self.load(scope)
+            except StoreError as exc:
+                if self.raise_store_errors:
+                    raise
+                logger.error("session load failed, answering 503: %s", exc)
+                await _unavailable(scope, send)
+                return
+            install(scope, state)
+            if scope["type"] == "websocket":
+                # A websocket cannot set a cookie once accepted: its session is read-only.
+                await self.app(scope, receive, send)
+                return
+        else:
+            # Loaded only if the app asks (load_session); until then nothing reads or writes it.
+            pending = PendingSession(scope, self.load)
 
-        replaced = False
+        replaced = started = False
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal replaced
+            nonlocal replaced, started
             if replaced:
                 return
+            started = True
             if message["type"] == "http.response.start":
+                loaded = state if pending is None else pending.state
                 try:
-                    await self._commit(state, message)
+                    if loaded is not None:
+                        await self._commit(loaded, message)
                 except StoreError as exc:
                     if self.raise_store_errors:
                         raise
@@ -136,7 +151,26 @@ class SessionMiddleware:
                     return
             await send(message)
 
-        await self.app(scope, receive, send_wrapper)
+        if pending is None:
+            await self.app(scope, receive, send_wrapper)
+            return
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except StoreError as exc:
+            # A load the app asked for failed and the app let it through: the same 503 as up front.
+            if not pending.failed or started or self.raise_store_errors:
+                raise
+            logger.error("session load failed, answering 503: %s", exc)
+            await _unavailable(scope, send)
+
+    async def load(self, scope: Scope) -> RequestSession:
+        """Read the session a request's cookie names: the one loader, whether the middleware loads
+        up front or the app asks through ``load_session``. Prepares the store first (once).
+
+        Raises StoreError when the store cannot be read, TableConfigError when its check fails.
+        """
+        await self.preparation.ensure()
+        return await self._load(scope)
 
     async def _load(self, scope: Scope) -> RequestSession:
         value = _cookie(scope, self.cookie.name)
@@ -147,13 +181,14 @@ class SessionMiddleware:
             logger.debug("ignoring a session cookie that is malformed or badly signed")
             return RequestSession(self.timing)
         key = store_key(parsed.session_id)
-        record = await self.store.load(key)
+        record = await self.reads.load(key, parsed.version)
         state = RequestSession(
             self.timing,
             session_id=parsed.session_id,
             key=key,
             record=record,
             signed_with_current_key=parsed.signed_with_current_key,
+            cookie_version=parsed.version,
         )
         if record is None:
             logger.debug("session %s is missing or expired", key[:8])
@@ -185,7 +220,8 @@ class SessionMiddleware:
         if outcome.session_id is None:
             headers.append("set-cookie", self.cookie.delete_cookie())
         else:
-            headers.append("set-cookie", self.cookie.set_cookie(self.signer.sign(outcome.session_id)))
+            signed = self.signer.sign(outcome.session_id, outcome.version)
+            headers.append("set-cookie", self.cookie.set_cookie(signed))
         cache_control = headers.get("cache-control")
         if cache_control is None:
             headers["cache-control"] = "no-store"

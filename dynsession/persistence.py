@@ -30,9 +30,11 @@ _BACKOFF_CAP_SECONDS = 1.0
 
 @dataclass(frozen=True, slots=True)
 class CookieChange:
-    """The cookie the response must carry: ``session_id`` to set, or ``None`` to expire it."""
+    """The cookie the response must carry: ``session_id`` to set, or ``None`` to expire it; with
+    ``version`` when the cookie carries the session's version (eventually consistent reads)."""
 
     session_id: str | None
+    version: int | None = None
 
 
 _EXPIRE = CookieChange(None)
@@ -50,6 +52,7 @@ class Writer:
         conflict_attempts: int,
         compress_threshold: int | None,
         resend_cookie: bool,
+        versioned_cookie: bool = False,
     ) -> None:
         if on_conflict not in ("merge", "raise", "overwrite"):
             raise ConfigurationError(
@@ -64,6 +67,8 @@ class Writer:
         self.compress_threshold = compress_threshold
         # A cookie with a lifetime of its own (max_age) is re-sent on every write so it slides.
         self.resend_cookie = resend_cookie
+        # The cookie names the version of the last write, so every write re-sends it.
+        self.versioned_cookie = versioned_cookie
         self._turns = _KeyTurns()
 
     async def persist(self, state: RequestSession) -> CookieChange | None:
@@ -86,9 +91,14 @@ class Writer:
         async with self._turns.take(key):
             return await self._save_changes(state, record, key, raw)
 
-    def _same_cookie(self, state: RequestSession) -> CookieChange | None:
-        if self.resend_cookie or not state.signed_with_current_key:
-            return CookieChange(state.session_id)
+    def _same_cookie(self, state: RequestSession, version: int) -> CookieChange | None:
+        """The cookie change for a session kept under its ID, stored now at ``version``."""
+        if not self.versioned_cookie:
+            if self.resend_cookie or not state.signed_with_current_key:
+                return CookieChange(state.session_id)
+            return None
+        if self.resend_cookie or not state.signed_with_current_key or state.cookie_version != version:
+            return CookieChange(state.session_id, version)
         return None
 
     async def _create(self, state: RequestSession, raw: bytes) -> CookieChange | None:
@@ -117,14 +127,14 @@ class Writer:
         await self._save(state, store_key(session_id), record, expected_version=None)
         if old is not None and state.key is not None:
             await self.store.delete(state.key)
-        return CookieChange(session_id)
+        return CookieChange(session_id, record.version if self.versioned_cookie else None)
 
     async def _refresh(self, state: RequestSession, record: SessionRecord, key: str) -> CookieChange | None:
         expires = self.timing.expires(self.timing.clock(), state.absolute_deadline)
         if not self.timing.refresh_due(record, expires):
             return None
         if await self.store.touch(key, expires):
-            return self._same_cookie(state)
+            return self._same_cookie(state, record.version)
         # Not an error: the session ended meanwhile, and the cookie is left to whoever ended it.
         logger.info("session %s vanished before its refresh; ending it", key[:8])
         return None
@@ -148,7 +158,7 @@ class Writer:
             )
             try:
                 await self._save(state, key, new, expected_version=expected)
-                return self._same_cookie(state)
+                return self._same_cookie(state, new.version)
             except SessionConflict as exc:
                 if self.on_conflict == "raise" or attempt + 1 == self.conflict_attempts:
                     raise

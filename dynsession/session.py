@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import HTTPConnection
 
 from .clock import Clock
+from .exceptions import SessionNotLoaded
 from .stores.base import SessionRecord
 
 STATE_KEY = "dynsession"
@@ -76,6 +77,7 @@ class RequestSession:
 
     __slots__ = (
         "absolute_deadline",
+        "cookie_version",
         "data",
         "ended",
         "fresh_start",
@@ -98,6 +100,7 @@ class RequestSession:
         loaded: bytes = b"{}",
         data: dict[str, Any] | None = None,
         signed_with_current_key: bool = True,
+        cookie_version: int | None = None,
     ) -> None:
         self.timing = timing
         self.session_id = session_id
@@ -106,6 +109,8 @@ class RequestSession:
         self.loaded = loaded
         self.data = Session(data or {})
         self.signed_with_current_key = signed_with_current_key
+        # The session version the cookie says this browser has seen (eventually consistent reads).
+        self.cookie_version = cookie_version
         self.absolute_deadline = (
             None if record is None else timing.absolute_deadline(record.created, record.absolute_deadline)
         )
@@ -128,12 +133,15 @@ class RequestSession:
         return SessionInfo(created, expires, absolute, self.record is None, max(0, deadline - now))
 
 
-def _state(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> RequestSession:
+def _state(request_or_scope: HTTPConnection | MutableMapping[str, Any], helper: str) -> RequestSession:
     scope = request_or_scope.scope if isinstance(request_or_scope, HTTPConnection) else request_or_scope
     state = scope.get(STATE_KEY)
-    if not isinstance(state, RequestSession):
+    if isinstance(state, RequestSession):
+        return state
+    if state is None:
         raise RuntimeError("dynsession.SessionMiddleware is not installed for this request")
-    return state
+    # The middleware's placeholder for a session that autoload skipped and nobody loaded yet.
+    raise SessionNotLoaded(f"{helper}()")
 
 
 def regenerate_session(
@@ -143,9 +151,10 @@ def regenerate_session(
 
     The data is kept. The new item is written, the old one deleted and the new cookie set. The
     creation time, and so the absolute deadline, is kept unless ``fresh_start`` is true.
-    Raises RuntimeError when the middleware is not installed.
+    Raises RuntimeError when the middleware is not installed, SessionNotLoaded when ``autoload``
+    skipped the request and the session has not been loaded (``await load_session(request)``).
     """
-    state = _state(request_or_scope)
+    state = _state(request_or_scope, "regenerate_session")
     state.regenerate = True
     state.fresh_start = state.fresh_start or fresh_start
 
@@ -154,9 +163,10 @@ def end_session(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> 
     """End the session when the response starts; call it on logout.
 
     The stored item is deleted and the cookie expired, even if the handler writes to the session
-    afterwards. Raises RuntimeError when the middleware is not installed.
+    afterwards. Raises RuntimeError when the middleware is not installed, SessionNotLoaded when
+    ``autoload`` skipped the request and the session has not been loaded.
     """
-    state = _state(request_or_scope)
+    state = _state(request_or_scope, "end_session")
     state.ended = True
     state.data.clear()
 
@@ -164,6 +174,7 @@ def end_session(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> 
 def session_info(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> SessionInfo:
     """Return the session's metadata (creation time, deadlines, whether it is new).
 
-    Raises RuntimeError when the middleware is not installed.
+    Raises RuntimeError when the middleware is not installed, SessionNotLoaded when ``autoload``
+    skipped the request and the session has not been loaded.
     """
-    return _state(request_or_scope).info()
+    return _state(request_or_scope, "session_info").info()

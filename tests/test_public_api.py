@@ -16,6 +16,7 @@ PUBLIC = {
     "SessionConflict",
     "SessionInfo",
     "SessionMiddleware",
+    "SessionNotLoaded",
     "SessionNotSerializable",
     "SessionRecord",
     "SessionStore",
@@ -26,6 +27,7 @@ PUBLIC = {
     "TableFinding",
     "TableReport",
     "end_session",
+    "load_session",
     "regenerate_session",
     "session_info",
     "system_clock",
@@ -60,5 +62,11 @@ def test_public_classes_and_functions_are_documented() -> None:
 
 
 def test_helpers_document_what_they_raise() -> None:
-    for helper in (dynsession.regenerate_session, dynsession.end_session, dynsession.session_info):
+    helpers = (
+        dynsession.regenerate_session,
+        dynsession.end_session,
+        dynsession.session_info,
+        dynsession.load_session,
+    )
+    for helper in helpers:
         assert "Raises" in (helper.__doc__ or ""), helper.__name__

@@ -104,10 +104,12 @@ class DynamoDBStore:
 
     # -- the SessionStore contract -------------------------------------------------------------
 
-    async def load(self, key: str) -> SessionRecord | None:
+    async def load(self, key: str, *, consistent: bool | None = None) -> SessionRecord | None:
+        """``consistent``: True for a strongly consistent read, False for an eventually consistent
+        one (half the read units, possibly a moment stale), None for ``consistent_read``."""
+        strong = self.consistent_read if consistent is None else consistent
         response = await self._call(
-            "GetItem",
-            {"TableName": self.table_name, "Key": self._key(key), "ConsistentRead": self.consistent_read},
+            "GetItem", {"TableName": self.table_name, "Key": self._key(key), "ConsistentRead": strong}
         )
         item = response.get("Item")
         if item is None:

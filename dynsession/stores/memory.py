@@ -22,7 +22,8 @@ class MemoryStore:
     def __len__(self) -> int:
         return len(self._records)
 
-    async def load(self, key: str) -> SessionRecord | None:
+    async def load(self, key: str, *, consistent: bool | None = None) -> SessionRecord | None:
+        # One copy in one process: every read is consistent, whatever ``consistent`` asks.
         record = self._records.get(key)
         if record is not None and record.is_expired(self._clock()):
             del self._records[key]
