@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import mimetypes
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ import anyio
 import jinja2
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from dynsession import (
@@ -35,6 +37,10 @@ CATALOGUE: dict[str, tuple[str, int]] = {
 
 # Templates are read once at import: a file loader would stat and read files on the event loop.
 _TEMPLATE_DIR = Path(__file__).parent / "templates"
+_STATIC_DIR = Path(__file__).parent / "static"
+# Static responses guess their type with mimetypes, which reads the system's tables on first use:
+# reading them at import keeps that file access off the event loop.
+mimetypes.init()
 templates = Jinja2Templates(
     env=jinja2.Environment(
         loader=jinja2.DictLoader(
@@ -108,9 +114,14 @@ def create_app(store: SessionStore, settings: Settings, *, clock: Clock = system
             {"session": dict(request.session), "info": info}, headers={"Cache-Control": "no-store"}
         )
 
+    # Stylesheets and images never read the session: with autoload skipping /static, a page's
+    # assets cost no DynamoDB call even though the browser sends the session cookie with each.
+    app.mount("/static", StaticFiles(directory=_STATIC_DIR), name="static")
+
     app.add_middleware(
         SessionMiddleware,
         store=store,
+        autoload=["/static"],
         secret_key=settings.secret_key,
         idle_timeout=settings.idle_timeout,
         absolute_timeout=settings.absolute_timeout,
