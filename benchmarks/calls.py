@@ -2,23 +2,43 @@
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from dynsession.testing import FakeClock
 
 from . import apps, dynamo
-from .driver import Browser, request
-from .model import TrafficModel
+from .driver import Browser, ok, session_cookies
+from .lag import ReplicaLag
+from .mix import (
+    ASSETS,
+    EVENTUAL,
+    IDLE_TIMEOUT,
+    REFRESH_AFTER,
+    SKIP_STATIC,
+    MixResult,
+    middleware_options,
+    run_mix,
+)
 
-IDLE_TIMEOUT = 1800
-REFRESH_AFTER = 60
 OPERATIONS = dynamo.OPERATIONS
+LAZY: Mapping[str, Any] = {"autoload": False}
+PAGE_UP_FRONT = f"page view + {ASSETS} assets, loading up front (the default)"
+PAGE_SKIPPING_ASSETS = f"page view + {ASSETS} assets, autoload skips /static"
+__all__ = [
+    "IDLE_TIMEOUT",
+    "OPERATIONS",
+    "REFRESH_AFTER",
+    "SCENARIOS",
+    "CallsResult",
+    "MixResult",
+    "run_calls",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +47,17 @@ class Scenario:
     setup: tuple[str, ...]  # requests made first (not counted), with the same browser
     advance: int  # seconds the clock moves between the setup and the measured request
     path: str
-    minimum: Mapping[str, int]
+    minimum: Mapping[str, int]  # the fewest calls the measured requests can need
+    options: Mapping[str, Any] = field(default_factory=dict)  # middleware options beyond the defaults
+    assets: int = 0  # requests under /static after the measured one, with the same browser
+    framework: str = "starlette"  # or "fastapi": the dependency pattern (autoload=False)
+    lag: int = 0  # seconds of simulated replication lag
+    # Shown for comparison, not expected to meet the minimum: the calls it is expected to make.
+    reference: Mapping[str, int] | None = None
+
+    @property
+    def expected(self) -> Mapping[str, int]:
+        return self.minimum if self.reference is None else self.reference
 
 
 SCENARIOS = (
@@ -40,6 +70,41 @@ SCENARIOS = (
     Scenario("modified", ("/seed",), 5, "/write", {"GetItem": 1, "PutItem": 1}),
     Scenario("regenerate (login)", ("/seed",), 5, "/login", {"GetItem": 1, "PutItem": 1, "DeleteItem": 1}),
     Scenario("logout", ("/seed",), 5, "/logout", {"GetItem": 1, "DeleteItem": 1}),
+    Scenario(
+        PAGE_UP_FRONT,
+        ("/seed",),
+        5,
+        "/read",
+        {"GetItem": 1},
+        assets=ASSETS,
+        reference={"GetItem": 1 + ASSETS},
+    ),
+    Scenario(
+        PAGE_SKIPPING_ASSETS,
+        ("/seed",),
+        5,
+        "/read",
+        {"GetItem": 1},
+        options=SKIP_STATIC,
+        assets=ASSETS,
+    ),
+    Scenario("autoload=False, route not loading", ("/seed",), 5, "/untouched", {}, LAZY),
+    Scenario("autoload=False, load_session", ("/seed",), 5, "/lazy-read", {"GetItem": 1}, LAZY),
+    Scenario("FastAPI, route declaring Session", ("/seed",), 5, "/read", {"GetItem": 1}, framework="fastapi"),
+    Scenario("FastAPI, route without it", ("/seed",), 5, "/untouched", {}, framework="fastapi"),
+    Scenario("read-only, eventually consistent", ("/seed",), 5, "/read", {"GetItem": 1}, EVENTUAL),
+    Scenario(
+        "read-only, eventually consistent, replica behind",
+        ("/seed",),
+        0,
+        "/read",
+        {"GetItem": 2},
+        EVENTUAL,
+        lag=1,
+    ),
+    Scenario(
+        "modified, eventually consistent", ("/seed",), 5, "/write", {"GetItem": 1, "PutItem": 1}, EVENTUAL
+    ),
 )
 
 
@@ -48,43 +113,23 @@ class ScenarioRow:
     scenario: Scenario
     repeats: int
     calls: Mapping[str, int]  # totals over the repeats
-    reported: tuple[float, float]  # RCU, WCU per request, as the server reported them
-    by_rules: tuple[float, float]  # RCU, WCU per request, by DynamoDB's size rules
+    reported: tuple[float, float]  # RCU, WCU per scenario, as the server reported them
+    by_rules: tuple[float, float]  # RCU, WCU per scenario, by DynamoDB's size rules
+    set_cookies: int = 0  # session Set-Cookie headers, totalled over the repeats
 
     def per_request(self, operation: str) -> float:
         return self.calls.get(operation, 0) / self.repeats
 
+    def calls_are(self, expected: Mapping[str, int]) -> bool:
+        return all(self.calls.get(op, 0) == expected.get(op, 0) * self.repeats for op in OPERATIONS)
+
     @property
     def at_minimum(self) -> bool:
-        return all(
-            self.calls.get(op, 0) == self.scenario.minimum.get(op, 0) * self.repeats for op in OPERATIONS
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class MixRow:
-    label: str
-    calls_per_1000: Mapping[str, float]
-    read_units_per_1000: float
-    write_units_per_1000: float
+        return self.calls_are(self.scenario.minimum)
 
     @property
-    def units_per_1000(self) -> float:
-        return self.read_units_per_1000 + self.write_units_per_1000
-
-
-@dataclass(frozen=True, slots=True)
-class MixResult:
-    requests: int
-    pool: int
-    rate: int
-    shares: Mapping[str, int]
-    session_item_bytes: int
-    rows: tuple[MixRow, ...]
-    server_reported: tuple[float, float]  # RCU, WCU per 1,000 requests
-
-    def row(self, label: str) -> MixRow:
-        return next(row for row in self.rows if row.label == label)
+    def as_expected(self) -> bool:
+        return self.calls_are(self.scenario.expected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +137,9 @@ class CallsResult:
     endpoint: str
     scenarios: tuple[ScenarioRow, ...]
     mix: MixResult
+
+    def scenario(self, name: str) -> ScenarioRow:
+        return next(row for row in self.scenarios if row.scenario.name == name)
 
 
 def run_calls(
@@ -110,27 +158,37 @@ def run_calls(
             clock = FakeClock()
             counted = dynamo.counted_store(client, table, clock)
             rows = anyio.run(_scenarios, counted, clock, repeats)
-            mix = anyio.run(_mix, counted, clock, mix_requests, pool, rate)
+            mix = anyio.run(run_mix, counted, clock, mix_requests, pool, rate)
     label = "moto's server (in-process, 127.0.0.1)" if endpoint_url is None else (name or endpoint_url)
     return CallsResult(label, tuple(rows), mix)
 
 
+def _app(counted: dynamo.CountedStore, clock: FakeClock, scenario: Scenario) -> ASGIApp:
+    store = counted.store if not scenario.lag else ReplicaLag(counted.store, clock, scenario.lag)
+    options = middleware_options(clock, scenario.options)
+    if scenario.framework == "fastapi":
+        return apps.dynsession_fastapi_app(store, **options)
+    return apps.dynsession_app(store, **options)
+
+
 async def _scenarios(counted: dynamo.CountedStore, clock: FakeClock, repeats: int) -> list[ScenarioRow]:
-    app = apps.dynsession_app(
-        counted.store, clock=clock, idle_timeout=IDLE_TIMEOUT, refresh_after=REFRESH_AFTER
-    )
     rows = []
     for scenario in SCENARIOS:
+        app = _app(counted, clock, scenario)
         calls: Counter[str] = Counter()
         reported = [0.0, 0.0]
         rules = [0.0, 0.0]
+        set_cookies = 0
         for _ in range(repeats):
             browser = Browser()
             for path in scenario.setup:
-                await _ok(app, path, browser)
+                await ok(app, path, browser)
             clock.advance(scenario.advance)
             counted.reset()
-            await _ok(app, scenario.path, browser)
+            replies = [await ok(app, scenario.path, browser)]
+            for index in range(scenario.assets):
+                replies.append(await ok(app, f"/static/asset-{index}.css", browser))
+            set_cookies += sum(len(session_cookies(reply)) for reply in replies)
             calls.update(counted.wire.calls)
             read, write = counted.reported_units()
             reported[0] += read
@@ -145,84 +203,7 @@ async def _scenarios(counted: dynamo.CountedStore, clock: FakeClock, repeats: in
                 dict(calls),
                 (reported[0] * per, reported[1] * per),
                 (rules[0] * per, rules[1] * per),
+                set_cookies,
             )
         )
     return rows
-
-
-async def _ok(app: Starlette, path: str, browser: Browser) -> None:
-    reply = await request(app, path, browser)
-    if reply.status != 200:
-        raise RuntimeError(f"{path} answered {reply.status}")
-
-
-MIX = (("read-only", 70), ("no session", 20), ("modified", 8), ("login/logout", 2))
-
-
-async def _mix(
-    counted: dynamo.CountedStore, clock: FakeClock, requests: int, pool: int, rate: int
-) -> MixResult:
-    """70 % read-only, 20 % no session, 8 % modified, 2 % login or logout, ``pool`` users to start
-    with, ``rate`` requests per simulated second."""
-    app = apps.dynsession_app(
-        counted.store, clock=clock, idle_timeout=IDLE_TIMEOUT, refresh_after=REFRESH_AFTER
-    )
-    rng = random.Random(7)
-    model = TrafficModel(IDLE_TIMEOUT, REFRESH_AFTER)
-    browsers: dict[int, Browser] = {}
-    for who in range(pool):
-        browsers[who] = Browser()
-        await _ok(app, "/seed", browsers[who])
-        model.deadline[who] = clock() + IDLE_TIMEOUT
-    item_bytes = max(counted.wire.sizes.values())
-    counted.reset()
-    start, next_id = clock(), pool
-    for number in range(requests):
-        clock.now = start + number // rate
-        roll = rng.random() * 100
-        if roll < 70:
-            kind, path = "read-only", "/read"
-        elif roll < 90:
-            kind, path = "none", "/untouched"
-        elif roll < 98:
-            kind, path = "modified", "/write"
-        else:
-            kind = "login" if rng.random() < 0.5 or len(browsers) < 2 else "logout"
-            path = f"/{kind}"
-        who = -1  # anonymous: no session, no cookie
-        if kind == "login":
-            who, next_id = next_id, next_id + 1
-            browsers[who] = Browser()
-        elif kind != "none":
-            who = rng.choice(list(browsers))
-        browser = browsers[who] if kind != "none" else Browser()
-        await _ok(app, path, browser)
-        model.add(kind, who, clock())
-        if kind == "logout":
-            del browsers[who]
-    scale = 1000 / requests
-    reported = counted.reported_units()
-    rcu, wcu = dynamo.read_units(item_bytes), dynamo.write_units(item_bytes)
-
-    def computed(label: str, counts: Mapping[str, int]) -> MixRow:
-        reads = counts.get("GetItem", 0) * rcu
-        writes = sum(counts.get(op, 0) for op in OPERATIONS[1:]) * wcu
-        per = {op: counts.get(op, 0) * scale for op in OPERATIONS}
-        return MixRow(label, per, reads * scale, writes * scale)
-
-    measured = MixRow(
-        "dynsession (measured)",
-        {op: counted.wire.calls.get(op, 0) * scale for op in OPERATIONS},
-        counted.wire.rule_read_units * scale,
-        counted.wire.rule_write_units * scale,
-    )
-    rows = (
-        measured,
-        computed("minimum", model.minimum),
-        computed("write-every-request policy (computed)", model.write_every),
-        computed("touch-every-read policy (computed)", model.touch_every),
-        computed("floor without any TTL refresh (computed)", model.floor),
-    )
-    return MixResult(
-        requests, pool, rate, dict(MIX), item_bytes, rows, (reported[0] * scale, reported[1] * scale)
-    )

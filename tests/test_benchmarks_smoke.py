@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import calls, cpu, latency, report, report_calls, run
+from benchmarks import calls, cpu, latency, mix, report, report_calls, run
 
 pytestmark = pytest.mark.bench_smoke
 
 
 @pytest.fixture(scope="module")
 def call_results(dynamodb_endpoint: str) -> calls.CallsResult:
-    # One request per simulated second over a few users: long enough for idle-timeout refreshes.
-    return calls.run_calls(dynamodb_endpoint, repeats=2, mix_requests=300, pool=8, rate=1)
+    # Two page views per simulated second over a few users: long enough for idle-timeout refreshes,
+    # and close enough together that a user sometimes reads within the simulated replica lag.
+    return calls.run_calls(dynamodb_endpoint, repeats=2, mix_requests=300, pool=8, rate=2)
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +37,31 @@ def throughput_results() -> latency.ThroughputResult:
 def test_every_scenario_makes_exactly_the_minimum_calls(call_results: calls.CallsResult) -> None:
     assert [row.scenario.name for row in call_results.scenarios] == [s.name for s in calls.SCENARIOS]
     for row in call_results.scenarios:
-        expected = {op: n * row.repeats for op, n in row.scenario.minimum.items()}
+        expected = {op: n * row.repeats for op, n in row.scenario.expected.items()}
         assert dict(row.calls) == expected, row.scenario.name
-        assert row.at_minimum
+        assert row.as_expected
+        assert row.at_minimum == (row.scenario.reference is None), row.scenario.name
+
+
+def test_loading_on_demand_scenarios(call_results: calls.CallsResult) -> None:
+    up_front = call_results.scenario(calls.PAGE_UP_FRONT)
+    skipping = call_results.scenario(calls.PAGE_SKIPPING_ASSETS)
+    assert up_front.per_request("GetItem") == 16 and skipping.per_request("GetItem") == 1
+    for name in ("autoload=False, route not loading", "FastAPI, route without it"):
+        assert call_results.scenario(name).calls == {}, name
+    for name in ("autoload=False, load_session", "FastAPI, route declaring Session"):
+        assert call_results.scenario(name).calls == {"GetItem": 2}, name
+
+
+def test_eventually_consistent_scenarios(call_results: calls.CallsResult) -> None:
+    rows = {row.scenario.name: row for row in call_results.scenarios}
+    assert rows["read-only, eventually consistent"].by_rules == (0.5, 0.0)
+    assert rows["read-only, eventually consistent, replica behind"].by_rules == (1.5, 0.0)
+    assert rows["modified, eventually consistent"].by_rules == (0.5, 2.0)
+    # Every write re-sends the versioned cookie; the default sends none for a change.
+    assert rows["modified, eventually consistent"].set_cookies == 2
+    assert rows["modified"].set_cookies == 0
+    assert rows["read-only, eventually consistent"].set_cookies == 0
 
 
 def test_scenarios_report_the_capacity_the_server_returned(call_results: calls.CallsResult) -> None:
@@ -68,10 +91,37 @@ def test_traffic_mix_calls_equal_the_minimum(call_results: calls.CallsResult) ->
     assert report_calls.mix_excess(mix) == 0.0
 
 
+def test_traffic_mix_with_eventually_consistent_reads(call_results: calls.CallsResult) -> None:
+    result = call_results.mix
+    default, eventual = result.row(mix.DEFAULT), result.row(mix.EVENTUAL_ROW)
+    assert eventual.calls_per_1000 == default.calls_per_1000
+    assert eventual.read_units_per_1000 == default.read_units_per_1000 / 2
+    assert eventual.write_units_per_1000 == default.write_units_per_1000
+    assert report_calls.eventual_read_ratio(result) == 0.5
+    written = sum(default.calls_per_1000[op] for op in ("PutItem",))
+    assert default.set_cookies_per_1000 is not None and eventual.set_cookies_per_1000 is not None
+    assert eventual.set_cookies_per_1000 > default.set_cookies_per_1000
+    assert eventual.set_cookies_per_1000 <= default.set_cookies_per_1000 + written
+    assert 120 < result.set_cookie_bytes < 200
+    lagged = result.row(mix.LAG_ROW)
+    scale = 1000 / result.requests
+    assert result.stale_reads > 0
+    assert lagged.calls_per_1000["GetItem"] == default.calls_per_1000["GetItem"] + result.stale_reads * scale
+
+
+def test_traffic_mix_with_assets(call_results: calls.CallsResult) -> None:
+    result = call_results.mix
+    up_front, skipping = result.row(mix.ASSETS_UP_FRONT), result.row(mix.ASSETS_SKIPPED)
+    assert skipping.vs_minimum == 1.0
+    assert up_front.calls_per_1000["GetItem"] > 10 * skipping.calls_per_1000["GetItem"]
+    for operation in calls.OPERATIONS[1:]:
+        assert up_front.calls_per_1000[operation] == skipping.calls_per_1000[operation], operation
+
+
 def test_cpu_section_runs_every_variant(cpu_results: cpu.CpuResult) -> None:
     result = cpu_results
     names = {row.name for row in result.rows} | set(result.unavailable)
-    assert names == {cpu.BASELINE, cpu.DYNSESSION, cpu.STARLETTE, cpu.STARSESSIONS}
+    assert names == {cpu.BASELINE, cpu.DYNSESSION, cpu.EVENTUAL, cpu.STARLETTE, cpu.STARSESSIONS}
     assert all(len(row.samples) == 2 and row.median_us > 0 for row in result.rows)
 
 
@@ -103,4 +153,6 @@ def test_report_writes_markdown_and_plot(
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")
     for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## Targets"):
         assert heading in text
-    assert "| Calls per request = the minimum, every scenario | 7 of 7 rows | yes |" in text
+    assert "| Calls per request = the minimum, every scenario | 15 of 15 rows | yes |" in text
+    assert "| Page view with 15 assets, autoload skipping /static: 1 GetItem | 1 GetItem (16 loading" in text
+    assert "| Eventually consistent reads: read units ≤ 0.55× the default's | 0.50× | yes |" in text
