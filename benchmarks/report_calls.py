@@ -79,10 +79,6 @@ def _capacity_note(c: calls.CallsResult) -> str:
     )
 
 
-def _page_views(row: mix.MixRow) -> str:
-    return f" ({row.page_views:,} page views)" if row.page_views else ""
-
-
 def mix_section(results: Results) -> str:
     m = results.calls.mix
     share = ", ".join(f"{pct} % {name}" for name, pct in m.shares.items())
@@ -91,7 +87,9 @@ def mix_section(results: Results) -> str:
         counts = [f"{row.calls_per_1000[op]:.1f}" for op in calls.OPERATIONS]
         units = [f"{row.read_units_per_1000:.1f}", f"{row.write_units_per_1000:.1f}"]
         cookies = "—" if row.set_cookies_per_1000 is None else f"{row.set_cookies_per_1000:.1f}"
-        label = row.label if row.page_views in (0, m.requests) else row.label + _page_views(row)
+        label = row.label
+        if row.page_views not in (0, m.requests):
+            label = label.replace("(measured)", f"(measured, {row.page_views:,} page views)")
         rows.append([label, *counts, *units, f"{row.units_per_1000:.1f}", f"{row.vs_minimum:.2f}×", cookies])
     header = ["policy", "GetItem", "PutItem", "UpdateItem", "DeleteItem", "RCU", "WCU", "units", "vs minimum"]
     header.append("Set-Cookie")
@@ -110,7 +108,7 @@ def mix_section(results: Results) -> str:
             f"page-with-assets rows follow each page view with {mix.ASSETS} requests for stylesheets and "
             'images under `/static`, sent with the browser\'s cookie as browsers do; "vs minimum" compares '
             "each measured row with the minimum of its own traffic (the assets need no session, so their "
-            "minimum is the pages').",
+            "minimum is the pages'), which prices every read strongly consistent.",
             table(header, rows),
             f"dynsession is {mix_excess(m):+.1%} from the minimum. The minimum is the fewest calls this "
             "traffic needs with a sliding idle timeout kept to `refresh_after` precision: one GetItem per "
