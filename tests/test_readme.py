@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from dynsession import tables
 
+from .faults import Sends
 from .items import is_expiry, set_cookie
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -77,3 +78,21 @@ def test_lifecycle_example_logs_in_and_out(run_example: Callable[[str], dict[str
         assert 1790 <= me["seconds_remaining"] <= 1800
         assert is_expiry(set_cookie(client.post("/logout")))
         assert client.get("/me").json()["user"] is None
+
+
+def test_loading_on_demand_example_loads_only_where_declared(
+    run_example: Callable[[str], dict[str, Any]],
+) -> None:
+    (code,) = examples("Loading on demand")
+    app = run_example(code)["app"]
+    store = app.user_middleware[0].kwargs["store"]
+    with TestClient(app, base_url="https://testserver") as client:
+        sends = Sends(store)  # after startup: its table check is not counted
+        assert client.get("/").json() == {"visits": 1}
+        assert client.get("/").json() == {"visits": 2}
+        assert sends.by_operation == {"PutItem": 2, "GetItem": 1}
+        health = client.get("/healthz")
+        assert health.json() == {"status": "ok"} and set_cookie(health) is None
+        assert sends.by_operation == {"PutItem": 2, "GetItem": 1}
+        assert is_expiry(set_cookie(client.post("/logout")))
+        assert sends.by_operation == {"PutItem": 2, "GetItem": 2, "DeleteItem": 1}
