@@ -24,6 +24,7 @@ from dynsession import (
     SessionMiddleware,
     SessionNotLoaded,
     StoreUnavailable,
+    TableConfigError,
     end_session,
     load_session,
     regenerate_session,
@@ -428,3 +429,15 @@ def test_a_failed_websocket_load_on_demand_closes_with_1013(
         with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("wss://testserver/ws"):
             pass
         assert closed.value.code == 1013
+
+
+def test_requests_that_never_load_leave_the_table_check_to_one_that_does(
+    dynamodb_endpoint: str, fresh_table: str, clock: FakeClock
+) -> None:
+    # No lifespan (no `with`): the check would run on the first request, but skipped ones never
+    # reach the store, so the missing table surfaces on the first request that loads.
+    store = DynamoDBStore(fresh_table, endpoint_url=dynamodb_endpoint, clock=clock)
+    client = TestClient(lazy_app(store, autoload=False, clock=clock), base_url="https://testserver")
+    assert client.get("/untouched").text == "no session here"
+    with pytest.raises(TableConfigError, match=fresh_table):
+        client.get("/lazy/view")
