@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import calls, cpu, latency, mix, report_calls
+from . import calls, cpu, latency, report_calls
 from .latency import percentile
 from .markdown import machine_line, table, yes
 
 TARGET_CPU_STARSESSIONS = 1.0
 TARGET_CPU_STARLETTE = 1.3
-TARGET_MIX = 0.05
 TARGET_P99_MS = 5.0
-TARGET_EVENTUAL_READS = 0.55
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,35 +26,7 @@ class Results:
 
 def targets(results: Results) -> list[tuple[str, str, bool]]:
     """(target, measured, met) for every target the benchmarks track."""
-    rows = [row for row in results.calls.scenarios if row.scenario.reference is None]
-    at_min = sum(row.at_minimum for row in rows)
-    up_front, skipping = (
-        results.calls.scenario(name).per_request("GetItem")
-        for name in (calls.PAGE_UP_FRONT, calls.PAGE_SKIPPING_ASSETS)
-    )
-    eventual = report_calls.eventual_read_ratio(results.calls.mix)
-    found = [
-        (
-            "Calls per request = the minimum, every scenario",
-            f"{at_min} of {len(rows)} rows",
-            at_min == len(rows),
-        ),
-        (
-            f"Page view with {mix.ASSETS} assets, autoload skipping /static: 1 GetItem",
-            f"{skipping:g} GetItem ({up_front:g} loading up front)",
-            skipping == 1,
-        ),
-        (
-            f"Traffic mix within {TARGET_MIX:.0%} of the minimum (capacity units)",
-            f"{report_calls.mix_excess(results.calls.mix):+.1%}",
-            report_calls.mix_excess(results.calls.mix) <= TARGET_MIX,
-        ),
-        (
-            f"Eventually consistent reads: read units ≤ {TARGET_EVENTUAL_READS}× the default's",
-            f"{eventual:.2f}×",
-            eventual <= TARGET_EVENTUAL_READS,
-        ),
-    ]
+    found = report_calls.targets(results.calls)
     c = results.cpu
     if c.has(cpu.STARSESSIONS):
         ratio = c.ratio(cpu.DYNSESSION, cpu.STARSESSIONS)
@@ -90,8 +60,8 @@ def markdown(results: Results) -> str:
         "checks them (`pytest -m bench_smoke`).",
         "## Targets",
         table(["target", "measured", "met"], [[t, m, yes(ok)] for t, m, ok in targets(results)]),
-        report_calls.scenarios(results),
-        report_calls.mix_section(results),
+        report_calls.scenarios(results.calls, results.machine),
+        report_calls.mix_section(results.calls, results.machine),
         _cpu(results),
         _blocking(results),
         _throughput(results),

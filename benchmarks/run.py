@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import calls, cpu, latency, machine, plot, report
+from . import calls, cpu, latency, machine, plot, report, splice
 
 HERE = Path(__file__).resolve().parent
 
@@ -84,6 +84,18 @@ def write(results: report.Results, directory: Path) -> str:
     return text
 
 
+def rewrite_calls(sizes: Sizes, endpoint_url: str | None, endpoint_name: str | None, directory: Path) -> str:
+    """Run sections 1 and 2 and splice them into ``directory``'s RESULTS.md; return the new text."""
+    started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    result = calls.run_calls(
+        endpoint_url, repeats=sizes.repeats, mix_requests=sizes.mix_requests, name=endpoint_name
+    )
+    path = directory / "RESULTS.md"
+    text = splice.splice_calls(path.read_text(encoding="utf-8"), result, machine.describe(), started)
+    path.write_text(text, encoding="utf-8")
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
@@ -97,7 +109,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--quick", action="store_true", help="tiny sizes: checks the harness, measures nothing"
     )
     parser.add_argument("--output-dir", type=Path, default=HERE, help="where RESULTS.md and results.png go")
+    parser.add_argument(
+        "--calls-only",
+        action="store_true",
+        help="run sections 1-2 only and rewrite them (and their targets) in the existing RESULTS.md",
+    )
     args = parser.parse_args(argv)
+    if args.calls_only:
+        print(
+            rewrite_calls(
+                TINY if args.quick else FULL, args.endpoint_url, args.endpoint_name, args.output_dir
+            )
+        )
+        return 0
     results = run_all(TINY if args.quick else FULL, args.endpoint_url, args.endpoint_name)
     print(write(results, args.output_dir))
     return 0

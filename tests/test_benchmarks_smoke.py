@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import calls, cpu, latency, mix, report, report_calls, run
+from benchmarks import calls, cpu, latency, mix, report, report_calls, run, splice
 
 pytestmark = pytest.mark.bench_smoke
 
@@ -156,3 +156,25 @@ def test_report_writes_markdown_and_plot(
     assert "| Calls per request = the minimum, every scenario | 15 of 15 rows | yes |" in text
     assert "| Page view with 15 assets, autoload skipping /static: 1 GetItem | 1 GetItem (16 loading" in text
     assert "| Eventually consistent reads: read units ≤ 0.55× the default's | 0.50× | yes |" in text
+
+
+def test_calls_only_rewrites_sections_1_and_2_of_the_committed_results(
+    call_results: calls.CallsResult, tmp_path: Path
+) -> None:
+    committed = (Path(run.HERE) / "RESULTS.md").read_text(encoding="utf-8")
+    text = splice.splice_calls(committed, call_results, "test machine", "now")
+    before, after = committed.split("\n## "), text.split("\n## ")
+    # The timed sections stay exactly as measured; sections 1 and 2 are the new run's.
+    assert [p for p in before if p[:2] in ("3.", "4.", "5.")] == [
+        p for p in after if p[:2] in ("3.", "4.", "5.")
+    ]
+    assert report_calls.scenarios(call_results, "test machine") in text
+    assert report_calls.mix_section(call_results, "test machine") in text
+    assert text.count("| Calls per request = the minimum, every scenario |") == 1
+    assert "| Eventually consistent reads: read units ≤ 0.55× the default's | 0.50× | yes |" in text
+    for line in committed.splitlines():
+        if line.startswith(("| CPU overhead", "| Probe p99")):
+            assert line in text
+    assert f"{splice.NOTE_PREFIX} (now)." in text
+    # Splicing again replaces rather than repeats.
+    assert splice.splice_calls(text, call_results, "test machine", "now") == text
