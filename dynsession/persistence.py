@@ -93,13 +93,12 @@ class Writer:
 
     def _same_cookie(self, state: RequestSession, version: int) -> CookieChange | None:
         """The cookie change for a session kept under its ID, stored now at ``version``."""
-        if not self.versioned_cookie:
-            if self.resend_cookie or not state.signed_with_current_key:
-                return CookieChange(state.session_id)
+        resend = self.resend_cookie or not state.signed_with_current_key
+        if self.versioned_cookie:
+            resend = resend or state.cookie_version != version
+        if not resend:
             return None
-        if self.resend_cookie or not state.signed_with_current_key or state.cookie_version != version:
-            return CookieChange(state.session_id, version)
-        return None
+        return CookieChange(state.session_id, version if self.versioned_cookie else None)
 
     async def _create(self, state: RequestSession, raw: bytes) -> CookieChange | None:
         old = state.record
