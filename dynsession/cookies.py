@@ -66,7 +66,12 @@ class CookieSigner:
     def sign(self, session_id: str, version: int | None = None) -> str:
         """Sign a session ID, and with it the session's version when one is given."""
         payload = session_id if version is None else f"{session_id}.{version}"
-        return self._signers[0].sign(payload).decode("ascii")
+        return f"{payload}.{self._signature(self._keys[0], payload.encode('ascii')).decode('ascii')}"
+
+    @staticmethod
+    def _signature(key: bytes, payload: bytes) -> bytes:
+        # itsdangerous's format: url-safe base64 of the HMAC-SHA256, "=" padding stripped.
+        return base64.urlsafe_b64encode(hmac.digest(key, payload, "sha256"))[:-1]
 
     def unsign(self, value: str) -> CookieValue | None:
         """Return the session ID (and version) in a cookie value, or None if it is malformed or
@@ -76,9 +81,7 @@ class CookieSigner:
         signed, _, signature = value.rpartition(".")
         payload, given = signed.encode("ascii"), signature.encode("ascii")
         for index, key in enumerate(self._keys):
-            # itsdangerous's format: url-safe base64 of the HMAC-SHA256, "=" padding stripped.
-            expected = base64.urlsafe_b64encode(hmac.digest(key, payload, "sha256"))[:-1]
-            if hmac.compare_digest(expected, given):
+            if hmac.compare_digest(self._signature(key, payload), given):
                 session_id, _, version = signed.partition(".")
                 return CookieValue(session_id, index == 0, int(version) if version else None)
         return None
