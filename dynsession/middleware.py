@@ -16,6 +16,7 @@ from .cookies import CookieFormatter, CookieSigner, SameSite, store_key
 from .exceptions import ConfigurationError, SessionConflict, StoreError
 from .lazy import Autoload, PendingSession, autoload_rule, install
 from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
+from .plain_http import PlainHttpWarning
 from .reads import SessionReads
 from .session import RequestSession, Timing
 from .startup import StorePreparation
@@ -96,6 +97,7 @@ class SessionMiddleware:
             resend_cookie=cookie_max_age is not None,
             versioned_cookie=eventually_consistent,
         )
+        self.plain_http = PlainHttpWarning(session_cookie, secure=https_only)
         self.store = store
         self.preparation = StorePreparation(store)
         self.save_on_error = save_on_error
@@ -149,6 +151,7 @@ class SessionMiddleware:
                     replaced = True
                     await _write_failed(scope, send, exc)
                     return
+                self.plain_http.check(scope, message)
             await send(message)
 
         if pending is None:
