@@ -8,7 +8,7 @@ import re
 from . import calls, report_calls
 from .markdown import yes
 
-NOTE_PREFIX = "Sections 1–2 and their targets were rewritten by `python -m benchmarks --calls-only`"
+NOTE_PREFIX = "Sections 1–2 and their targets were rewritten by `python -m benchmarks --section calls`"
 _CALL_TARGETS = ("Calls per request", "Page view with", "Traffic mix within", "Eventually consistent reads")
 
 

@@ -32,7 +32,7 @@ from dynsession import (
 )
 from dynsession.lazy import NOT_LOADED
 
-from .faults import Fault, inject
+from .faults import Fault, FaultProxy
 from .items import Inspector, is_expiry, issued_id, set_cookie
 from .support import SECRET, CountingStore, FakeClock
 
@@ -353,11 +353,13 @@ def test_bad_autoload_values_fail_at_construction(autoload: Any) -> None:
 # -- failures and websockets -----------------------------------------------------------------------
 
 
-def test_a_failed_load_on_demand_is_a_503(dynamodb_store: DynamoDBStore, clock: FakeClock) -> None:
-    app = lazy_app(dynamodb_store, autoload=False, clock=clock)
+def test_a_failed_load_on_demand_is_a_503(
+    proxied_store: DynamoDBStore, faults: FaultProxy, clock: FakeClock
+) -> None:
+    app = lazy_app(proxied_store, autoload=False, clock=clock)
     with TestClient(app, base_url="https://testserver") as client:
-        begin(client, CountingStore(dynamodb_store))
-        fault = inject(dynamodb_store, "GetItem", Fault("AccessDeniedException"))
+        begin(client, CountingStore(proxied_store))
+        fault = faults.inject("GetItem", Fault("AccessDeniedException"))
         response = client.get("/lazy/view")
         assert response.status_code == 503
         assert response.headers["retry-after"] == "1" and set_cookie(response) is None
@@ -366,17 +368,19 @@ def test_a_failed_load_on_demand_is_a_503(dynamodb_store: DynamoDBStore, clock: 
 
 
 def test_a_failed_load_on_demand_propagates_with_raise_store_errors(
-    dynamodb_store: DynamoDBStore, clock: FakeClock
+    proxied_store: DynamoDBStore, faults: FaultProxy, clock: FakeClock
 ) -> None:
-    app = lazy_app(dynamodb_store, autoload=False, raise_store_errors=True, clock=clock)
+    app = lazy_app(proxied_store, autoload=False, raise_store_errors=True, clock=clock)
     with TestClient(app, base_url="https://testserver") as client:
-        begin(client, CountingStore(dynamodb_store))
-        inject(dynamodb_store, "GetItem", Fault("AccessDeniedException"))
+        begin(client, CountingStore(proxied_store))
+        faults.inject("GetItem", Fault("AccessDeniedException"))
         with pytest.raises(StoreUnavailable, match="GetItem"):
             client.get("/lazy/view")
 
 
-def test_an_app_may_handle_a_failed_load_itself(dynamodb_store: DynamoDBStore, clock: FakeClock) -> None:
+def test_an_app_may_handle_a_failed_load_itself(
+    proxied_store: DynamoDBStore, faults: FaultProxy, clock: FakeClock
+) -> None:
     async def degraded(request: Request) -> Response:
         try:
             await load_session(request)
@@ -384,11 +388,11 @@ def test_an_app_may_handle_a_failed_load_itself(dynamodb_store: DynamoDBStore, c
             return PlainTextResponse("shown without the session")
         return PlainTextResponse("with the session")
 
-    app = lazy_app(dynamodb_store, autoload=False, clock=clock)
+    app = lazy_app(proxied_store, autoload=False, clock=clock)
     app.router.routes.append(Route("/degraded", degraded))
     with TestClient(app, base_url="https://testserver") as client:
-        begin(client, CountingStore(dynamodb_store))
-        inject(dynamodb_store, "GetItem", Fault("AccessDeniedException"))
+        begin(client, CountingStore(proxied_store))
+        faults.inject("GetItem", Fault("AccessDeniedException"))
         response = client.get("/degraded")
         assert (response.status_code, response.text) == (200, "shown without the session")
 
@@ -415,17 +419,17 @@ def test_websockets_load_on_demand(counting: CountingStore, clock: FakeClock) ->
 
 
 def test_a_failed_websocket_load_on_demand_closes_with_1013(
-    dynamodb_store: DynamoDBStore, clock: FakeClock
+    proxied_store: DynamoDBStore, faults: FaultProxy, clock: FakeClock
 ) -> None:
     async def echo(websocket: WebSocket) -> None:
         await load_session(websocket)
         await websocket.accept()
 
-    app = lazy_app(dynamodb_store, autoload=False, clock=clock)
+    app = lazy_app(proxied_store, autoload=False, clock=clock)
     app.router.routes.append(WebSocketRoute("/ws", echo))
     with TestClient(app, base_url="https://testserver") as client:
-        begin(client, CountingStore(dynamodb_store))
-        inject(dynamodb_store, "GetItem", Fault("AccessDeniedException"))
+        begin(client, CountingStore(proxied_store))
+        faults.inject("GetItem", Fault("AccessDeniedException"))
         with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("wss://testserver/ws"):
             pass
         assert closed.value.code == 1013
