@@ -42,8 +42,7 @@ async def write(request: Request) -> Response:
 
 
 async def seed(request: Request) -> Response:
-    # Loads first, so the same setup serves every autoload setting.
-    (await load_session(request)).update(PROFILE)
+    request.session.update(PROFILE)
     return PlainTextResponse("seeded")
 
 
@@ -72,6 +71,11 @@ async def lazy_read(request: Request) -> Response:
     return PlainTextResponse(str(session.get("n", 0)))
 
 
+async def lazy_seed(request: Request) -> Response:
+    (await load_session(request)).update(PROFILE)
+    return PlainTextResponse("seeded")
+
+
 def routes(*, lifecycle: bool) -> list[BaseRoute]:
     common: list[BaseRoute] = [
         Route("/read", read),
@@ -82,6 +86,7 @@ def routes(*, lifecycle: bool) -> list[BaseRoute]:
     common.append(Route("/untouched", untouched))
     if lifecycle:
         common += [Route("/login", login), Route("/logout", logout), Route("/lazy-read", lazy_read)]
+        common.append(Route("/lazy-seed", lazy_seed))
         common.append(Mount("/static", routes=[Route("/{name}", asset)]))
     return common
 
