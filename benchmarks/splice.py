@@ -8,7 +8,8 @@ import re
 from . import calls, report_calls
 from .markdown import yes
 
-NOTE_PREFIX = "Sections 1–2 and their targets were rewritten by `python -m benchmarks --section calls`"
+_NOTE_START = "Sections 1–2 and their targets were rewritten by"
+NOTE_PREFIX = f"{_NOTE_START} `python -m benchmarks --section calls`"
 _CALL_TARGETS = ("Calls per request", "Page view with", "Traffic mix within", "Eventually consistent reads")
 
 
@@ -22,7 +23,7 @@ def splice_calls(existing: str, c: calls.CallsResult, machine: str, started: str
     for wanted in ("Targets", "1. ", "2. "):
         if not any(title.startswith(wanted) for title in titles[1:]):
             raise ValueError(f"RESULTS.md has no section starting {wanted!r}")
-    header = [p for p in parts[0].split("\n\n") if not p.startswith(NOTE_PREFIX)]
+    header = [p for p in parts[0].split("\n\n") if not p.startswith(_NOTE_START)]
     header.insert(2, f"{NOTE_PREFIX} ({started}).")
     parts[0] = "\n\n".join(header)
     for index, title in enumerate(titles):
