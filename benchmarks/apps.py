@@ -5,15 +5,17 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING, Any
 
+from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware as CookieSessionMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dynsession import SessionMiddleware, SessionStore, end_session, regenerate_session
+from dynsession import SessionMiddleware, SessionStore, end_session, load_session, regenerate_session
+from dynsession.fastapi import Session
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -70,11 +72,37 @@ async def untouched(request: Request) -> Response:
     return PlainTextResponse("no session here")
 
 
-def routes(*, lifecycle: bool) -> list[Route]:
-    common = [Route("/read", read), Route("/write", write), Route("/seed", seed), Route("/probe", untouched)]
+async def asset(request: Request) -> Response:
+    """A stylesheet or image the app serves itself: it never looks at the session."""
+    return PlainTextResponse("body { margin: 0 }", media_type="text/css")
+
+
+async def lazy_read(request: Request) -> Response:
+    session = await load_session(request)
+    return PlainTextResponse(str(session.get("n", 0)))
+
+
+async def lazy_seed(request: Request) -> Response:
+    (await load_session(request)).update(PROFILE)
+    return PlainTextResponse("seeded")
+
+
+def routes(*, lifecycle: bool) -> list[BaseRoute]:
+    common: list[BaseRoute] = [
+        Route("/read", read),
+        Route("/write", write),
+        Route("/seed", seed),
+        Route("/probe", untouched),
+    ]
     common.append(Route("/untouched", untouched))
     if lifecycle:
+<<<<<<< HEAD
         common += [Route("/login", login), Route("/signin", signin), Route("/logout", logout)]
+=======
+        common += [Route("/login", login), Route("/logout", logout), Route("/lazy-read", lazy_read)]
+        common.append(Route("/lazy-seed", lazy_seed))
+        common.append(Mount("/static", routes=[Route("/{name}", asset)]))
+>>>>>>> issue-15
     return common
 
 
@@ -84,6 +112,30 @@ def dynsession_app(store: SessionStore, **options: Any) -> Starlette:
     return Starlette(
         routes=routes(lifecycle=True), middleware=[Middleware(SessionMiddleware, store=store, **options)]
     )
+
+
+def dynsession_fastapi_app(store: SessionStore, **options: Any) -> ASGIApp:
+    """A FastAPI app in the pattern the README recommends: ``autoload=False`` and the session as a
+    dependency of the routes that use it."""
+    app = FastAPI()
+
+    @app.get("/read")
+    async def read(session: Session) -> Response:
+        return PlainTextResponse(str(session.get("n", 0)))
+
+    @app.get("/seed")
+    async def seed(session: Session) -> Response:
+        session.update(PROFILE)
+        return PlainTextResponse("seeded")
+
+    @app.get("/untouched")
+    async def untouched() -> Response:
+        return PlainTextResponse("no session here")
+
+    options.setdefault("secret_key", SECRET)
+    options.setdefault("autoload", False)
+    app.add_middleware(SessionMiddleware, store=store, **options)
+    return app
 
 
 def starlette_cookie_app() -> Starlette:

@@ -2,26 +2,54 @@
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+<<<<<<< HEAD
+=======
+from typing import Any
+>>>>>>> issue-15
 
 import anyio
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from dynsession.testing import FakeClock
 
 from . import apps, dynamo
-from .driver import Browser, request
-from .model import TrafficModel
+from .driver import Browser, ok, session_cookies
+from .lag import ReplicaLag
+from .mix import (
+    ASSETS,
+    EVENTUAL,
+    IDLE_TIMEOUT,
+    REFRESH_AFTER,
+    SKIP_STATIC,
+    MixResult,
+    middleware_options,
+    run_mix,
+)
 
+<<<<<<< HEAD
 IDLE_TIMEOUT = 1800
 REFRESH_AFTER = 60
 # Short beside a real deployment's (15 min, say) so a short simulated run renews often enough to
 # measure; the cost per renewal does not depend on it.
 RENEW_AFTER = 300
+=======
+>>>>>>> issue-15
 OPERATIONS = dynamo.OPERATIONS
+LAZY: Mapping[str, Any] = {"autoload": False}
+PAGE_UP_FRONT = f"page view + {ASSETS} assets, loading up front (the default)"
+PAGE_SKIPPING_ASSETS = f"page view + {ASSETS} assets, autoload skips /static"
+__all__ = [
+    "IDLE_TIMEOUT",
+    "OPERATIONS",
+    "REFRESH_AFTER",
+    "SCENARIOS",
+    "CallsResult",
+    "MixResult",
+    "run_calls",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +58,17 @@ class Scenario:
     setup: tuple[str, ...]  # requests made first (not counted), with the same browser
     advance: int  # seconds the clock moves between the setup and the measured request
     path: str
-    minimum: Mapping[str, int]
+    minimum: Mapping[str, int]  # the fewest calls the measured requests can need
+    options: Mapping[str, Any] = field(default_factory=dict)  # middleware options beyond the defaults
+    assets: int = 0  # requests under /static after the measured one, with the same browser
+    framework: str = "starlette"  # or "fastapi": the dependency pattern (autoload=False)
+    lag: int = 0  # seconds of simulated replication lag
+    # Shown for comparison, not expected to meet the minimum: the calls it is expected to make.
+    reference: Mapping[str, int] | None = None
+
+    @property
+    def expected(self) -> Mapping[str, int]:
+        return self.minimum if self.reference is None else self.reference
 
 
 SCENARIOS = (
@@ -46,6 +84,41 @@ SCENARIOS = (
     # The new item (which also refreshes the deadline), then the old ID's forwarding alias.
     Scenario("read-only, renewal due", ("/seed",), RENEW_AFTER, "/read", {"GetItem": 1, "PutItem": 2}),
     Scenario("logout", ("/seed",), 5, "/logout", {"GetItem": 1, "DeleteItem": 1}),
+    Scenario(
+        PAGE_UP_FRONT,
+        ("/seed",),
+        5,
+        "/read",
+        {"GetItem": 1},
+        assets=ASSETS,
+        reference={"GetItem": 1 + ASSETS},
+    ),
+    Scenario(
+        PAGE_SKIPPING_ASSETS,
+        ("/seed",),
+        5,
+        "/read",
+        {"GetItem": 1},
+        options=SKIP_STATIC,
+        assets=ASSETS,
+    ),
+    Scenario("autoload=False, route not loading", ("/lazy-seed",), 5, "/untouched", {}, LAZY),
+    Scenario("autoload=False, load_session", ("/lazy-seed",), 5, "/lazy-read", {"GetItem": 1}, LAZY),
+    Scenario("FastAPI, route declaring Session", ("/seed",), 5, "/read", {"GetItem": 1}, framework="fastapi"),
+    Scenario("FastAPI, route without it", ("/seed",), 5, "/untouched", {}, framework="fastapi"),
+    Scenario("read-only, eventually consistent", ("/seed",), 5, "/read", {"GetItem": 1}, EVENTUAL),
+    Scenario(
+        "read-only, eventually consistent, replica behind",
+        ("/seed",),
+        0,
+        "/read",
+        {"GetItem": 2},
+        EVENTUAL,
+        lag=1,
+    ),
+    Scenario(
+        "modified, eventually consistent", ("/seed",), 5, "/write", {"GetItem": 1, "PutItem": 1}, EVENTUAL
+    ),
 )
 
 
@@ -54,27 +127,22 @@ class ScenarioRow:
     scenario: Scenario
     repeats: int
     calls: Mapping[str, int]  # totals over the repeats
-    reported: tuple[float, float]  # RCU, WCU per request, as the server reported them
-    by_rules: tuple[float, float]  # RCU, WCU per request, by DynamoDB's size rules
+    reported: tuple[float, float]  # RCU, WCU per scenario, as the server reported them
+    by_rules: tuple[float, float]  # RCU, WCU per scenario, by DynamoDB's size rules
+    set_cookies: int = 0  # session Set-Cookie headers, totalled over the repeats
 
     def per_request(self, operation: str) -> float:
         return self.calls.get(operation, 0) / self.repeats
 
+    def calls_are(self, expected: Mapping[str, int]) -> bool:
+        return all(self.calls.get(op, 0) == expected.get(op, 0) * self.repeats for op in OPERATIONS)
+
     @property
     def at_minimum(self) -> bool:
-        return all(
-            self.calls.get(op, 0) == self.scenario.minimum.get(op, 0) * self.repeats for op in OPERATIONS
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class MixRow:
-    label: str
-    calls_per_1000: Mapping[str, float]
-    read_units_per_1000: float
-    write_units_per_1000: float
+        return self.calls_are(self.scenario.minimum)
 
     @property
+<<<<<<< HEAD
     def units_per_1000(self) -> float:
         return self.read_units_per_1000 + self.write_units_per_1000
 
@@ -106,6 +174,10 @@ class MixResult:
 
     def row(self, label: str) -> MixRow:
         return next(row for row in self.rows if row.label == label)
+=======
+    def as_expected(self) -> bool:
+        return self.calls_are(self.scenario.expected)
+>>>>>>> issue-15
 
     @property
     def index_excess(self) -> float:
@@ -118,6 +190,9 @@ class CallsResult:
     endpoint: str
     scenarios: tuple[ScenarioRow, ...]
     mix: MixResult
+
+    def scenario(self, name: str) -> ScenarioRow:
+        return next(row for row in self.scenarios if row.scenario.name == name)
 
 
 def run_calls(
@@ -137,12 +212,25 @@ def run_calls(
             clock = FakeClock()
             counted = dynamo.counted_store(client, table, clock)
             rows = anyio.run(_scenarios, counted, clock, repeats)
+<<<<<<< HEAD
             mix = anyio.run(_mix, counted, clock, mix_requests, pool, rate, renew_after)
+=======
+            mix = anyio.run(run_mix, counted, clock, mix_requests, pool, rate)
+>>>>>>> issue-15
     label = "moto's server (in-process, 127.0.0.1)" if endpoint_url is None else (name or endpoint_url)
     return CallsResult(label, tuple(rows), mix)
 
 
+def _app(counted: dynamo.CountedStore, clock: FakeClock, scenario: Scenario) -> ASGIApp:
+    store = counted.store if not scenario.lag else ReplicaLag(counted.store, clock, scenario.lag)
+    options = middleware_options(clock, scenario.options)
+    if scenario.framework == "fastapi":
+        return apps.dynsession_fastapi_app(store, **options)
+    return apps.dynsession_app(store, **options)
+
+
 async def _scenarios(counted: dynamo.CountedStore, clock: FakeClock, repeats: int) -> list[ScenarioRow]:
+<<<<<<< HEAD
     app = apps.dynsession_app(
         counted.store,
         clock=clock,
@@ -150,18 +238,25 @@ async def _scenarios(counted: dynamo.CountedStore, clock: FakeClock, repeats: in
         refresh_after=REFRESH_AFTER,
         renew_after=RENEW_AFTER,
     )
+=======
+>>>>>>> issue-15
     rows = []
     for scenario in SCENARIOS:
+        app = _app(counted, clock, scenario)
         calls: Counter[str] = Counter()
         reported = [0.0, 0.0]
         rules = [0.0, 0.0]
+        set_cookies = 0
         for _ in range(repeats):
             browser = Browser()
             for path in scenario.setup:
-                await _ok(app, path, browser)
+                await ok(app, path, browser)
             clock.advance(scenario.advance)
             counted.reset()
-            await _ok(app, scenario.path, browser)
+            replies = [await ok(app, scenario.path, browser)]
+            for index in range(scenario.assets):
+                replies.append(await ok(app, f"/static/asset-{index}.css", browser))
+            set_cookies += sum(len(session_cookies(reply)) for reply in replies)
             calls.update(counted.wire.calls)
             read, write = counted.reported_units()
             reported[0] += read
@@ -176,9 +271,11 @@ async def _scenarios(counted: dynamo.CountedStore, clock: FakeClock, repeats: in
                 dict(calls),
                 (reported[0] * per, reported[1] * per),
                 (rules[0] * per, rules[1] * per),
+                set_cookies,
             )
         )
     return rows
+<<<<<<< HEAD
 
 
 async def _ok(app: Starlette, path: str, browser: Browser) -> None:
@@ -327,3 +424,5 @@ async def _mix(
         renew_after,
         model.renewals,
     )
+=======
+>>>>>>> issue-15

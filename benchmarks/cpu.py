@@ -18,10 +18,11 @@ from .driver import Browser, request
 
 BASELINE = "no session middleware"
 DYNSESSION = "dynsession (MemoryStore)"
+EVENTUAL = "dynsession, eventually consistent reads (MemoryStore)"
 STARLETTE = "Starlette SessionMiddleware (cookie)"
 STARSESSIONS = "starsessions (InMemoryStore)"
 _BROWSERS = 50
-_WRITE_EVERY = 10  # one request in ten writes a key
+WRITE_EVERY = 10  # one request in ten writes a key
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ def variants() -> tuple[dict[str, Callable[[], Starlette]], dict[str, str]]:
     builders: dict[str, Callable[[], Starlette]] = {
         BASELINE: apps.baseline_app,
         DYNSESSION: lambda: apps.dynsession_app(MemoryStore()),
+        EVENTUAL: lambda: apps.dynsession_app(MemoryStore(), eventually_consistent=True),
         STARLETTE: apps.starlette_cookie_app,
     }
     unavailable: dict[str, str] = {}
@@ -103,7 +105,7 @@ async def _measure(
             gc.collect()
             started = time.process_time_ns()
             for index in range(requests_per_round):
-                path = "/write" if index % _WRITE_EVERY == 0 else "/read"
+                path = "/write" if index % WRITE_EVERY == 0 else "/read"
                 await request(app, path, browsers[index % _BROWSERS])
             elapsed = time.process_time_ns() - started
             if number:  # round 0 only warms up

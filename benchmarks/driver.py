@@ -72,3 +72,16 @@ async def request(app: ASGIApp, path: str, browser: Browser | None = None, metho
     if browser is not None:
         browser.remember(reply.headers)
     return reply
+
+
+async def ok(app: ASGIApp, path: str, browser: Browser) -> Reply:
+    """``request`` that must answer 200; raises RuntimeError otherwise."""
+    reply = await request(app, path, browser)
+    if reply.status != 200:
+        raise RuntimeError(f"{path} answered {reply.status}")
+    return reply
+
+
+def session_cookies(reply: Reply) -> list[bytes]:
+    """The session cookie's Set-Cookie header values in a reply."""
+    return [value for name, value in reply.headers if name == b"set-cookie" and value.startswith(b"session=")]

@@ -180,5 +180,7 @@ def counted_store(client: DynamoDBClient, table: str, clock: Clock) -> CountedSt
         key_prefix=f"b{uuid.uuid4().hex[:6]}:",
         clock=clock,
         return_consumed_capacity=True,
+        # session_table made the table; every app built on this store would check it again.
+        validate_on_startup=False,
     )
     return CountedStore(store, wire)

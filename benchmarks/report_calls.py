@@ -2,23 +2,55 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from . import calls
+from . import calls, mix
 from .markdown import machine_line, number, table, yes
 
-if TYPE_CHECKING:
-    from .report import Results
+TARGET_MIX = 0.05
+TARGET_EVENTUAL_READS = 0.55
 
 
 def mix_excess(result: calls.MixResult) -> float:
     """How far dynsession's capacity units lie above the minimum, as a fraction of the minimum."""
-    minimum = result.row("minimum").units_per_1000
-    return result.row("dynsession (measured)").units_per_1000 / minimum - 1
+    return result.row(mix.DEFAULT).vs_minimum - 1
 
 
-def scenarios(results: Results) -> str:
-    c = results.calls
+def eventual_read_ratio(result: calls.MixResult) -> float:
+    """Read units with eventually consistent reads, as a fraction of the default's."""
+    return result.row(mix.EVENTUAL_ROW).read_units_per_1000 / result.row(mix.DEFAULT).read_units_per_1000
+
+
+def targets(c: calls.CallsResult) -> list[tuple[str, str, bool]]:
+    """(target, measured, met) for the targets of sections 1 and 2."""
+    rows = [row for row in c.scenarios if row.scenario.reference is None]
+    at_min = sum(row.at_minimum for row in rows)
+    up_front = c.scenario(calls.PAGE_UP_FRONT).per_request("GetItem")
+    skipping = c.scenario(calls.PAGE_SKIPPING_ASSETS).per_request("GetItem")
+    excess, eventual = mix_excess(c.mix), eventual_read_ratio(c.mix)
+    return [
+        (
+            "Calls per request = the minimum, every scenario",
+            f"{at_min} of {len(rows)} rows",
+            at_min == len(rows),
+        ),
+        (
+            f"Page view with {mix.ASSETS} assets, autoload skipping /static: 1 GetItem",
+            f"{skipping:g} GetItem ({up_front:g} loading up front)",
+            skipping == 1,
+        ),
+        (
+            f"Traffic mix within {TARGET_MIX:.0%} of the minimum (capacity units)",
+            f"{excess:+.1%}",
+            excess <= TARGET_MIX,
+        ),
+        (
+            f"Eventually consistent reads: read units ≤ {TARGET_EVENTUAL_READS}× the default's",
+            f"{eventual:.2f}×",
+            eventual <= TARGET_EVENTUAL_READS,
+        ),
+    ]
+
+
+def scenarios(c: calls.CallsResult, machine: str) -> str:
     rows = []
     for row in c.scenarios:
         minimum = " + ".join(f"{n} {op}" for op, n in row.scenario.minimum.items()) or "none"
@@ -29,20 +61,30 @@ def scenarios(results: Results) -> str:
             number(row.by_rules[0]),
             number(row.by_rules[1]),
         ]
-        rows.append([row.scenario.name, *counts, minimum, *units, yes(row.at_minimum)])
-    header = ["scenario", "GetItem", "PutItem", "UpdateItem", "DeleteItem", "minimum"]
+        met = yes(row.at_minimum) if row.scenario.reference is None else "no: for comparison"
+        cookies = number(row.set_cookies / row.repeats)
+        rows.append([row.scenario.name, *counts, cookies, minimum, *units, met])
+    header = ["scenario", "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Set-Cookie", "minimum"]
     header += ["RCU reported", "WCU reported", "RCU by rules", "WCU by rules", "= minimum"]
     return "\n\n".join(
         [
             "## 1. DynamoDB calls per request, by scenario",
-            machine_line(results.machine),
+            machine_line(machine),
             f"DynamoDBStore against {c.endpoint}, `idle_timeout={calls.IDLE_TIMEOUT}`, "
-            f"`refresh_after={calls.REFRESH_AFTER}`, strongly consistent reads (the default). Calls are "
-            f"counted on the wire, per request, averaged over {c.scenarios[0].repeats} repetitions; "
-            "the sessions read, refreshed, modified, regenerated or ended carry about 1 KB of data "
-            f"(a {c.mix.session_item_bytes}-byte item). The minimum assumes, as every session middleware "
-            "does, that the session is loaded before the handler runs; regenerating must delete the old "
-            "item so the old ID stops working.",
+            f"`refresh_after={calls.REFRESH_AFTER}`, strongly consistent reads unless the row says "
+            "otherwise. Calls are counted on the wire, per scenario (one request, or a page and the "
+            f"{mix.ASSETS} asset requests its browser then makes under `/static`), averaged over "
+            f"{c.scenarios[0].repeats} repetitions; the sessions read, refreshed, modified, regenerated or "
+            f"ended carry about 1 KB of data (a {c.mix.session_item_bytes}-byte item). The minimum is the "
+            "fewest calls the scenario can need: none for assets and routes that never read the session, "
+            "one read for a request that does; regenerating must delete the old item so the old ID stops "
+            "working. Every middleware that loads the session before the handler runs (dynsession's "
+            "default) pays one read per request with a cookie: the page-with-assets row loading up front "
+            f'shows what that costs. `autoload=["/static"]` skips the assets, `autoload=False` loads '
+            "only through `load_session` or FastAPI's `session: Session` dependency (the `FastAPI` rows); "
+            "eventually consistent rows use `eventually_consistent=True`, and the replica-behind row "
+            "serves the read from a simulated replica that has not seen the last write yet, so the read is "
+            "repeated strongly consistent. Set-Cookie counts the session cookie headers sent.",
             table(header, rows),
             _capacity_note(c),
         ]
@@ -53,8 +95,8 @@ def _capacity_note(c: calls.CallsResult) -> str:
     note = (
         '"Reported" units are what the server returned for `ReturnConsumedCapacity="TOTAL"` '
         '(`DynamoDBStore(return_consumed_capacity=True)`); "by rules" applies DynamoDB\'s published '
-        "rules to the items actually sent (reads: 4 KB steps, 1 unit when strongly consistent; writes: "
-        "1 KB steps of the larger item image), which is what AWS bills. "
+        "rules to the items actually sent (reads: 4 KB steps, 1 unit when strongly consistent, 0.5 when "
+        "eventually consistent; writes: 1 KB steps of the larger item image), which is what AWS bills. "
     )
     if all(row.reported == row.by_rules for row in c.scenarios):
         return note + "This server accounts capacity by those rules: the two agree in every row."
@@ -65,31 +107,44 @@ def _capacity_note(c: calls.CallsResult) -> str:
     )
 
 
-def mix(results: Results) -> str:
-    m = results.calls.mix
+def mix_section(c: calls.CallsResult, machine: str) -> str:
+    m = c.mix
     share = ", ".join(f"{pct} % {name}" for name, pct in m.shares.items())
-    minimum = m.row("minimum").units_per_1000
     rows = []
     for row in (*m.rows[:1], m.index.row, *m.rows[1:]):
         counts = [f"{row.calls_per_1000[op]:.1f}" for op in calls.OPERATIONS]
         units = [f"{row.read_units_per_1000:.1f}", f"{row.write_units_per_1000:.1f}"]
-        total = row.units_per_1000
-        rows.append([row.label, *counts, *units, f"{total:.1f}", f"{total / minimum:.2f}×"])
+        cookies = "—" if row.set_cookies_per_1000 is None else f"{row.set_cookies_per_1000:.1f}"
+        label = row.label
+        if row.page_views not in (0, m.requests):
+            label = label.replace("(measured)", f"(measured, {row.page_views:,} page views)")
+        rows.append([label, *counts, *units, f"{row.units_per_1000:.1f}", f"{row.vs_minimum:.2f}×", cookies])
     header = ["policy", "GetItem", "PutItem", "UpdateItem", "DeleteItem", "RCU", "WCU", "units", "vs minimum"]
+    header.append("Set-Cookie")
+    default, eventual = m.row(mix.DEFAULT), m.row(mix.EVENTUAL_ROW)
+    up_front, skipping = m.row(mix.ASSETS_UP_FRONT), m.row(mix.ASSETS_SKIPPED)
     rcu, wcu = m.server_reported
+<<<<<<< HEAD
     renewals = m.renewals * 1000 / m.requests
+=======
+    extra_cookies = (eventual.set_cookies_per_1000 or 0) - (default.set_cookies_per_1000 or 0)
+>>>>>>> issue-15
     return "\n\n".join(
         [
             "## 2. Standard traffic mix",
-            machine_line(results.machine),
-            f"{m.requests:,} requests ({share}); {m.pool} signed-in users to start with, {m.rate} requests "
-            "per simulated second, logins create sessions (with `regenerate_session`) and logouts end them. "
-            "Per 1,000 requests; units by DynamoDB's rules for the "
-            f"{m.session_item_bytes}-byte session item.",
+            machine_line(machine),
+            f"{m.requests:,} page views ({share}); {m.pool} signed-in users to start with, {m.rate} page "
+            "views per simulated second, logins create sessions (with `regenerate_session`) and logouts end "
+            "them. Per 1,000 page views; units by DynamoDB's rules for the "
+            f"{m.session_item_bytes}-byte session item. Every row replays the same page views. The "
+            f"page-with-assets rows follow each page view with {mix.ASSETS} requests for stylesheets and "
+            'images under `/static`, sent with the browser\'s cookie as browsers do; "vs minimum" compares '
+            "each measured row with the minimum of its own traffic (the assets need no session, so their "
+            "minimum is the pages'), which prices every read strongly consistent.",
             table(header, rows),
             f"dynsession is {mix_excess(m):+.1%} from the minimum. The minimum is the fewest calls this "
             "traffic needs with a sliding idle timeout kept to `refresh_after` precision: one GetItem per "
-            "request with a session, one write per change, login or logout, and one TTL refresh when the "
+            "page view with a session, one write per change, login or logout, and one TTL refresh when the "
             "stored deadline lags by more than `refresh_after`; it is computed by an independent model of "
             "the traffic, not by dynsession. The two policies are computed from their documented behaviour "
             "for the same requests: write-every-request rewrites the whole item on every request with a "
@@ -97,6 +152,7 @@ def mix(results: Results) -> str:
             "touch-every-read resets the expiry with an UpdateItem on every read (the AWS .NET session "
             "provider's ResetItemTimeout). The floor row shows what the same traffic would cost with no "
             f"idle-timeout refresh at all. The server reported {rcu:.1f} RCU and {wcu:.1f} WCU per 1,000 "
+<<<<<<< HEAD
             "requests for dynsession.",
             f"Session IDs are renewed after {m.renew_after} s (`renew_after`): {renewals:.1f} renewals per "
             "1,000 requests, each writing the new item and the old ID's forwarding alias (two PutItems) "
@@ -104,6 +160,20 @@ def mix(results: Results) -> str:
             f"the same requests with no renewal (last row) that is {renewal_write_units(m):.2f} write "
             "units more per renewal.",
             _index_note(m),
+=======
+            "page views for dynsession's default.",
+            f"**Eventually consistent reads** (`eventually_consistent=True`) use "
+            f"{eventual_read_ratio(m):.2f}× the read units of the default, with the same calls and write "
+            f"units. Their price is the cookie: every write re-sends it with the new version, "
+            f"{extra_cookies:.1f} more Set-Cookie headers per 1,000 page views here, averaging "
+            f"{m.set_cookie_bytes:.0f} bytes each. Neither local server lags, so no read fell back; with "
+            f"a simulated {mix.LAG} s replica lag {m.stale_reads} reads found the replica behind the cookie "
+            "and were repeated strongly consistent (the GetItem column of that row).",
+            f"**Loading on demand**: loading up front, a page and its {mix.ASSETS} assets cost "
+            f"{up_front.calls_per_1000['GetItem'] / skipping.calls_per_1000['GetItem']:.1f}× the GetItems "
+            f'of the same traffic with `autoload=["/static"]` ({up_front.calls_per_1000["GetItem"]:.1f} '
+            f"against {skipping.calls_per_1000['GetItem']:.1f} per 1,000 page views).",
+>>>>>>> issue-15
         ]
     )
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+<<<<<<< HEAD
 from . import (
     cache_calls,
     calls,
@@ -23,6 +24,9 @@ from . import (
     security,
     transports,
 )
+=======
+from . import calls, cpu, latency, machine, plot, report, report_transports, splice, transports
+>>>>>>> issue-15
 
 HERE = Path(__file__).resolve().parent
 
@@ -140,6 +144,18 @@ def write(results: report.Results, directory: Path) -> str:
     return text
 
 
+def rewrite_calls(sizes: Sizes, endpoint_url: str | None, endpoint_name: str | None, directory: Path) -> str:
+    """Run sections 1 and 2 and splice them into ``directory``'s RESULTS.md; return the new text."""
+    started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    result = calls.run_calls(
+        endpoint_url, repeats=sizes.repeats, mix_requests=sizes.mix_requests, name=endpoint_name
+    )
+    path = directory / "RESULTS.md"
+    text = splice.splice_calls(path.read_text(encoding="utf-8"), result, machine.describe(), started)
+    path.write_text(text, encoding="utf-8")
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
@@ -155,11 +171,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output-dir", type=Path, default=HERE, help="where RESULTS.md and results.png go")
     parser.add_argument(
         "--section",
+<<<<<<< HEAD
         choices=["transports", "cache", "security"],
         help="run only this section and replace its part of the existing RESULTS.md",
+=======
+        choices=["calls", "transports"],
+        help="run only this section (calls: sections 1-2) and replace its part of the existing RESULTS.md",
+>>>>>>> issue-15
     )
     args = parser.parse_args(argv)
     sizes = TINY if args.quick else FULL
+    if args.section == "calls":
+        print(rewrite_calls(sizes, args.endpoint_url, args.endpoint_name, args.output_dir))
+        return 0
     if args.section == "transports":
         print(write_section(run_transports(sizes, args.endpoint_url, args.endpoint_name), args.output_dir))
         return 0

@@ -7,12 +7,14 @@ from .exceptions import (
     ConfigurationError,
     DynSessionError,
     SessionConflict,
+    SessionNotLoaded,
     SessionNotSerializable,
     SessionTooLarge,
     StoreError,
     StoreUnavailable,
     TableConfigError,
 )
+from .lazy import load_session
 from .middleware import SessionMiddleware
 from .session import SessionInfo, end_session, regenerate_session, session_info
 from .stores import (
@@ -44,6 +46,7 @@ __all__ = [
     "SessionConflict",
     "SessionInfo",
     "SessionMiddleware",
+    "SessionNotLoaded",
     "SessionNotSerializable",
     "SessionOwner",
     "SessionRecord",
@@ -59,6 +62,7 @@ __all__ = [
     "end_session",
     "list_sessions",
     "list_user_sessions",
+    "load_session",
     "regenerate_session",
     "revoke_other_sessions",
     "revoke_session",

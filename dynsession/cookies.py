@@ -19,8 +19,10 @@ SameSite = Literal["lax", "strict", "none"]
 
 MAX_COOKIE_BYTES = 4096
 _SALT = "dynsession.cookie"
-# 32 random bytes as url-safe base64 (43 chars), a dot, a SHA-256 HMAC as url-safe base64 (43 chars).
-_SIGNED_FORMAT = re.compile(r"[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}")
+# 32 random bytes as url-safe base64 (43 chars), optionally a dot and the session's version in
+# decimal (eventually consistent reads), a dot, a SHA-256 HMAC as url-safe base64 (43 chars).
+# Cookies without the version, as every cookie was before, keep verifying.
+_SIGNED_FORMAT = re.compile(r"[A-Za-z0-9_-]{43}(?:\.[1-9][0-9]{0,17})?\.[A-Za-z0-9_-]{43}")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
@@ -39,6 +41,7 @@ def store_key(session_id: str) -> str:
 class CookieValue:
     session_id: str
     signed_with_current_key: bool
+    version: int | None = None  # the session version the cookie was issued with, if it carries one
 
 
 class CookieSigner:
@@ -60,20 +63,27 @@ class CookieSigner:
         # of reading a cookie, which every request with a session pays.
         self._keys = [signer.derive_key() for signer in self._signers]
 
-    def sign(self, session_id: str) -> str:
-        return self._signers[0].sign(session_id).decode("ascii")
+    def sign(self, session_id: str, version: int | None = None) -> str:
+        """Sign a session ID, and with it the session's version when one is given."""
+        payload = session_id if version is None else f"{session_id}.{version}"
+        return f"{payload}.{self._signature(self._keys[0], payload.encode('ascii')).decode('ascii')}"
+
+    @staticmethod
+    def _signature(key: bytes, payload: bytes) -> bytes:
+        # itsdangerous's format: url-safe base64 of the HMAC-SHA256, "=" padding stripped.
+        return base64.urlsafe_b64encode(hmac.digest(key, payload, "sha256"))[:-1]
 
     def unsign(self, value: str) -> CookieValue | None:
-        """Return the session ID in a cookie value, or None if it is malformed or badly signed."""
+        """Return the session ID (and version) in a cookie value, or None if it is malformed or
+        badly signed."""
         if len(value) > MAX_COOKIE_BYTES or not _SIGNED_FORMAT.fullmatch(value):
             return None
-        session_id, _, signature = value.partition(".")
-        payload, given = session_id.encode("ascii"), signature.encode("ascii")
+        signed, _, signature = value.rpartition(".")
+        payload, given = signed.encode("ascii"), signature.encode("ascii")
         for index, key in enumerate(self._keys):
-            # itsdangerous's format: url-safe base64 of the HMAC-SHA256, "=" padding stripped.
-            expected = base64.urlsafe_b64encode(hmac.digest(key, payload, "sha256"))[:-1]
-            if hmac.compare_digest(expected, given):
-                return CookieValue(session_id, signed_with_current_key=index == 0)
+            if hmac.compare_digest(self._signature(key, payload), given):
+                session_id, _, version = signed.partition(".")
+                return CookieValue(session_id, index == 0, int(version) if version else None)
         return None
 
 

@@ -37,7 +37,7 @@ async def list_sessions(request_or_scope: HTTPConnection | MutableMapping[str, A
     request on. Raises RuntimeError when the middleware is not installed, ConfigurationError when
     the store cannot find sessions by user, StoreError when it fails.
     """
-    signed_in = _signed_in(_state(request_or_scope))
+    signed_in = _signed_in(_state(request_or_scope, "list_sessions"))
     if signed_in is None:
         return []
     user_id, key, store = signed_in
@@ -49,10 +49,11 @@ async def revoke_session(request_or_scope: HTTPConnection | MutableMapping[str, 
     when a live session was ended, 0 when the handle names none of this user's sessions. Its next
     request finds no session. The request's own handle ends this session as ``end_session`` does.
 
-    Raises RuntimeError when the middleware is not installed, ConfigurationError when the store
+    Raises RuntimeError when the middleware is not installed, SessionNotLoaded when ``autoload``
+    skipped the request and the session has not been loaded, ConfigurationError when the store
     cannot find sessions by user, StoreError when it fails.
     """
-    state = _state(request_or_scope)
+    state = _state(request_or_scope, "revoke_session")
     signed_in = _signed_in(state)
     if signed_in is None:
         return 0
@@ -71,10 +72,11 @@ async def revoke_other_sessions(
     session bound a moment before that the user index did not list yet (see
     :func:`dynsession.revoke_user_sessions`).
 
-    Raises RuntimeError when the middleware is not installed, ConfigurationError when the store
+    Raises RuntimeError when the middleware is not installed, SessionNotLoaded when ``autoload``
+    skipped the request and the session has not been loaded, ConfigurationError when the store
     cannot find sessions by user, StoreError when it fails.
     """
-    state = _state(request_or_scope)
+    state = _state(request_or_scope, "revoke_other_sessions")
     signed_in = _signed_in(state)
     if signed_in is None:
         return 0

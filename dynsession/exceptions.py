@@ -8,7 +8,8 @@
     │   └── SessionConflict         a conditional write lost against a concurrent writer
     ├── SessionTooLarge             the stored item would exceed the store's size limit, or the
     │                               session's JSON the middleware's max_session_size
-    └── SessionNotSerializable      a session value cannot be encoded (also a TypeError)
+    ├── SessionNotSerializable      a session value cannot be encoded (also a TypeError)
+    └── SessionNotLoaded            the session was used before it was loaded (also a RuntimeError)
 
 No exception raised by dynsession carries a raw session ID. Messages name at most the first
 eight hex characters of the hashed store key.
@@ -26,6 +27,7 @@ __all__ = [
     "ConfigurationError",
     "DynSessionError",
     "SessionConflict",
+    "SessionNotLoaded",
     "SessionNotSerializable",
     "SessionTooLarge",
     "StoreError",
@@ -115,3 +117,19 @@ class SessionNotSerializable(DynSessionError, TypeError):
         self.key = key
         where = f"session key {key!r}" if key is not None else "the session"
         super().__init__(f"{where} cannot be serialized to JSON: {reason}")
+
+
+class SessionNotLoaded(DynSessionError, RuntimeError):
+    """The session was used in a request that has not loaded it (``autoload`` skipped the request).
+
+    ``what`` names what was used (``request.session``, ``end_session()``, ...); the message names
+    the fix: ``await dynsession.load_session(request)``, or FastAPI's ``dynsession.fastapi.Session``.
+    """
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(
+            f"{what} needs the session, but this request has not loaded it (the middleware's autoload "
+            "option skipped it): call `await dynsession.load_session(request)` first, or in FastAPI "
+            "declare a parameter `session: dynsession.fastapi.Session`"
+        )

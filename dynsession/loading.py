@@ -13,6 +13,7 @@ from .binding import ClientBinding, matches
 from .cookies import CookieSigner, cookie_values, store_key
 from .exceptions import ConfigurationError
 from .markers import resolve
+from .reads import SessionReads
 from .session import RequestSession, Timing
 from .stores.base import MovedRecord, SessionRecord, SessionStore, can_move
 
@@ -49,6 +50,7 @@ class Loader:
         store: SessionStore,
         timing: Timing,
         *,
+        reads: SessionReads,
         signer: CookieSigner,
         cookie_name: str,
         codec: serialization.BlobCodec,
@@ -59,6 +61,7 @@ class Loader:
             raise ConfigurationError("client_binding must be a dynsession.ClientBinding or None")
         self.store, self.timing, self.signer, self.cookie_name = store, timing, signer, cookie_name
         self.codec, self.binding, self.renew_after = codec, binding, renew_after
+        self.reads = reads
 
     async def load(self, scope: Scope) -> RequestSession:
         """The session of this request. Raises StoreError when the store cannot be read."""
@@ -72,7 +75,7 @@ class Loader:
             logger.debug("ignoring a session cookie that is malformed or badly signed")
             return RequestSession(self.timing, client=client)
         session_id, key = parsed.session_id, store_key(parsed.session_id)
-        found = await self.store.load(key)
+        found = await self.reads.load(key, parsed.version)
         forwarded = False
         if isinstance(found, MovedRecord):
             target = await resolve(self.store, session_id, found)
@@ -93,6 +96,8 @@ class Loader:
             record=found,
             signed_with_current_key=parsed.signed_with_current_key,
             client=client,
+            # A forwarded cookie names the old ID's version: any write sets the new ID's cookie.
+            cookie_version=None if forwarded else parsed.version,
         )
         state.forwarded = forwarded
         self._decode(state, found, key)

@@ -16,11 +16,13 @@ from .cookies import CookieFormatter, CookieSigner, SameSite
 from .encryption import SessionCipher
 from .exceptions import ConfigurationError, DynSessionError, StoreError
 from .failures import StoreErrorResponse
+from .lazy import Autoload, PendingSession, autoload_rule, install
 from .loading import Loader, renewal_settings
 from .markers import DEFAULT_MOVE_GRACE
 from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
 from .plain_http import PlainHttpWarning
-from .session import STATE_KEY, RequestSession, Timing
+from .reads import SessionReads
+from .session import RequestSession, Timing
 from .startup import StorePreparation
 from .stores.base import SessionStore
 from .stores.users import UserSessionStore
@@ -64,6 +66,8 @@ class SessionMiddleware:
         renew_grace: int | timedelta = DEFAULT_MOVE_GRACE,
         store_error_response: StoreErrorResponse | None = None,
         raise_store_errors: bool = False,
+        autoload: Autoload = True,
+        eventually_consistent: bool = False,
         clock: Clock = system_clock,
         max_sessions_per_user: int | None = None,
     ) -> None:
@@ -96,6 +100,7 @@ class SessionMiddleware:
         )
         self.max_session_size = options.integer("max_session_size", max_session_size, minimum=1)
         renew, grace = renewal_settings(self.store, renew_after, renew_grace)
+        consistency = options.flag("eventually_consistent", eventually_consistent)
         self.writer = Writer(
             self.store,
             self.timing,
@@ -109,16 +114,20 @@ class SessionMiddleware:
             envelope=None if encryption_key is None else SessionCipher(encryption_key),
             move_grace=grace,
             max_sessions_per_user=_session_cap(self.store, max_sessions_per_user),
+            versioned_cookie=consistency,
         )
         self.loader = Loader(
             self.store,
             self.timing,
+            reads=SessionReads(self.store, eventually_consistent=consistency),
             signer=self.signer,
             cookie_name=self.cookie.name,
             codec=self.writer.codec,
             binding=client_binding,
             renew_after=renew,
         )
+        # None: every request loads up front (the default); else the test of which ones do.
+        self.autoload = autoload_rule(autoload)
         self.plain_http = PlainHttpWarning(session_cookie, secure=https_only)
         self.preparation = StorePreparation(self.store)
         self.save_on_error = options.flag("save_on_error", save_on_error)
@@ -136,28 +145,44 @@ class SessionMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        try:
-            await self.preparation.ensure()
-            state = await self.loader.load(scope)
-        except StoreError as exc:
-            await self._load_failed(scope, receive, send, exc)
-            return
-        state.store = self.store
-        scope["session"] = state.data
-        scope[STATE_KEY] = state
+        state: RequestSession | None = None
+        pending: PendingSession | None = None
+        if self.autoload is None or self.autoload(scope):
+            try:
+                state = await self.load(scope)
+            except StoreError as exc:
+                await self._load_failed(scope, receive, send, exc)
+                return
+            install(scope, state)
+        else:
+            # Loaded only if the app asks (load_session); until then nothing reads or writes it.
+            pending = PendingSession(scope, self.load)
+
+        def loaded() -> RequestSession | None:
+            return state if pending is None else pending.state
+
         if scope["type"] == "websocket":
-            await websocket_session(self.app, self.store, state, scope, receive, send)
+            try:
+                await websocket_session(self.app, self.store, loaded, scope, receive, send)
+            except StoreError as exc:
+                if pending is None or not pending.failed:
+                    raise
+                await self._load_failed(scope, receive, send, exc)
             return
 
         failure: StoreError | None = None
+        started = False
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal failure
+            nonlocal failure, started
             if failure is not None:
                 return  # the app's response was replaced
+            started = True
+            session = loaded()
             if message["type"] == "http.response.start":
                 try:
-                    await self._commit(state, message)
+                    if session is not None:
+                        await self._commit(session, message)
                 except StoreError as exc:
                     failure = exc
                     if not self.raise_store_errors:
@@ -168,14 +193,35 @@ class SessionMiddleware:
                 self.plain_http.check(scope, message)
             await send(message)
 
-        await self.app(scope, receive, send_wrapper)
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except StoreError as exc:
+            # A load the app asked for failed and the app let it through: the answer a failed
+            # load up front gets, unless the response had already started.
+            if pending is None or not pending.failed or started:
+                raise
+            await self._load_failed(scope, receive, send, exc)
+            return
         if failure is not None:
             if self.raise_store_errors:
                 # Raised here, outside the app: none of its response was sent, and its exception
                 # handlers (which could no longer answer) never see it.
                 raise failure
             return
-        self._check_late_changes(state)
+        session = loaded()
+        if session is not None:
+            self._check_late_changes(session)
+
+    async def load(self, scope: Scope) -> RequestSession:
+        """Read the session a request's cookie names: the one loader, whether the middleware loads
+        up front or the app asks through ``load_session``. Prepares the store first (once).
+
+        Raises StoreError when the store cannot be read, TableConfigError when its check fails.
+        """
+        await self.preparation.ensure()
+        state = await self.loader.load(scope)
+        state.store = self.store
+        return state
 
     async def _load_failed(self, scope: Scope, receive: Receive, send: Send, exc: StoreError) -> None:
         if self.raise_store_errors:
@@ -198,7 +244,8 @@ class SessionMiddleware:
         if outcome.session_id is None:
             headers.append("set-cookie", self.cookie.delete_cookie())
         else:
-            headers.append("set-cookie", self.cookie.set_cookie(self.signer.sign(outcome.session_id)))
+            signed = self.signer.sign(outcome.session_id, outcome.version)
+            headers.append("set-cookie", self.cookie.set_cookie(signed))
         cache_control = headers.get("cache-control")
         if cache_control is None:
             headers["cache-control"] = "no-store"

@@ -107,7 +107,7 @@ async def renew_id(
             raw = writer.encode(conflict.merge(state, current, writer.codec, key))
         return await writer._write(state, current, key, raw)
     state.session_id, state.key, state.record = session_id, new_key, renewed
-    return CookieChange(session_id)
+    return writer.cookie(session_id, renewed.version)
 
 
 async def _retire(writer: Writer, old_key: str, expected: int) -> None:
@@ -174,4 +174,4 @@ class _NewItem:
         self.session_id, self.version, self.written = None, 0, serialization.EMPTY
 
     def cookie(self) -> CookieChange | None:
-        return None if self.session_id is None else CookieChange(self.session_id)
+        return None if self.session_id is None else self.writer.cookie(self.session_id, self.version)

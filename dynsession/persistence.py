@@ -63,6 +63,7 @@ class Writer:
         envelope: serialization.Envelope | None = None,
         move_grace: int = DEFAULT_MOVE_GRACE,
         max_sessions_per_user: int | None = None,
+        versioned_cookie: bool = False,
     ) -> None:
         if on_conflict not in ("merge", "raise", "overwrite"):
             raise ConfigurationError(
@@ -77,6 +78,8 @@ class Writer:
         # A cookie with a lifetime of its own (max_age) is re-sent on every write so it slides.
         self.resend_cookie = resend_cookie
         self.max_sessions_per_user = max_sessions_per_user
+        # The cookie names the version of the last write, so every write re-sends it.
+        self.versioned_cookie = versioned_cookie
         self._turns = conflict.KeyTurns()
         # How long an old ID stays a renewal alias or a moved-by-login marker; None: the store
         # cannot keep moved IDs, and a login deletes the old item instead.
@@ -90,6 +93,11 @@ class Writer:
             keys = serialization.largest_keys(data)
             raise SessionTooLarge(len(raw), self.max_session_size, keys, what="session JSON")
         return raw
+
+    def cookie(self, session_id: str, version: int) -> CookieChange:
+        """The cookie naming ``session_id``, stored now at ``version`` (which the cookie carries
+        when it is versioned)."""
+        return CookieChange(session_id, version if self.versioned_cookie else None)
 
     async def persist(self, state: RequestSession) -> CookieChange | None:
         """Write what the request changed; return the cookie change the response needs, if any.
@@ -105,8 +113,10 @@ class Writer:
                 raise SessionConflict(MOVED_BY_LOGIN)
             return None
         change = await self._persist(state)
-        if change is None and state.forwarded:
-            return CookieChange(state.session_id)  # the renewed ID, for a request sent with the old one
+        if change is None and state.forwarded and state.session_id is not None:
+            # The renewed ID, for a request sent with the old one.
+            version = 1 if state.record is None else state.record.version
+            return self.cookie(state.session_id, version)
         return change
 
     async def _persist(self, state: RequestSession) -> CookieChange | None:
@@ -135,10 +145,14 @@ class Writer:
                 return await renew_id(self, state, record, key, raw)
             return await self._write(state, record, key, raw)
 
-    def _same_cookie(self, state: RequestSession) -> CookieChange | None:
-        if self.resend_cookie or not state.signed_with_current_key:
-            return CookieChange(state.session_id)
-        return None
+    def _same_cookie(self, state: RequestSession, version: int) -> CookieChange | None:
+        """The cookie change for a session kept under its ID, stored now at ``version``."""
+        resend = self.resend_cookie or not state.signed_with_current_key
+        if self.versioned_cookie:
+            resend = resend or state.cookie_version != version
+        if not resend or state.session_id is None:
+            return None
+        return self.cookie(state.session_id, version)
 
     async def _create(self, state: RequestSession, raw: bytes) -> CookieChange | None:
         # A session being bound to a user is stored even when its dict is empty.
@@ -162,7 +176,7 @@ class Writer:
             owner=owner,
         )
         await self.save(state, key, record, expected_version=None)
-        return CookieChange(session_id)
+        return self.cookie(session_id, record.version)
 
     def binding_for(self, state: RequestSession, session_id: str) -> bytes | None:
         """The client-binding fingerprint a new ID gets (the request's properties), if bound."""
@@ -185,7 +199,7 @@ class Writer:
         if not self.timing.refresh_due(record, expires):
             return None
         if await self.store.touch(key, expires):
-            return self._same_cookie(state)
+            return self._same_cookie(state, record.version)
         # Not an error: the session ended meanwhile, and the cookie is left to whoever ended it.
         logger.info("session %s vanished before its refresh; ending it", key[:8])
         return None
@@ -215,7 +229,7 @@ class Writer:
                     owner=current.owner,
                 )
                 await self.save(state, key, new, expected_version=expected)
-                return self._same_cookie(state)
+                return self._same_cookie(state, new.version)
             except SessionConflict as exc:
                 found = await self.after_conflict(key, exc, attempt)
                 # Moved by a renewal meanwhile: go on in the new session (a login: SessionConflict).

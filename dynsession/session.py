@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import HTTPConnection
 
 from .clock import Clock
+from .exceptions import SessionNotLoaded
 from .stores.base import SessionRecord, SessionStore
 from .user_agent import check_device, device_label
 
@@ -59,9 +60,11 @@ class Timing:
 
 @dataclass(frozen=True, slots=True)
 class CookieChange:
-    """The cookie a response must carry: ``session_id`` to set, or ``None`` to expire it."""
+    """The cookie a response must carry: ``session_id`` to set, or ``None`` to expire it; with
+    ``version`` when the cookie carries the session's version (eventually consistent reads)."""
 
     session_id: str | None
+    version: int | None = None
 
 
 EXPIRE = CookieChange(None)
@@ -94,6 +97,7 @@ class RequestSession:
         "client",
         "bind",
         "committed",
+        "cookie_version",
         "data",
         "ended",
         "forwarded",
@@ -122,6 +126,7 @@ class RequestSession:
         data: dict[str, Any] | None = None,
         signed_with_current_key: bool = True,
         client: bytes | None = None,
+        cookie_version: int | None = None,
     ) -> None:
         self.timing = timing
         self.session_id = session_id
@@ -132,6 +137,8 @@ class RequestSession:
         self.signed_with_current_key = signed_with_current_key
         # The bound client properties of this request (with client binding), for new fingerprints.
         self.client = client
+        # The session version the cookie says this browser has seen (eventually consistent reads).
+        self.cookie_version = cookie_version
         self.absolute_deadline = (
             None if record is None else timing.absolute_deadline(record.created, record.absolute_deadline)
         )
@@ -184,11 +191,14 @@ def _scope(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> Mutab
     return request_or_scope.scope if isinstance(request_or_scope, HTTPConnection) else request_or_scope
 
 
-def _state(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> RequestSession:
+def _state(request_or_scope: HTTPConnection | MutableMapping[str, Any], helper: str) -> RequestSession:
     state = _scope(request_or_scope).get(STATE_KEY)
-    if not isinstance(state, RequestSession):
+    if isinstance(state, RequestSession):
+        return state
+    if state is None:
         raise RuntimeError("dynsession.SessionMiddleware is not installed for this request")
-    return state
+    # The middleware's placeholder for a session that autoload skipped and nobody loaded yet.
+    raise SessionNotLoaded(f"{helper}()")
 
 
 def regenerate_session(
@@ -209,11 +219,12 @@ def regenerate_session(
     the User-Agent ("Firefox on Linux"). Without it a bound session stays bound to its user.
 
     Raises RuntimeError when the middleware is not installed, and on a websocket, which cannot
-    set the new cookie (regenerate in the HTTP request that logs the user in); ValueError when
-    ``user_id`` is empty or over 512 bytes (UTF-8), or ``device`` empty, over 64 characters or
-    not printable.
+    set the new cookie (regenerate in the HTTP request that logs the user in); SessionNotLoaded
+    when ``autoload`` skipped the request and the session has not been loaded (``await
+    load_session(request)``); ValueError when ``user_id`` is empty or over 512 bytes (UTF-8), or
+    ``device`` empty, over 64 characters or not printable.
     """
-    state = _state(request_or_scope)
+    state = _state(request_or_scope, "regenerate_session")
     if _scope(request_or_scope).get("type") == "websocket":
         raise RuntimeError(
             "regenerate_session cannot be used on a websocket: no cookie can be set once it is open; "
@@ -243,9 +254,10 @@ def end_session(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> 
     The stored item is deleted and the cookie expired, even if the handler writes to the session
     afterwards, and whatever other requests wrote meanwhile. On a websocket the item is deleted
     before the handler's next send or receive (or when it returns); the browser keeps a cookie
-    that names nothing. Raises RuntimeError when the middleware is not installed.
+    that names nothing. Raises RuntimeError when the middleware is not installed, SessionNotLoaded
+    when ``autoload`` skipped the request and the session has not been loaded.
     """
-    state = _state(request_or_scope)
+    state = _state(request_or_scope, "end_session")
     state.ended = True
     state.data.clear()
 
@@ -253,6 +265,7 @@ def end_session(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> 
 def session_info(request_or_scope: HTTPConnection | MutableMapping[str, Any]) -> SessionInfo:
     """Return the session's metadata (creation time, deadlines, whether it is new).
 
-    Raises RuntimeError when the middleware is not installed.
+    Raises RuntimeError when the middleware is not installed, SessionNotLoaded when ``autoload``
+    skipped the request and the session has not been loaded.
     """
-    return _state(request_or_scope).info()
+    return _state(request_or_scope, "session_info").info()

@@ -3,6 +3,8 @@ that :func:`~dynsession.end_session` deletes the stored item (no cookie is neede
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .session import RequestSession
@@ -10,15 +12,22 @@ from .stores.base import SessionStore
 
 
 async def websocket_session(
-    app: ASGIApp, store: SessionStore, state: RequestSession, scope: Scope, receive: Receive, send: Send
+    app: ASGIApp,
+    store: SessionStore,
+    loaded: Callable[[], RequestSession | None],
+    scope: Scope,
+    receive: Receive,
+    send: Send,
 ) -> None:
     """Run the websocket app; once it has called ``end_session``, delete the item before its next
-    send or receive, or when it returns. A failed delete raises the StoreError in the handler."""
+    send or receive, or when it returns. ``loaded`` gives the session once loaded (up front, or by
+    ``load_session``). A failed delete raises the StoreError in the handler."""
     ended = False
 
     async def end_if_asked() -> None:
         nonlocal ended
-        if state.ended and not ended:
+        state = loaded()
+        if state is not None and state.ended and not ended:
             if state.record is not None and state.key is not None:
                 # An explicit logout wins over every concurrent write: no condition.
                 await store.delete(state.key)

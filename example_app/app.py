@@ -45,7 +45,7 @@ CATALOGUE: dict[str, tuple[str, int]] = {
 CATALOGUE_DELAY = 1.0  # seconds the simulated product service takes to answer
 CATALOGUE_LIFETIME = 60  # seconds a computed catalogue is served from the cache
 
-# Templates and the stylesheet are read once at import: reading files per request would block the
+# Templates and static files are read once at import: reading files per request would block the
 # event loop.
 _HERE = Path(__file__).parent
 _environment = jinja2.Environment(
@@ -56,7 +56,10 @@ _environment = jinja2.Environment(
 )
 _environment.filters.update(wall_time=wall_time, relative=relative)
 templates = Jinja2Templates(env=_environment)
-STYLESHEET = (_HERE / "static" / "shop.css").read_bytes()
+STATIC_FILES = {
+    "shop.css": ((_HERE / "static" / "shop.css").read_bytes(), "text/css"),
+    "favicon.svg": ((_HERE / "static" / "favicon.svg").read_bytes(), "image/svg+xml"),
+}
 
 
 def create_app(
@@ -138,8 +141,12 @@ def create_app(
     async def session_json(request: Request) -> Response:
         return JSONResponse(session_snapshot(request), headers={"Cache-Control": "no-store"})
 
-    async def stylesheet(request: Request) -> Response:
-        return Response(STYLESHEET, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+    async def static_file(request: Request) -> Response:
+        found = STATIC_FILES.get(request.path_params["name"])
+        if found is None:
+            raise HTTPException(status_code=404)
+        body, media_type = found
+        return Response(body, media_type=media_type, headers={"Cache-Control": "max-age=3600"})
 
     app = Starlette(
         routes=[
@@ -153,7 +160,7 @@ def create_app(
             Route("/catalogue", catalogue),
             Route("/session", session_page),
             Route("/session.json", session_json),
-            Route("/shop.css", stylesheet),
+            Route("/static/{name}", static_file),
             *device_routes(_page, clock),
         ]
     )
@@ -162,6 +169,9 @@ def create_app(
     app.add_middleware(
         SessionMiddleware,
         store=store,
+        # The stylesheet and icon never read the session: skipping /static, a page's assets cost no
+        # DynamoDB call although the browser sends the session cookie with each.
+        autoload=["/static"],
         secret_key=settings.secret_key,
         session_cookie=COOKIE,
         idle_timeout=settings.idle_timeout,

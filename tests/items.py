@@ -150,10 +150,11 @@ def cookie_value(header: str) -> str:
 
 
 def session_id_of(signed: str) -> str:
-    """The raw session ID inside a signed cookie value (``<id>.<signature>``)."""
-    session_id, _, signature = signed.rpartition(".")
-    assert session_id and signature
-    return session_id
+    """The raw session ID inside a signed cookie value (``<id>.<signature>``, or
+    ``<id>.<version>.<signature>`` with eventually consistent reads)."""
+    payload, _, signature = signed.rpartition(".")
+    assert payload and signature
+    return payload.partition(".")[0]
 
 
 def issued_id(response: Response) -> str:

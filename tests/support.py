@@ -21,11 +21,13 @@ TransportName = Literal["boto3", "aiohttp"]
 
 
 class CountingStore:
-    """Wraps a store, recording each call by name (``load``, ``save``, ``touch``, ``delete``)."""
+    """Wraps a store, recording each call by name (``load``, ``save``, ``touch``, ``delete``) and
+    the ``consistent`` argument of each load (None when the caller left the choice to the store)."""
 
     def __init__(self, inner: SessionStore) -> None:
         self.inner = inner
         self.calls: list[str] = []
+        self.reads: list[bool | None] = []
         self.threads: list[int] = []
         self._lock = threading.Lock()
 
@@ -35,10 +37,16 @@ class CountingStore:
 
     def reset(self) -> None:
         self.calls.clear()
+        self.reads.clear()
 
-    async def load(self, key: str) -> SessionRecord | MovedRecord | None:
+    async def load(self, key: str, *, consistent: bool | None = None) -> SessionRecord | MovedRecord | None:
         self._note("load")
-        return await self.inner.load(key)
+        self.reads.append(consistent)
+        if consistent is None:
+            return await self.inner.load(key)
+        load: Any = self.inner.load  # the contract's optional keyword: DynamoDBStore and MemoryStore take it
+        record: SessionRecord | MovedRecord | None = await load(key, consistent=consistent)
+        return record
 
     async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
         self._note("save")

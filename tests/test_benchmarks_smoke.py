@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import (
+<<<<<<< HEAD
     cache_calls,
     calls,
     cpu,
@@ -19,6 +20,17 @@ from benchmarks import (
     report_transports,
     run,
     security,
+=======
+    calls,
+    cpu,
+    latency,
+    mix,
+    report,
+    report_calls,
+    report_transports,
+    run,
+    splice,
+>>>>>>> issue-15
     transports,
 )
 
@@ -27,6 +39,7 @@ pytestmark = pytest.mark.bench_smoke
 
 @pytest.fixture(scope="module")
 def call_results(dynamodb_endpoint: str) -> calls.CallsResult:
+<<<<<<< HEAD
     # One request per simulated second over a few users: long enough for idle-timeout refreshes.
     return calls.run_calls(dynamodb_endpoint, repeats=2, mix_requests=300, pool=8, rate=1, renew_after=100)
 
@@ -35,6 +48,11 @@ def call_results(dynamodb_endpoint: str) -> calls.CallsResult:
 def cache_results(dynamodb_endpoint: str) -> cache_calls.CacheCallsResult:
     # A few keys read once every few simulated seconds: long enough for throttled refreshes.
     return cache_calls.run_cache_calls(dynamodb_endpoint, operations=300, keys=8, rate=1)
+=======
+    # Two page views per simulated second over a few users: long enough for idle-timeout refreshes,
+    # and close enough together that a user sometimes reads within the simulated replica lag.
+    return calls.run_calls(dynamodb_endpoint, repeats=2, mix_requests=300, pool=8, rate=2)
+>>>>>>> issue-15
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +93,31 @@ def test_security_section_measures_reads_and_writes_of_every_variant(
 def test_every_scenario_makes_exactly_the_minimum_calls(call_results: calls.CallsResult) -> None:
     assert [row.scenario.name for row in call_results.scenarios] == [s.name for s in calls.SCENARIOS]
     for row in call_results.scenarios:
-        expected = {op: n * row.repeats for op, n in row.scenario.minimum.items()}
+        expected = {op: n * row.repeats for op, n in row.scenario.expected.items()}
         assert dict(row.calls) == expected, row.scenario.name
-        assert row.at_minimum
+        assert row.as_expected
+        assert row.at_minimum == (row.scenario.reference is None), row.scenario.name
+
+
+def test_loading_on_demand_scenarios(call_results: calls.CallsResult) -> None:
+    up_front = call_results.scenario(calls.PAGE_UP_FRONT)
+    skipping = call_results.scenario(calls.PAGE_SKIPPING_ASSETS)
+    assert up_front.per_request("GetItem") == 16 and skipping.per_request("GetItem") == 1
+    for name in ("autoload=False, route not loading", "FastAPI, route without it"):
+        assert call_results.scenario(name).calls == {}, name
+    for name in ("autoload=False, load_session", "FastAPI, route declaring Session"):
+        assert call_results.scenario(name).calls == {"GetItem": 2}, name
+
+
+def test_eventually_consistent_scenarios(call_results: calls.CallsResult) -> None:
+    rows = {row.scenario.name: row for row in call_results.scenarios}
+    assert rows["read-only, eventually consistent"].by_rules == (0.5, 0.0)
+    assert rows["read-only, eventually consistent, replica behind"].by_rules == (1.5, 0.0)
+    assert rows["modified, eventually consistent"].by_rules == (0.5, 2.0)
+    # Every write re-sends the versioned cookie; the default sends none for a change.
+    assert rows["modified, eventually consistent"].set_cookies == 2
+    assert rows["modified"].set_cookies == 0
+    assert rows["read-only, eventually consistent"].set_cookies == 0
 
 
 def test_scenarios_report_the_capacity_the_server_returned(call_results: calls.CallsResult) -> None:
@@ -177,10 +217,37 @@ def test_security_section_replaces_its_part_of_results(
     assert text.index("## 7.") < text.index("## 8.") and first in text
 
 
+def test_traffic_mix_with_eventually_consistent_reads(call_results: calls.CallsResult) -> None:
+    result = call_results.mix
+    default, eventual = result.row(mix.DEFAULT), result.row(mix.EVENTUAL_ROW)
+    assert eventual.calls_per_1000 == default.calls_per_1000
+    assert eventual.read_units_per_1000 == default.read_units_per_1000 / 2
+    assert eventual.write_units_per_1000 == default.write_units_per_1000
+    assert report_calls.eventual_read_ratio(result) == 0.5
+    written = sum(default.calls_per_1000[op] for op in ("PutItem",))
+    assert default.set_cookies_per_1000 is not None and eventual.set_cookies_per_1000 is not None
+    assert eventual.set_cookies_per_1000 > default.set_cookies_per_1000
+    assert eventual.set_cookies_per_1000 <= default.set_cookies_per_1000 + written
+    assert 120 < result.set_cookie_bytes < 200
+    lagged = result.row(mix.LAG_ROW)
+    scale = 1000 / result.requests
+    assert result.stale_reads > 0
+    assert lagged.calls_per_1000["GetItem"] == default.calls_per_1000["GetItem"] + result.stale_reads * scale
+
+
+def test_traffic_mix_with_assets(call_results: calls.CallsResult) -> None:
+    result = call_results.mix
+    up_front, skipping = result.row(mix.ASSETS_UP_FRONT), result.row(mix.ASSETS_SKIPPED)
+    assert skipping.vs_minimum == 1.0
+    assert up_front.calls_per_1000["GetItem"] > 10 * skipping.calls_per_1000["GetItem"]
+    for operation in calls.OPERATIONS[1:]:
+        assert up_front.calls_per_1000[operation] == skipping.calls_per_1000[operation], operation
+
+
 def test_cpu_section_runs_every_variant(cpu_results: cpu.CpuResult) -> None:
     result = cpu_results
     names = {row.name for row in result.rows} | set(result.unavailable)
-    assert names == {cpu.BASELINE, cpu.DYNSESSION, cpu.STARLETTE, cpu.STARSESSIONS}
+    assert names == {cpu.BASELINE, cpu.DYNSESSION, cpu.EVENTUAL, cpu.STARLETTE, cpu.STARSESSIONS}
     assert all(len(row.samples) == 2 and row.median_us > 0 for row in result.rows)
 
 
@@ -268,7 +335,34 @@ def test_report_writes_markdown_and_plot(
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")
     for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7.", "## 8.", "## Targets"):
         assert heading in text
+<<<<<<< HEAD
     assert "| Calls per request = the minimum, every scenario | 8 of 8 rows | yes |" in text
     assert "| User index: traffic mix within 5% of the units without it |" in text
     assert "| dynsession, sign-ins in the user index (measured) |" in text
     assert "| Cache calls per operation = the minimum | 10 of 10 operations | yes |" in text
+=======
+    assert "| Calls per request = the minimum, every scenario | 15 of 15 rows | yes |" in text
+    assert "| Page view with 15 assets, autoload skipping /static: 1 GetItem | 1 GetItem (16 loading" in text
+    assert "| Eventually consistent reads: read units ≤ 0.55× the default's | 0.50× | yes |" in text
+
+
+def test_section_calls_rewrites_sections_1_and_2_of_the_committed_results(
+    call_results: calls.CallsResult, tmp_path: Path
+) -> None:
+    committed = (Path(run.HERE) / "RESULTS.md").read_text(encoding="utf-8")
+    text = splice.splice_calls(committed, call_results, "test machine", "now")
+    before, after = committed.split("\n## "), text.split("\n## ")
+    # The other sections stay exactly as measured; sections 1 and 2 are the new run's.
+    untouched = ("3.", "4.", "5.", "6.")
+    assert [p for p in before if p[:2] in untouched] == [p for p in after if p[:2] in untouched]
+    assert report_calls.scenarios(call_results, "test machine") in text
+    assert report_calls.mix_section(call_results, "test machine") in text
+    assert text.count("| Calls per request = the minimum, every scenario |") == 1
+    assert "| Eventually consistent reads: read units ≤ 0.55× the default's | 0.50× | yes |" in text
+    for line in committed.splitlines():
+        if line.startswith(("| CPU overhead", "| Probe p99")):
+            assert line in text
+    assert f"{splice.NOTE_PREFIX} (now)." in text
+    # Splicing again replaces rather than repeats.
+    assert splice.splice_calls(text, call_results, "test machine", "now") == text
+>>>>>>> issue-15

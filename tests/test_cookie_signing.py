@@ -35,3 +35,35 @@ def test_rejects_other_keys_and_tampering() -> None:
     assert signer.unsign(other_id + good[43:]) is None
     assert signer.unsign(good + "=") is None
     assert signer.unsign(good.replace(".", "-")) is None
+
+
+def test_a_version_travels_signed_beside_the_id() -> None:
+    signer = CookieSigner(["old-key", "new-key"])
+    session_id = new_session_id()
+    signed = signer.sign(session_id, 42)
+    assert signed.startswith(f"{session_id}.42.")
+    # The same bytes itsdangerous signs for the payload "<id>.<version>".
+    assert signed == _itsdangerous("new-key", f"{session_id}.42")
+    parsed = signer.unsign(signed)
+    assert parsed is not None and (parsed.session_id, parsed.version) == (session_id, 42)
+    rotated = signer.unsign(_itsdangerous("old-key", f"{session_id}.7"))
+    assert rotated is not None and rotated.version == 7 and not rotated.signed_with_current_key
+
+
+def test_cookies_without_a_version_keep_working() -> None:
+    signer = CookieSigner("key")
+    session_id = new_session_id()
+    parsed = signer.unsign(_itsdangerous("key", session_id))
+    assert parsed is not None and (parsed.session_id, parsed.version) == (session_id, None)
+    assert signer.sign(session_id) == _itsdangerous("key", session_id)
+
+
+def test_a_changed_version_breaks_the_signature() -> None:
+    signer = CookieSigner("key")
+    session_id = new_session_id()
+    signed = signer.sign(session_id, 5)
+    assert signer.unsign(signed.replace(".5.", ".6.")) is None
+    assert signer.unsign(signed.replace(".5.", ".")) is None
+    # Versions are canonical decimals: no leading zeros, no signs, no zero.
+    for text in ("05", "+5", "0", "-1", "1" * 19):
+        assert signer.unsign(_itsdangerous("key", f"{session_id}.{text}")) is None

@@ -615,7 +615,7 @@ def test_oversize_or_malformed_cookies_never_reach_the_store(
 
 
 class FailingLoadStore(CountingStore):
-    async def load(self, key: str) -> Any:
+    async def load(self, key: str, *, consistent: bool | None = None) -> Any:
         raise StoreUnavailable(f"GetItem: DynamoDB returned InternalServerError for {key[:8]}")
 
 

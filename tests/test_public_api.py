@@ -20,6 +20,7 @@ PUBLIC = {
     "SessionConflict",
     "SessionInfo",
     "SessionMiddleware",
+    "SessionNotLoaded",
     "SessionNotSerializable",
     "SessionOwner",
     "SessionRecord",
@@ -35,6 +36,7 @@ PUBLIC = {
     "end_session",
     "list_sessions",
     "list_user_sessions",
+    "load_session",
     "regenerate_session",
     "revoke_other_sessions",
     "revoke_session",
@@ -81,6 +83,7 @@ def test_helpers_document_what_they_raise() -> None:
         dynsession.revoke_other_sessions,
         dynsession.list_user_sessions,
         dynsession.revoke_user_sessions,
+        dynsession.load_session,
     )
     for helper in helpers:
         assert "Raises" in (helper.__doc__ or ""), helper.__name__

@@ -16,6 +16,7 @@ import textwrap
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,31 @@ def test_security_example_encrypts_and_binds(
         assert client.get("/", headers=proxy).json() == {"visits": 2}
         moved = {"x-forwarded-for": "198.51.100.7", "user-agent": "Firefox"}
         assert client.get("/", headers=moved).json() == {"visits": 1}  # another network: no session
+
+
+def test_loading_on_demand_example_loads_only_where_declared(
+    run_example: Callable[[str], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (code,) = examples("Loading on demand")
+    app = run_example(code)["app"]
+    transport = app.user_middleware[0].kwargs["store"].transport
+    sent: Counter[str] = Counter()
+    call = transport.call
+
+    async def counted(operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        sent[operation] += 1
+        return dict(await call(operation, request))
+
+    monkeypatch.setattr(transport, "call", counted)
+    with TestClient(app, base_url="https://testserver") as client:
+        assert client.get("/").json() == {"visits": 1}
+        assert client.get("/").json() == {"visits": 2}
+        assert sent == {"PutItem": 2, "GetItem": 1}
+        health = client.get("/healthz")
+        assert health.json() == {"status": "ok"} and set_cookie(health) is None
+        assert sent == {"PutItem": 2, "GetItem": 1}
+        assert is_expiry(set_cookie(client.post("/logout")))
+        assert sent == {"PutItem": 2, "GetItem": 2, "DeleteItem": 1}
 
 
 # -- the Quick start's three steps, as a reader runs them ----------------------------------------

@@ -83,7 +83,11 @@ class SessionStore(Protocol):
     ``load(key)``
         Return the record, or ``None`` when it is missing **or expired** (``is_expired(now)``).
         (A store with ``move`` may also return a :class:`MovedRecord`, see below.)
-        Never return an empty record to mean "missing".
+        Never return an empty record to mean "missing". Optionally, ``load(key, *,
+        consistent=None)``: ``True`` asks for a read that sees every completed write, ``False``
+        allows a cheaper read that may be a moment stale, ``None`` is the store's default. The
+        middleware's ``eventually_consistent`` option needs this keyword; without the option the
+        middleware only ever calls ``load(key)``.
     ``save(key, record, *, expected_version)``
         Write ``record`` atomically and conditionally: with ``expected_version=None`` the key must
         not exist yet; otherwise the stored version must equal ``expected_version``. On a mismatch

@@ -147,8 +147,11 @@ class DynamoDBStore:
 
     # -- the SessionStore contract -------------------------------------------------------------
 
-    async def load(self, key: str) -> SessionRecord | MovedRecord | None:
-        return self._live(key, await self._get_item(key, consistent=self.consistent_read))
+    async def load(self, key: str, *, consistent: bool | None = None) -> SessionRecord | MovedRecord | None:
+        """``consistent``: True for a strongly consistent read, False for an eventually consistent
+        one (half the read units, possibly a moment stale), None for ``consistent_read``."""
+        strong = self.consistent_read if consistent is None else consistent
+        return self._live(key, await self._get_item(key, consistent=strong))
 
     async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
         token = new_token()

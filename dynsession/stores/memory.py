@@ -39,7 +39,8 @@ class MemoryStore:
     def __len__(self) -> int:
         return len(self._records)
 
-    async def load(self, key: str) -> SessionRecord | MovedRecord | None:
+    async def load(self, key: str, *, consistent: bool | None = None) -> SessionRecord | MovedRecord | None:
+        # One copy in one process: every read is consistent, whatever ``consistent`` asks.
         record = self._records.get(key)
         if record is not None and record.is_expired(self._clock()):
             self._forget(key)

@@ -241,7 +241,7 @@ def test_the_stylesheet_is_served_by_the_app_and_nothing_comes_from_elsewhere(
     memory: MemoryStore, clock: FakeClock
 ) -> None:
     web = client(memory, clock)
-    css = web.get("/shop.css")
+    css = web.get("/static/shop.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert ".products" in css.text and "url(" not in css.text and "@import" not in css.text
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
+import boto3
 import pytest
 
 from dynsession import DynamoDBStore, MovedRecord, MovingStore, SessionConflict, SessionRecord, SessionStore
 from dynsession.stores.base import MoveReason
 
+from ..items import RecordingClient
 from ..support import FakeClock
 
 if TYPE_CHECKING:
@@ -244,3 +246,38 @@ async def test_a_marker_cannot_be_moved_saved_over_or_touched(store: SessionStor
     assert await store.load(key()) == moved  # its grace window did not grow
     await store.delete(key())
     assert await store.load(key()) is None
+
+
+@pytest.mark.parametrize("consistent", [None, True, False])
+async def test_load_takes_an_optional_consistency_choice(
+    store: SessionStore, clock: FakeClock, consistent: bool | None
+) -> None:
+    # Both stores take the keyword; local servers never serve stale reads, so all three agree.
+    load: Any = store.load
+    await store.save(key(), record(clock), expected_version=None)
+    assert await load(key(), consistent=consistent) == record(clock)
+    assert await load(key("never-saved"), consistent=consistent) is None
+    clock.advance(1800)
+    assert await load(key(), consistent=consistent) is None
+
+
+@pytest.mark.parametrize(
+    ("default", "consistent", "sent"),
+    [(True, None, True), (False, None, False), (True, False, False), (False, True, True)],
+)
+async def test_dynamodb_reads_with_the_consistency_asked_for(
+    dynamodb_endpoint: str,
+    table_name: str,
+    key_prefix: str,
+    clock: FakeClock,
+    default: bool,
+    consistent: bool | None,
+    sent: bool,
+) -> None:
+    recording = RecordingClient(boto3.client("dynamodb", endpoint_url=dynamodb_endpoint))
+    client = cast("DynamoDBClient", recording)
+    store = DynamoDBStore(
+        table_name, client=client, key_prefix=key_prefix, clock=clock, consistent_read=default
+    )
+    await store.load(key(), consistent=consistent)
+    assert [call[2]["ConsistentRead"] for call in recording.calls if call[0] == "get_item"] == [sent]
