@@ -34,7 +34,8 @@ async def list_sessions(request_or_scope: HTTPConnection | MutableMapping[str, A
     ``current``, then the most recently active first; ``[]`` when the session is not bound.
 
     A session this request creates or moves (``regenerate_session``) is listed from the next
-    request on. Raises RuntimeError when the middleware is not installed, ConfigurationError when
+    request on. Raises RuntimeError when the middleware is not installed, SessionNotLoaded when
+    ``autoload`` skipped the request and the session has not been loaded, ConfigurationError when
     the store cannot find sessions by user, StoreError when it fails.
     """
     signed_in = _signed_in(_state(request_or_scope, "list_sessions"))

@@ -94,8 +94,8 @@ class RequestSession:
 
     __slots__ = (
         "absolute_deadline",
-        "client",
         "bind",
+        "client",
         "committed",
         "cookie_version",
         "data",

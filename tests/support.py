@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from dynsession import MovedRecord, MovingStore, SessionMiddleware, SessionRecord, SessionStore
+from dynsession import MemoryStore, MovedRecord, MovingStore, SessionMiddleware, SessionRecord, SessionStore
+from dynsession.clock import Clock, system_clock
 from dynsession.testing import FakeClock as FakeClock  # re-exported for the tests
 
 SECRET = "test-secret-key-for-dynsession"
@@ -91,6 +92,26 @@ async def clear(request: Request) -> Response:
 
 async def untouched(request: Request) -> Response:
     return PlainTextResponse("no session here")
+
+
+class PlainStore:
+    """A third-party store implementing only the four methods of the contract (over a MemoryStore):
+    no ``move``, and a ``load`` without the optional ``consistent`` keyword."""
+
+    def __init__(self, clock: Clock = system_clock) -> None:
+        self.inner = MemoryStore(clock=clock)
+
+    async def load(self, key: str) -> SessionRecord | MovedRecord | None:
+        return await self.inner.load(key)
+
+    async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
+        await self.inner.save(key, record, expected_version=expected_version)
+
+    async def touch(self, key: str, expires: int) -> bool:
+        return await self.inner.touch(key, expires)
+
+    async def delete(self, key: str, *, expected_version: int | None = None) -> None:
+        await self.inner.delete(key, expected_version=expected_version)
 
 
 def session_app(store: SessionStore, **options: Any) -> Starlette:

@@ -11,11 +11,18 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from dynsession import ConfigurationError, MemoryStore, SessionMiddleware, SessionRecord, SessionStore
+from dynsession import (
+    ConfigurationError,
+    MovedRecord,
+    MovingStore,
+    SessionMiddleware,
+    SessionRecord,
+    SessionStore,
+)
 from dynsession.cookies import CookieSigner
 
 from .items import Inspector, cookie_value, is_expiry, issued_id, set_cookie
-from .support import SECRET, CountingStore, FakeClock, session_app
+from .support import SECRET, CountingStore, FakeClock, PlainStore, session_app
 from .test_concurrency import WRITERS, RacingApp, race, start_session, stored
 
 
@@ -32,7 +39,7 @@ class LaggingStore:
     def __init__(self, inner: SessionStore) -> None:
         self.inner = inner
         self.lagging = True
-        self._replica: dict[str, SessionRecord | None] = {}
+        self._replica: dict[str, SessionRecord | MovedRecord | None] = {}
 
     def catch_up(self) -> None:
         self._replica.clear()
@@ -40,12 +47,12 @@ class LaggingStore:
     async def _before_write(self, key: str) -> None:
         self._replica[key] = await self._load(key, True)
 
-    async def _load(self, key: str, consistent: bool | None) -> SessionRecord | None:
+    async def _load(self, key: str, consistent: bool | None) -> SessionRecord | MovedRecord | None:
         load: Any = self.inner.load
-        record: SessionRecord | None = await load(key, consistent=consistent)
+        record: SessionRecord | MovedRecord | None = await load(key, consistent=consistent)
         return record
 
-    async def load(self, key: str, *, consistent: bool | None = None) -> SessionRecord | None:
+    async def load(self, key: str, *, consistent: bool | None = None) -> SessionRecord | MovedRecord | None:
         record = await self._load(key, consistent)
         if consistent is False and self.lagging and key in self._replica:
             return self._replica[key]
@@ -59,28 +66,14 @@ class LaggingStore:
         await self._before_write(key)
         return await self.inner.touch(key, expires)
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, key: str, *, expected_version: int | None = None) -> None:
         await self._before_write(key)
-        await self.inner.delete(key)
+        await self.inner.delete(key, expected_version=expected_version)
 
-
-class OriginalContractStore:
-    """A third-party store written before ``load`` took ``consistent``."""
-
-    def __init__(self) -> None:
-        self.inner = MemoryStore()
-
-    async def load(self, key: str) -> SessionRecord | None:
-        return await self.inner.load(key)
-
-    async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
-        await self.inner.save(key, record, expected_version=expected_version)
-
-    async def touch(self, key: str, expires: int) -> bool:
-        return await self.inner.touch(key, expires)
-
-    async def delete(self, key: str) -> None:
-        await self.inner.delete(key)
+    async def move(self, key: str, marker: MovedRecord, *, expected_version: int) -> None:
+        assert isinstance(self.inner, MovingStore)
+        await self._before_write(key)
+        await self.inner.move(key, marker, expected_version=expected_version)
 
 
 @pytest.fixture
@@ -168,10 +161,8 @@ def test_stale_reads_never_lose_a_concurrent_write(
     assert version_in(client.post("/update", json={"b": 2})) == 2
     # Another tab still sends the version-1 cookie, and the replica still holds version 1: the read
     # is stale yet not older than that cookie, so it is used, and the versioned write catches it.
-    client.cookies.clear()
-    client.cookies.set("session", first_tab_cookie)
     reads.reset()
-    response = client.post("/update", json={"c": 3})
+    response = client.post("/update", json={"c": 3}, headers={"cookie": f"session={first_tab_cookie}"})
     assert response.status_code == 200
     # The stale read was used (no fallback), its write lost to version 2, and the merge won.
     assert reads.reads[0] is False and True not in reads.reads
@@ -254,13 +245,14 @@ def test_login_and_logout_with_versioned_cookies(
         assert version_in(login) == 1
         second = issued_id(login)
         assert second != first and items.item(first) is None
+        assert items.moved(first) is not None  # the old ID is the login's moved marker
         assert is_expiry(set_cookie(web.post("/logout")))
         assert items.item(second) is None
 
 
 def test_stores_without_the_keyword_still_work_but_cannot_read_eventually() -> None:
-    store = OriginalContractStore()
-    with pytest.raises(ConfigurationError, match="eventually_consistent=True.*OriginalContractStore"):
+    store = PlainStore()
+    with pytest.raises(ConfigurationError, match="eventually_consistent=True.*PlainStore"):
         SessionMiddleware(session_app(store), store=store, secret_key=SECRET, eventually_consistent=True)
     with TestClient(session_app(store), base_url="https://testserver") as web:
         web.post("/update", json={"a": 1})
@@ -268,8 +260,8 @@ def test_stores_without_the_keyword_still_work_but_cannot_read_eventually() -> N
 
 
 def test_a_store_taking_any_keyword_may_read_eventually() -> None:
-    class Flexible(OriginalContractStore):
-        async def load(self, key: str, **options: Any) -> SessionRecord | None:
+    class Flexible(PlainStore):
+        async def load(self, key: str, **options: Any) -> SessionRecord | MovedRecord | None:
             return await self.inner.load(key, **options)
 
     store = Flexible()

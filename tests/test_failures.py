@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import botocore.config
 import botocore.exceptions
 import pytest
@@ -24,7 +25,15 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from dynsession import DynamoDBStore, SessionMiddleware, StoreError, StoreUnavailable, end_session
+from dynsession import (
+    DynamoDBStore,
+    MovedRecord,
+    SessionMiddleware,
+    SessionRecord,
+    StoreError,
+    StoreUnavailable,
+    end_session,
+)
 from dynsession.cookies import CookieSigner
 
 from .faults import Fault, FaultProxy
@@ -403,6 +412,24 @@ def test_lost_reply_to_an_update_is_a_success_applied_once(
     # One version further, not two: no merge round wrote the same change again.
     item = stored_item(dynamodb_client, proxied_store, cookie)
     assert item is not None and item["ver"] == {"N": "2"}
+
+
+def test_lost_reply_to_a_move_is_a_success_applied_once(
+    proxied_store: DynamoDBStore, faults: FaultProxy, clock: FakeClock
+) -> None:
+    key = "9" * 64
+    record = SessionRecord(b"{}", 1, clock.now, clock.now + 1800)
+    marker = MovedRecord("privilege", clock.now + 30)
+
+    async def move_with_the_reply_lost() -> SessionRecord | MovedRecord | None:
+        await proxied_store.save(key, record, expected_version=None)
+        lost = faults.inject("PutItem", Fault(action="lost_reply", times=1))
+        # Applied, answer lost, retried: the retry finds its own write token, not a conflict.
+        await proxied_store.move(key, marker, expected_version=1)
+        assert lost.sent == 2
+        return await proxied_store.load(key)
+
+    assert anyio.run(move_with_the_reply_lost) == marker
 
 
 def test_store_error_response_answers_wire_failures(

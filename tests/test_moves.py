@@ -31,7 +31,7 @@ from dynsession import (
 from dynsession.cookies import CookieSigner
 from dynsession.markers import follow
 
-from .support import SECRET, CountingStore, FakeClock
+from .support import SECRET, CountingStore, FakeClock, PlainStore
 from .test_concurrency import Gate
 
 pytestmark = pytest.mark.anyio
@@ -244,25 +244,7 @@ async def test_a_planted_id_gives_its_planter_nothing_after_the_victim_logs_in(
 
 
 async def test_a_store_without_move_still_logs_in_by_deleting_the_old_item(clock: FakeClock) -> None:
-    class Plain:
-        """A third-party store implementing only the four methods of the contract, without move."""
-
-        def __init__(self) -> None:
-            self.inner = MemoryStore(clock=clock)
-
-        async def load(self, key: str) -> SessionRecord | MovedRecord | None:
-            return await self.inner.load(key)
-
-        async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
-            await self.inner.save(key, record, expected_version=expected_version)
-
-        async def touch(self, key: str, expires: int) -> bool:
-            return await self.inner.touch(key, expires)
-
-        async def delete(self, key: str, *, expected_version: int | None = None) -> None:
-            await self.inner.delete(key, expected_version=expected_version)
-
-    plain = Plain()
+    plain = PlainStore(clock)
     app = App(plain, clock)
     async with app.client() as client:
         old = await begin(client)
