@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING
 
 import botocore.config
 
+from .. import tables
 from ..clock import Clock, system_clock
 from ..exceptions import ConfigurationError, StoreError
+from ..explain import Spelling
 from ..serialization import BlobDecodeError
 from ..stores.capacity import CapacityTally
+from ..stores.connection import DEFAULT_MAX_CONCURRENCY, TableConnection
 from ..stores.dynamodb_wire import ConditionFailed
 from ..stores.transport import DEFAULT_TRANSPORT, Transport, TransportChoice
-from .connection import DEFAULT_MAX_CONCURRENCY, TableConnection
 from .entry import CacheEntry, refresh_target
 from .expiry import Duration, Expiry
 from .item import ItemLayout
@@ -29,6 +31,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger("dynsession.cache")
 
 DEFAULT_KEY_PREFIX = "cache:dc:"
+
+_SPELLING = Spelling(
+    region_absent="no region_name given to DynamoDBCache",
+    region_fix="pass region_name= to DynamoDBCache",
+    endpoint_name="DynamoDBCache's endpoint_url",
+    endpoint_fix="pass endpoint_url= to DynamoDBCache",
+)
 
 
 class DynamoDBCache(BaseCache):
@@ -88,10 +97,10 @@ class DynamoDBCache(BaseCache):
         self.table_name = table_name
         self.consistent_read = consistent_read
         self.layout = ItemLayout(partition_key, ttl_attribute, check_prefix(key_prefix), compress_threshold)
+        self.partition_key, self.ttl_attribute = partition_key, ttl_attribute
+        self.table_wait_timeout = table_wait_timeout
         self._table = TableConnection(
             table_name,
-            partition_key=partition_key,
-            ttl_attribute=ttl_attribute,
             client=client,
             endpoint_url=endpoint_url,
             region_name=region_name,
@@ -99,7 +108,7 @@ class DynamoDBCache(BaseCache):
             max_concurrency=max_concurrency,
             transport=transport,
             return_consumed_capacity=return_consumed_capacity,
-            table_wait_timeout=table_wait_timeout,
+            spelling=_SPELLING,
         )
         self.create_table_if_missing = create_table_if_missing
         self.validate_on_startup = validate_on_startup
@@ -208,15 +217,30 @@ class DynamoDBCache(BaseCache):
 
     # -- the table and the connection ------------------------------------------------------------
 
+    def table_report(self, *, create: bool = False) -> TableReport:
+        """Check the table for the cache, creating it first (on-demand, TTL on) if ``create``.
+        Blocking; raises botocore's exceptions when DynamoDB cannot be asked."""
+        if create:
+            return tables.create_table(
+                self.client,
+                self.table_name,
+                partition_key=self.partition_key,
+                ttl_attribute=self.ttl_attribute,
+                wait_timeout=self.table_wait_timeout,
+            )
+        return tables.check_table(
+            self.client, self.table_name, partition_key=self.partition_key, ttl_attribute=self.ttl_attribute
+        )
+
     async def check_table(self) -> TableReport:
         """Report whether the table can hold the cache. Raises StoreUnavailable when DynamoDB cannot
         be asked."""
-        return await self._table.blocking_report(create=False)
+        return await self._table.blocking("CheckTable", self.table_report)
 
     async def create_table(self) -> TableReport:
         """Create the table unless it exists (on-demand, TTL on), then report. Raises
         StoreUnavailable when DynamoDB cannot be asked or refuses."""
-        return await self._table.blocking_report(create=True)
+        return await self._table.blocking("CreateTable", lambda: self.table_report(create=True))
 
     async def prepare(self) -> None:
         """Create the table if ``create_table_if_missing``, else check it if ``validate_on_startup``;
@@ -224,7 +248,8 @@ class DynamoDBCache(BaseCache):
         StoreUnavailable when DynamoDB cannot be asked (saying what to set)."""
         if not (self.create_table_if_missing or self.validate_on_startup):
             return
-        report = await self._table.checked_report(create=self.create_table_if_missing)
+        create = self.create_table_if_missing
+        report = await self._table.checked(lambda: self.table_report(create=create), create=create)
         report.raise_for_errors()
         for finding in report.warnings:
             logger.warning("cache table %r: %s", self.table_name, finding.message)

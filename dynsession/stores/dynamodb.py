@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import anyio
-import anyio.to_thread
 import botocore.config
 
 from .. import options, tables
@@ -16,13 +14,13 @@ from ..exceptions import (
     ConfigurationError,
     SessionConflict,
     SessionTooLarge,
-    StoreUnavailable,
     TableConfigError,
 )
-from ..explain import STORE, explain
+from ..explain import STORE
 from . import dynamodb_users as users
 from .base import MovedRecord, SessionRecord
 from .capacity import CapacityTally
+from .connection import DEFAULT_MAX_CONCURRENCY, TableConnection
 from .dynamodb_wire import ConditionFailed, translate_errors
 from .item_format import (
     MAX_ITEM_BYTES,
@@ -34,7 +32,7 @@ from .item_format import (
     new_token,
     token_of,
 )
-from .transport import DEFAULT_TRANSPORT, Boto3Client, Transport, TransportChoice, make_transport
+from .transport import DEFAULT_TRANSPORT, Transport, TransportChoice
 from .users import BoundSession
 
 if TYPE_CHECKING:
@@ -45,7 +43,6 @@ logger = logging.getLogger("dynsession")
 
 T = TypeVar("T")
 
-DEFAULT_MAX_CONCURRENCY = 16
 
 __all__ = ["MAX_ITEM_BYTES", "DynamoDBStore", "item_size", "translate_errors"]
 
@@ -123,18 +120,18 @@ class DynamoDBStore:
         )
         self._clock = checked_clock(clock)
         self._client = client
-        self._endpoint_url = endpoint_url
-        self._boto3 = Boto3Client(
-            client,
+        self._table = TableConnection(
+            self.table_name,
+            client=client,
             endpoint_url=endpoint_url,
             region_name=region_name,
             config=config,
-            max_pool_connections=max_concurrency,
+            max_concurrency=max_concurrency,
+            transport=transport,
+            return_consumed_capacity=return_consumed_capacity,
+            spelling=STORE,
         )
-        self.transport: Transport = make_transport(transport, self._boto3, max_concurrency=max_concurrency)
-        # Opt-in (benchmarks, cost audits): ask DynamoDB for the units each call consumed.
-        self.consumed_capacity: CapacityTally | None = CapacityTally() if return_consumed_capacity else None
-        self._extra: dict[str, Any] = {"ReturnConsumedCapacity": "TOTAL"} if return_consumed_capacity else {}
+        self.consumed_capacity: CapacityTally | None = self._table.consumed_capacity
         self.create_table_if_missing = options.flag("create_table_if_missing", create_table_if_missing)
         self.validate_on_startup = options.flag("validate_on_startup", validate_on_startup)
         self.table_wait_timeout = options.timeout("table_wait_timeout", table_wait_timeout)
@@ -161,7 +158,7 @@ class DynamoDBStore:
             raise SessionTooLarge(size, MAX_ITEM_BYTES)
         request = {"TableName": self.table_name, "Item": item, **self._condition(expected_version)}
         try:
-            await self._call("PutItem", request)
+            await self._table.call("PutItem", request)
         except ConditionFailed as exc:
             current = exc.item
             if current is None:
@@ -184,7 +181,7 @@ class DynamoDBStore:
             **self._condition(expected_version),
         }
         try:
-            await self._call("PutItem", request)
+            await self._table.call("PutItem", request)
         except ConditionFailed as exc:
             current = exc.item if exc.item is not None else await self._get_item(key, consistent=True)
             if token_of(current) == token:
@@ -197,7 +194,7 @@ class DynamoDBStore:
 
     async def touch(self, key: str, expires: int) -> bool:
         try:
-            await self._call(
+            await self._table.call(
                 "UpdateItem",
                 {
                     "TableName": self.table_name,
@@ -217,10 +214,10 @@ class DynamoDBStore:
     async def delete(self, key: str, *, expected_version: int | None = None) -> None:
         request: dict[str, Any] = {"TableName": self.table_name, "Key": self._key(key)}
         if expected_version is None:
-            await self._call("DeleteItem", request)
+            await self._table.call("DeleteItem", request)
             return
         try:
-            await self._call("DeleteItem", {**request, **self._condition(expected_version)})
+            await self._table.call("DeleteItem", {**request, **self._condition(expected_version)})
         except ConditionFailed as exc:
             raise SessionConflict(
                 "session was changed by another request",
@@ -235,7 +232,7 @@ class DynamoDBStore:
         return {**self._format.condition(expected_version), "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
 
     async def _get_item(self, key: str, *, consistent: bool) -> dict[str, Any] | None:
-        response = await self._call(
+        response = await self._table.call(
             "GetItem", {"TableName": self.table_name, "Key": self._key(key), "ConsistentRead": consistent}
         )
         item: dict[str, Any] | None = response.get("Item")
@@ -270,7 +267,12 @@ class DynamoDBStore:
                 "`dynsession create-table --user-index`)"
             )
         sessions = await users.list_bound(
-            self._call, self.table_name, self.user_index_name, self._format, user_id, self.consistent_read
+            self._table.call,
+            self.table_name,
+            self.user_index_name,
+            self._format,
+            user_id,
+            self.consistent_read,
         )
         now = self._clock()
         return [session for session in sessions if not session.is_expired(now)]
@@ -281,7 +283,7 @@ class DynamoDBStore:
         Raises StoreUnavailable when DynamoDB fails or keeps some deletes unprocessed.
         """
         await users.batch_delete(
-            self._call, self.table_name, self.partition_key, [self.key_prefix + key for key in keys]
+            self._table.call, self.table_name, self.partition_key, [self.key_prefix + key for key in keys]
         )
 
     # -- the table -------------------------------------------------------------------------------
@@ -317,7 +319,7 @@ class DynamoDBStore:
 
         Raises StoreUnavailable when DynamoDB cannot be asked (unreachable, no credentials, denied).
         """
-        return await self._blocking("CheckTable", self.table_report)
+        return await self._table.blocking("CheckTable", self.table_report)
 
     async def create_table(self) -> tables.TableReport:
         """Create the table unless it exists, wait at most ``table_wait_timeout`` seconds for it,
@@ -325,7 +327,7 @@ class DynamoDBStore:
 
         Raises StoreUnavailable when DynamoDB cannot be asked or refuses (for example, access denied).
         """
-        return await self._blocking("CreateTable", lambda: self.table_report(create=True))
+        return await self._table.blocking("CreateTable", lambda: self.table_report(create=True))
 
     async def prepare(self) -> None:
         """Run once by the middleware before the first request: create the table if
@@ -343,14 +345,9 @@ class DynamoDBStore:
                 "operations only): pass validate_on_startup=False and check the table with "
                 "`dynsession check-table`"
             )
-        try:
-            report = await (self.create_table() if self.create_table_if_missing else self.check_table())
-        except StoreUnavailable as exc:
-            # Said as the `dynsession` command says it: what is missing, where boto3 looked, what to set.
-            reason = explain(exc, spelling=STORE, endpoint_option=self._endpoint_url)
-            raise StoreUnavailable(
-                f"DynamoDB table {self.table_name!r} could not be checked: {reason}", original=exc.original
-            ) from exc
+        # A failure is said as the `dynsession` command says it: what is missing, what to set.
+        create = self.create_table_if_missing
+        report = await self._table.checked(lambda: self.table_report(create=create), create=create)
         report.raise_for_errors()
         for finding in report.warnings:
             logger.warning("DynamoDB table %r: %s", self.table_name, finding.message)
@@ -360,31 +357,25 @@ class DynamoDBStore:
     async def aclose(self) -> None:
         """Release the transport's connections; the middleware calls it at lifespan shutdown.
         The store stays usable: a later call opens what it needs again."""
-        await self.transport.aclose()
+        await self._table.aclose()
 
     # -- plumbing --------------------------------------------------------------------------------
+
+    @property
+    def transport(self) -> Transport:
+        """What carries the item operations (see :mod:`dynsession.stores.transport`); assignable,
+        for instance to wrap it."""
+        return self._table.transport
+
+    @transport.setter
+    def transport(self, transport: Transport) -> None:
+        self._table.transport = transport
 
     @property
     def client(self) -> DynamoDBClient:
         """The boto3 DynamoDB client (table administration; item operations with the boto3
         transport), built on first use. Blocking: call it from a worker thread."""
-        return self._boto3.get()
-
-    async def _call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
-        """One item operation through the transport, asking for consumed capacity when tallying."""
-        response = await self.transport.call(operation, {**request, **self._extra})
-        if self.consumed_capacity is not None:
-            self.consumed_capacity.add(operation, response)
-        return response
-
-    async def _blocking(self, operation: str, work: Callable[[], T]) -> T:
-        """Table administration (boto3 whatever the transport) in a worker thread, errors translated."""
-
-        def run() -> T:
-            with translate_errors(operation, self.table_name):
-                return work()
-
-        return await anyio.to_thread.run_sync(run)
+        return self._table.client
 
     def _key(self, key: str) -> dict[str, AttributeValueTypeDef]:
         return {self.partition_key: {"S": self.key_prefix + key}}
