@@ -123,6 +123,38 @@ def create_table(
 # -- the pieces ----------------------------------------------------------------------------------
 
 
+def table_report(
+    client: DynamoDBClient,
+    table_name: str,
+    *,
+    create: bool,
+    partition_key: str,
+    ttl_attribute: str,
+    wait_timeout: float,
+    user_index: bool = False,
+    user_index_name: str = DEFAULT_USER_INDEX,
+) -> TableReport:
+    """:func:`create_table` when ``create``, else :func:`check_table`, with the same settings."""
+    if create:
+        return create_table(
+            client,
+            table_name,
+            partition_key=partition_key,
+            ttl_attribute=ttl_attribute,
+            wait_timeout=wait_timeout,
+            user_index=user_index,
+            user_index_name=user_index_name,
+        )
+    return check_table(
+        client,
+        table_name,
+        partition_key=partition_key,
+        ttl_attribute=ttl_attribute,
+        user_index=user_index,
+        user_index_name=user_index_name,
+    )
+
+
 def _missing(client: DynamoDBClient, table_name: str, partition_key: str, ttl_attribute: str) -> TableFinding:
     region, endpoint_url = client_location(client)
     return missing_table(

@@ -13,10 +13,9 @@ from ..clock import Clock, system_clock
 from ..exceptions import ConfigurationError, StoreError
 from ..explain import Spelling
 from ..serialization import BlobDecodeError
-from ..stores.capacity import CapacityTally
-from ..stores.connection import DEFAULT_MAX_CONCURRENCY, TableConnection
+from ..stores.connection import DEFAULT_MAX_CONCURRENCY, Connected, TableConnection
 from ..stores.dynamodb_wire import ConditionFailed
-from ..stores.transport import DEFAULT_TRANSPORT, Transport, TransportChoice
+from ..stores.transport import DEFAULT_TRANSPORT, TransportChoice
 from .entry import CacheEntry, refresh_target
 from .expiry import Duration, Expiry
 from .item import ItemLayout
@@ -40,7 +39,7 @@ _SPELLING = Spelling(
 )
 
 
-class DynamoDBCache(BaseCache):
+class DynamoDBCache(Connected, BaseCache):
     """A :class:`~dynsession.cache.DistributedCache` in one DynamoDB table, one item per entry.
 
     Items are laid out as the AWS .NET distributed cache provider writes them (see
@@ -115,26 +114,6 @@ class DynamoDBCache(BaseCache):
 
     def __repr__(self) -> str:
         return f"DynamoDBCache(table_name={self.table_name!r}, key_prefix={self.layout.key_prefix!r})"
-
-    @property
-    def consumed_capacity(self) -> CapacityTally | None:
-        """The capacity units used so far, with ``return_consumed_capacity=True``; else ``None``."""
-        return self._table.consumed_capacity
-
-    @property
-    def transport(self) -> Transport:
-        """What carries the item operations (see :mod:`dynsession.stores.transport`); assignable,
-        for instance to wrap it."""
-        return self._table.transport
-
-    @transport.setter
-    def transport(self, transport: Transport) -> None:
-        self._table.transport = transport
-
-    @property
-    def client(self) -> DynamoDBClient:
-        """The boto3 DynamoDB client (built on first use). Blocking: call it from a worker thread."""
-        return self._table.client
 
     # -- the cache -------------------------------------------------------------------------------
 
@@ -220,16 +199,13 @@ class DynamoDBCache(BaseCache):
     def table_report(self, *, create: bool = False) -> TableReport:
         """Check the table for the cache, creating it first (on-demand, TTL on) if ``create``.
         Blocking; raises botocore's exceptions when DynamoDB cannot be asked."""
-        if create:
-            return tables.create_table(
-                self.client,
-                self.table_name,
-                partition_key=self.partition_key,
-                ttl_attribute=self.ttl_attribute,
-                wait_timeout=self.table_wait_timeout,
-            )
-        return tables.check_table(
-            self.client, self.table_name, partition_key=self.partition_key, ttl_attribute=self.ttl_attribute
+        return tables.table_report(
+            self.client,
+            self.table_name,
+            create=create,
+            partition_key=self.partition_key,
+            ttl_attribute=self.ttl_attribute,
+            wait_timeout=self.table_wait_timeout,
         )
 
     async def check_table(self) -> TableReport:

@@ -94,3 +94,30 @@ class TableConnection:
 
     async def aclose(self) -> None:
         await self.transport.aclose()
+
+
+class Connected:
+    """What a store or cache shows of its :class:`TableConnection` (``self._table``)."""
+
+    _table: TableConnection
+
+    @property
+    def transport(self) -> Transport:
+        """What carries the item operations (see :mod:`dynsession.stores.transport`); assignable,
+        for instance to wrap it."""
+        return self._table.transport
+
+    @transport.setter
+    def transport(self, transport: Transport) -> None:
+        self._table.transport = transport
+
+    @property
+    def client(self) -> DynamoDBClient:
+        """The boto3 DynamoDB client (table administration; item operations with the boto3
+        transport), built on first use. Blocking: call it from a worker thread."""
+        return self._table.client
+
+    @property
+    def consumed_capacity(self) -> CapacityTally | None:
+        """The capacity units used so far, with ``return_consumed_capacity=True``; else ``None``."""
+        return self._table.consumed_capacity

@@ -19,8 +19,7 @@ from ..exceptions import (
 from ..explain import STORE
 from . import dynamodb_users as users
 from .base import MovedRecord, SessionRecord
-from .capacity import CapacityTally
-from .connection import DEFAULT_MAX_CONCURRENCY, TableConnection
+from .connection import DEFAULT_MAX_CONCURRENCY, Connected, TableConnection
 from .dynamodb_wire import ConditionFailed, translate_errors
 from .item_format import (
     MAX_ITEM_BYTES,
@@ -32,7 +31,7 @@ from .item_format import (
     new_token,
     token_of,
 )
-from .transport import DEFAULT_TRANSPORT, Transport, TransportChoice
+from .transport import DEFAULT_TRANSPORT, TransportChoice
 from .users import BoundSession
 
 if TYPE_CHECKING:
@@ -47,7 +46,7 @@ T = TypeVar("T")
 __all__ = ["MAX_ITEM_BYTES", "DynamoDBStore", "item_size", "translate_errors"]
 
 
-class DynamoDBStore:
+class DynamoDBStore(Connected):
     """A :class:`~dynsession.SessionStore` backed by one DynamoDB table.
 
     The item for a session is keyed by ``key_prefix`` + the store key (a SHA-256 digest of the
@@ -131,7 +130,6 @@ class DynamoDBStore:
             return_consumed_capacity=return_consumed_capacity,
             spelling=STORE,
         )
-        self.consumed_capacity: CapacityTally | None = self._table.consumed_capacity
         self.create_table_if_missing = options.flag("create_table_if_missing", create_table_if_missing)
         self.validate_on_startup = options.flag("validate_on_startup", validate_on_startup)
         self.table_wait_timeout = options.timeout("table_wait_timeout", table_wait_timeout)
@@ -295,21 +293,13 @@ class DynamoDBStore:
         Blocking, for scripts and commands; the async :meth:`check_table` and :meth:`create_table`
         run it in a worker thread. Raises botocore's exceptions when DynamoDB cannot be asked.
         """
-        if create:
-            return tables.create_table(
-                self.client,
-                self.table_name,
-                partition_key=self.partition_key,
-                ttl_attribute=self.ttl_attribute,
-                wait_timeout=self.table_wait_timeout,
-                user_index=self.user_index,
-                user_index_name=self.user_index_name,
-            )
-        return tables.check_table(
+        return tables.table_report(
             self.client,
             self.table_name,
+            create=create,
             partition_key=self.partition_key,
             ttl_attribute=self.ttl_attribute,
+            wait_timeout=self.table_wait_timeout,
             user_index=self.user_index,
             user_index_name=self.user_index_name,
         )
@@ -360,22 +350,6 @@ class DynamoDBStore:
         await self._table.aclose()
 
     # -- plumbing --------------------------------------------------------------------------------
-
-    @property
-    def transport(self) -> Transport:
-        """What carries the item operations (see :mod:`dynsession.stores.transport`); assignable,
-        for instance to wrap it."""
-        return self._table.transport
-
-    @transport.setter
-    def transport(self, transport: Transport) -> None:
-        self._table.transport = transport
-
-    @property
-    def client(self) -> DynamoDBClient:
-        """The boto3 DynamoDB client (table administration; item operations with the boto3
-        transport), built on first use. Blocking: call it from a worker thread."""
-        return self._table.client
 
     def _key(self, key: str) -> dict[str, AttributeValueTypeDef]:
         return {self.partition_key: {"S": self.key_prefix + key}}
