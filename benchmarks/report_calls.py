@@ -191,6 +191,7 @@ def renewal_write_units(m: calls.MixResult) -> float:
 def _index_note(m: calls.MixResult) -> str:
     i = m.index
     per = i.per_request
+    renewed = i.per_renewal * i.renewals * 1000 / m.requests
     return (
         "**The user index.** The second row replays the same page views with every sign-in bound to a "
         "user (`regenerate_session(request, user_id=...)`, so each signed-in session sits in the "
@@ -200,10 +201,13 @@ def _index_note(m: calls.MixResult) -> str:
         "page views logging in or out). Index write units per page view: login "
         f"{per.get('login', 0):.2f}, logout {per.get('logout', 0):.2f}, modified "
         f"{per.get('modified', 0):.2f}, read-only {per.get('read-only', 0):.2f}; per deadline refresh "
-        f"{i.per_refresh:.2f}; per ID renewal {i.per_renewal:.2f} ({i.renewals} renewals: the new ID "
-        "enters the index, the old one leaves it). Saves and refreshes change no attribute the index "
-        "holds, so only a session entering or leaving the index writes to it. The bound session item "
-        f"is {i.session_item_bytes} bytes (the user ID, device label and sign-in time add a few dozen), "
+        f"{i.per_refresh:.2f}; per ID renewal {i.per_renewal:.2f} (the new ID enters the index, the old "
+        f"one leaves it), so of the {i.index_write_units_per_1000:.1f}, {renewed:.1f} come from the "
+        f"{i.renewals * 1000 / m.requests:.1f} renewals per 1,000 page views that `renew_after="
+        f"{m.renew_after}` brings and {i.index_write_units_per_1000 - renewed:.1f} from logins and "
+        "logouts. Saves and refreshes change no attribute the index holds, so only a session entering "
+        "or leaving the index writes to it. The bound session item is "
+        f"{i.session_item_bytes} bytes (the user ID, device label and sign-in time add a few dozen), "
         "the same number of units per read and write. Servers do not report index units (dynalite and "
         "moto leave them out), so the server-reported figures above cover the table only."
     )
