@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from dynsession import ConfigurationError, MemoryStore, SessionMiddleware, SessionRecord, SessionStore
+from dynsession import (
+    ConfigurationError,
+    MemoryStore,
+    MovedRecord,
+    SessionMiddleware,
+    SessionRecord,
+    SessionStore,
+)
 from dynsession.cookies import CookieSigner
 
 from .items import Inspector, cookie_value, is_expiry, issued_id, set_cookie
@@ -32,7 +39,7 @@ class LaggingStore:
     def __init__(self, inner: SessionStore) -> None:
         self.inner = inner
         self.lagging = True
-        self._replica: dict[str, SessionRecord | None] = {}
+        self._replica: dict[str, SessionRecord | MovedRecord | None] = {}
 
     def catch_up(self) -> None:
         self._replica.clear()
@@ -40,12 +47,12 @@ class LaggingStore:
     async def _before_write(self, key: str) -> None:
         self._replica[key] = await self._load(key, True)
 
-    async def _load(self, key: str, consistent: bool | None) -> SessionRecord | None:
+    async def _load(self, key: str, consistent: bool | None) -> SessionRecord | MovedRecord | None:
         load: Any = self.inner.load
-        record: SessionRecord | None = await load(key, consistent=consistent)
+        record: SessionRecord | MovedRecord | None = await load(key, consistent=consistent)
         return record
 
-    async def load(self, key: str, *, consistent: bool | None = None) -> SessionRecord | None:
+    async def load(self, key: str, *, consistent: bool | None = None) -> SessionRecord | MovedRecord | None:
         record = await self._load(key, consistent)
         if consistent is False and self.lagging and key in self._replica:
             return self._replica[key]
@@ -59,9 +66,9 @@ class LaggingStore:
         await self._before_write(key)
         return await self.inner.touch(key, expires)
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, key: str, *, expected_version: int | None = None) -> None:
         await self._before_write(key)
-        await self.inner.delete(key)
+        await self.inner.delete(key, expected_version=expected_version)
 
 
 class OriginalContractStore:
@@ -70,7 +77,7 @@ class OriginalContractStore:
     def __init__(self) -> None:
         self.inner = MemoryStore()
 
-    async def load(self, key: str) -> SessionRecord | None:
+    async def load(self, key: str) -> SessionRecord | MovedRecord | None:
         return await self.inner.load(key)
 
     async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
@@ -79,8 +86,8 @@ class OriginalContractStore:
     async def touch(self, key: str, expires: int) -> bool:
         return await self.inner.touch(key, expires)
 
-    async def delete(self, key: str) -> None:
-        await self.inner.delete(key)
+    async def delete(self, key: str, *, expected_version: int | None = None) -> None:
+        await self.inner.delete(key, expected_version=expected_version)
 
 
 @pytest.fixture
@@ -269,7 +276,7 @@ def test_stores_without_the_keyword_still_work_but_cannot_read_eventually() -> N
 
 def test_a_store_taking_any_keyword_may_read_eventually() -> None:
     class Flexible(OriginalContractStore):
-        async def load(self, key: str, **options: Any) -> SessionRecord | None:
+        async def load(self, key: str, **options: Any) -> SessionRecord | MovedRecord | None:
             return await self.inner.load(key, **options)
 
     store = Flexible()

@@ -40,9 +40,9 @@ class FailingStore(CountingStore):
         if self.armed and name in self.methods:
             raise self.error
 
-    async def load(self, key: str) -> SessionRecord | MovedRecord | None:
+    async def load(self, key: str, *, consistent: bool | None = None) -> SessionRecord | MovedRecord | None:
         self._maybe_fail("load")
-        return await super().load(key)
+        return await super().load(key, consistent=consistent)
 
     async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
         self._maybe_fail("save")
