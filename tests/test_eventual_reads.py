@@ -11,15 +11,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from dynsession import (
-    ConfigurationError,
-    MemoryStore,
-    MovedRecord,
-    SessionMiddleware,
-    SessionRecord,
-    SessionStore,
-)
+from dynsession import ConfigurationError, MemoryStore, SessionMiddleware, SessionRecord, SessionStore
 from dynsession.cookies import CookieSigner
+from dynsession.stores.base import MovedRecord
 
 from .items import Inspector, cookie_value, is_expiry, issued_id, set_cookie
 from .support import SECRET, CountingStore, FakeClock, session_app
