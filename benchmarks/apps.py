@@ -96,13 +96,10 @@ def routes(*, lifecycle: bool) -> list[BaseRoute]:
     ]
     common.append(Route("/untouched", untouched))
     if lifecycle:
-<<<<<<< HEAD
         common += [Route("/login", login), Route("/signin", signin), Route("/logout", logout)]
-=======
-        common += [Route("/login", login), Route("/logout", logout), Route("/lazy-read", lazy_read)]
+        common.append(Route("/lazy-read", lazy_read))
         common.append(Route("/lazy-seed", lazy_seed))
         common.append(Mount("/static", routes=[Route("/{name}", asset)]))
->>>>>>> issue-15
     return common
 
 

@@ -3,34 +3,31 @@ an independent model of the same traffic needs."""
 
 from __future__ import annotations
 
-import random
-from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from starlette.types import ASGIApp
+from starlette.applications import Starlette
 
 from dynsession.testing import FakeClock
 
 from . import apps, dynamo
-from .driver import Browser, ok, session_cookies
 from .lag import ReplicaLag
-from .model import TrafficModel
+from .replay import IDLE_TIMEOUT, KINDS, MIX, REFRESH_AFTER, RENEW_AFTER, Run, replay
 
-IDLE_TIMEOUT = 1800
-REFRESH_AFTER = 60
 OPERATIONS = dynamo.OPERATIONS
 ASSETS = 15  # stylesheets, scripts and images a page pulls from the same app
 LAG = 1  # seconds of simulated replication lag
-MIX = (("read-only", 70), ("no session", 20), ("modified", 8), ("login/logout", 2))
 EVENTUAL: Mapping[str, Any] = {"eventually_consistent": True}
 SKIP_STATIC: Mapping[str, Any] = {"autoload": ["/static"]}
 DEFAULT = "dynsession (measured)"
+INDEXED = "dynsession, sign-ins in the user index (measured)"
 EVENTUAL_ROW = "dynsession, eventually consistent reads (measured)"
 LAG_ROW = f"dynsession, eventually consistent reads, {LAG} s replica lag (simulated)"
 ASSETS_UP_FRONT = f"page with {ASSETS} assets, loading up front (measured)"
 ASSETS_SKIPPED = f"page with {ASSETS} assets, autoload skips /static (measured)"
+MINIMUM = "minimum"
+WITHOUT_RENEWAL = "minimum had no ID been renewed (computed)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +50,20 @@ class MixRow:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexCost:
+    """The same traffic with every sign-in bound to a user, so each signed-in session is in the user
+    index: the whole mix's units (base table and index), and the index's write units per request."""
+
+    row: MixRow
+    index_write_units_per_1000: float
+    per_request: Mapping[str, float]  # index write units per request, by kind
+    per_refresh: float  # index write units per deadline refresh (UpdateItem)
+    per_renewal: float  # index write units per ID renewal (by read-only and modified page views)
+    renewals: int
+    session_item_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class MixResult:
     requests: int
     pool: int
@@ -63,44 +74,50 @@ class MixResult:
     server_reported: tuple[float, float]  # RCU, WCU per 1,000 requests, default configuration
     set_cookie_bytes: float  # mean length of a session Set-Cookie header, eventually consistent reads
     stale_reads: int  # reads the simulated lag answered stale (each then read consistently)
+    index: IndexCost
+    renew_after: int
+    renewals: int  # page views that moved their session to a new ID
 
     def row(self, label: str) -> MixRow:
         return next(row for row in self.rows if row.label == label)
 
-
-@dataclass
-class _Run:
-    model: TrafficModel
-    calls: Counter[str] = field(default_factory=Counter)
-    rule_units: tuple[float, float] = (0.0, 0.0)
-    reported: tuple[float, float] = (0.0, 0.0)
-    set_cookies: list[int] = field(default_factory=list)  # header lengths
-    page_views: int = 0
+    @property
+    def index_excess(self) -> float:
+        """The user index's extra capacity units, as a fraction of the same mix without it."""
+        return self.index.row.units_per_1000 / self.row(DEFAULT).units_per_1000 - 1
 
 
 async def run_mix(
-    counted: dynamo.CountedStore, clock: FakeClock, requests: int, pool: int, rate: int
+    counted: dynamo.CountedStore,
+    clock: FakeClock,
+    requests: int,
+    pool: int,
+    rate: int,
+    renew_after: int = RENEW_AFTER,
 ) -> MixResult:
     """70 % read-only, 20 % no session, 8 % modified, 2 % login or logout, ``pool`` users to start
-    with, ``rate`` page views per simulated second; the same traffic under each configuration."""
+    with, ``rate`` page views per simulated second, IDs renewed after ``renew_after`` seconds; the
+    same traffic under each configuration, and once more with every sign-in bound to a user."""
     lagging = ReplicaLag(counted.store, clock, LAG)
-    default = await _replay(
-        counted, clock, apps.dynsession_app(counted.store, **middleware_options(clock)), requests, pool, rate
-    )
-    item_bytes = max(counted.wire.sizes.values())
-    eventual_app = apps.dynsession_app(counted.store, **middleware_options(clock, EVENTUAL))
-    eventual = await _replay(counted, clock, eventual_app, requests, pool, rate)
-    lag_app = apps.dynsession_app(lagging, **middleware_options(clock, EVENTUAL))
-    lagged = await _replay(counted, clock, lag_app, requests, pool, rate)
+
+    def app(extra: Mapping[str, Any] | None = None, store: Any = counted.store) -> Starlette:
+        return apps.dynsession_app(store, **middleware_options(clock, extra, renew_after=renew_after))
+
+    async def play(app: Starlette, page_views: int = requests, **how: Any) -> Run:
+        return await replay(counted, clock, app, page_views, pool, rate, renew_after, **how)
+
+    default = await play(app())
+    eventual = await play(app(EVENTUAL))
+    lagged = await play(app(EVENTUAL, lagging))
     # Sixteen requests per page view: a tenth of the page views keeps the run short.
     pages = max(1, requests // 10)
-    up_front_app = apps.dynsession_app(counted.store, **middleware_options(clock))
-    up_front = await _replay(counted, clock, up_front_app, pages, pool, rate, ASSETS)
-    skipping_app = apps.dynsession_app(counted.store, **middleware_options(clock, SKIP_STATIC))
-    skipping = await _replay(counted, clock, skipping_app, pages, pool, rate, ASSETS)
+    up_front = await play(app(), pages, assets=ASSETS)
+    skipping = await play(app(SKIP_STATIC), pages, assets=ASSETS)
+    indexed = await play(app(), seed="/signin", login="/signin")
 
-    rcu, wcu = dynamo.read_units(item_bytes), dynamo.write_units(item_bytes)
-    minimum = _computed("minimum", default.model.minimum, default.page_views, rcu, wcu)
+    rcu, wcu = dynamo.read_units(default.item_bytes), dynamo.write_units(default.item_bytes)
+    model = default.model
+    minimum = _computed(MINIMUM, model.minimum, default.page_views, rcu, wcu)
 
     def computed(label: str, counts: Mapping[str, int]) -> MixRow:
         return _computed(label, counts, default.page_views, rcu, wcu, minimum.units_per_1000)
@@ -112,9 +129,10 @@ async def run_mix(
         _measured(ASSETS_UP_FRONT, up_front, rcu, wcu),
         _measured(ASSETS_SKIPPED, skipping, rcu, wcu),
         minimum,
-        computed("write-every-request policy (computed)", default.model.write_every),
-        computed("touch-every-read policy (computed)", default.model.touch_every),
-        computed("floor without any TTL refresh (computed)", default.model.floor),
+        computed("write-every-request policy (computed)", model.write_every),
+        computed("touch-every-read policy (computed)", model.touch_every),
+        computed("floor without any TTL refresh (computed)", model.floor),
+        computed(WITHOUT_RENEWAL, model.without_renewal),
     )
     scale = 1000 / requests
     lengths = eventual.set_cookies
@@ -123,80 +141,60 @@ async def run_mix(
         pool,
         rate,
         dict(MIX),
-        item_bytes,
+        default.item_bytes,
         rows,
         (default.reported[0] * scale, default.reported[1] * scale),
         sum(lengths) / len(lengths) if lengths else 0.0,
         lagging.stale_reads,
+        _index_cost(indexed, rcu, wcu),
+        renew_after,
+        model.renewals,
     )
 
 
-def middleware_options(clock: FakeClock, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The benchmarks' middleware settings, plus ``extra``."""
-    return {"clock": clock, "idle_timeout": IDLE_TIMEOUT, "refresh_after": REFRESH_AFTER, **(extra or {})}
-
-
-async def _replay(
-    counted: dynamo.CountedStore,
-    clock: FakeClock,
-    app: ASGIApp,
-    page_views: int,
-    pool: int,
-    rate: int,
-    assets: int = 0,
-) -> _Run:
-    """Play the mix's page views (the same ones every time: a fixed seed) through ``app``; each page
-    view is followed by ``assets`` requests under /static with the browser's cookie."""
-    rng = random.Random(7)
-    run = _Run(TrafficModel(IDLE_TIMEOUT, REFRESH_AFTER))
-    browsers: dict[int, Browser] = {}
-    for who in range(pool):
-        browsers[who] = Browser()
-        await ok(app, "/seed", browsers[who])
-        run.model.deadline[who] = clock() + IDLE_TIMEOUT
-    counted.reset()
-    start, next_id = clock(), pool
-    for number in range(page_views):
-        clock.now = start + number // rate
-        roll = rng.random() * 100
-        if roll < 70:
-            kind, path = "read-only", "/read"
-        elif roll < 90:
-            kind, path = "none", "/untouched"
-        elif roll < 98:
-            kind, path = "modified", "/write"
-        else:
-            kind = "login" if rng.random() < 0.5 or len(browsers) < 2 else "logout"
-            path = f"/{kind}"
-        who = -1  # anonymous: no session, no cookie
-        if kind == "login":
-            who, next_id = next_id, next_id + 1
-            browsers[who] = Browser()
-        elif kind != "none":
-            who = rng.choice(list(browsers))
-        browser = browsers[who] if kind != "none" else Browser()
-        replies = [await ok(app, path, browser)]
-        for index in range(assets):
-            replies.append(await ok(app, f"/static/asset-{index}.css", browser))
-        run.set_cookies += [len(value) for reply in replies for value in session_cookies(reply)]
-        run.model.add(kind, who, clock())
-        if kind == "logout":
-            del browsers[who]
-    run.page_views = page_views
-    run.calls = Counter(counted.wire.calls)
-    run.rule_units = (counted.wire.rule_read_units, counted.wire.rule_write_units)
-    run.reported = counted.reported_units()
-    return run
-
-
-def _measured(label: str, run: _Run, rcu: float, wcu: float) -> MixRow:
+def _index_cost(run: Run, rcu: float, wcu: float) -> IndexCost:
+    """The user index's price in ``run`` (the traffic with sign-ins bound to users); its row's
+    "vs minimum" compares it with the minimum of the same traffic without the index."""
     scale = 1000 / run.page_views
-    minimum = _computed("minimum", run.model.minimum, run.page_views, rcu, wcu)
+    refreshes = run.calls.get("UpdateItem", 0)
+    per_request = {kind: run.index_by_kind[kind] / n for kind in KINDS if (n := run.requests_by_kind[kind])}
+    # Only a renewal makes a read-only or modified page view write to the index.
+    renewed = run.index_by_kind["read-only"] + run.index_by_kind["modified"]
+    renewals = run.model.renewals
+    return IndexCost(
+        _measured(INDEXED, run, rcu, wcu, with_index=True),
+        run.index_units * scale,
+        per_request,
+        run.refresh_index_units / refreshes if refreshes else 0.0,
+        renewed / renewals if renewals else 0.0,
+        renewals,
+        run.item_bytes,
+    )
+
+
+def middleware_options(
+    clock: FakeClock, extra: Mapping[str, Any] | None = None, *, renew_after: int = RENEW_AFTER
+) -> dict[str, Any]:
+    """The benchmarks' middleware settings, plus ``extra``."""
+    return {
+        "clock": clock,
+        "idle_timeout": IDLE_TIMEOUT,
+        "refresh_after": REFRESH_AFTER,
+        "renew_after": renew_after,
+        **(extra or {}),
+    }
+
+
+def _measured(label: str, run: Run, rcu: float, wcu: float, *, with_index: bool = False) -> MixRow:
+    """``run`` as counted on the wire; ``with_index`` adds the user index's write units."""
+    scale = 1000 / run.page_views
+    minimum = _computed(MINIMUM, run.model.minimum, run.page_views, rcu, wcu)
+    writes = run.rule_units[1] + (run.index_units if with_index else 0.0)
     return MixRow(
         label,
         {op: run.calls.get(op, 0) * scale for op in OPERATIONS},
         run.rule_units[0] * scale,
-        run.rule_units[1] * scale,
+        writes * scale,
         minimum.units_per_1000,
         len(run.set_cookies) * scale,
         run.page_views,

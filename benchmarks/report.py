@@ -20,11 +20,6 @@ from .markdown import machine_line, table, yes
 
 TARGET_CPU_STARSESSIONS = 1.0
 TARGET_CPU_STARLETTE = 1.3
-<<<<<<< HEAD
-TARGET_MIX = 0.05
-TARGET_INDEX = 0.05
-=======
->>>>>>> issue-15
 TARGET_P99_MS = 5.0
 
 
@@ -44,29 +39,7 @@ class Results:
 
 def targets(results: Results) -> list[tuple[str, str, bool]]:
     """(target, measured, met) for every target the benchmarks track."""
-<<<<<<< HEAD
-    rows = results.calls.scenarios
-    at_min = sum(row.at_minimum for row in rows)
-    found = [
-        (
-            "Calls per request = the minimum, every scenario",
-            f"{at_min} of {len(rows)} rows",
-            at_min == len(rows),
-        ),
-        (
-            f"Traffic mix within {TARGET_MIX:.0%} of the minimum (capacity units)",
-            f"{report_calls.mix_excess(results.calls.mix):+.1%}",
-            report_calls.mix_excess(results.calls.mix) <= TARGET_MIX,
-        ),
-        (
-            f"User index: traffic mix within {TARGET_INDEX:.0%} of the units without it",
-            f"{results.calls.mix.index_excess:+.1%}",
-            results.calls.mix.index_excess < TARGET_INDEX,
-        ),
-    ]
-=======
     found = report_calls.targets(results.calls)
->>>>>>> issue-15
     c = results.cpu
     if c.has(cpu.STARSESSIONS):
         ratio = c.ratio(cpu.DYNSESSION, cpu.STARSESSIONS)

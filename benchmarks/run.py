@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-<<<<<<< HEAD
 from . import (
     cache_calls,
     calls,
@@ -22,11 +21,9 @@ from . import (
     report_cache,
     report_transports,
     security,
+    splice,
     transports,
 )
-=======
-from . import calls, cpu, latency, machine, plot, report, report_transports, splice, transports
->>>>>>> issue-15
 
 HERE = Path(__file__).resolve().parent
 
@@ -171,13 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output-dir", type=Path, default=HERE, help="where RESULTS.md and results.png go")
     parser.add_argument(
         "--section",
-<<<<<<< HEAD
-        choices=["transports", "cache", "security"],
-        help="run only this section and replace its part of the existing RESULTS.md",
-=======
-        choices=["calls", "transports"],
+        choices=["calls", "transports", "cache", "security"],
         help="run only this section (calls: sections 1-2) and replace its part of the existing RESULTS.md",
->>>>>>> issue-15
     )
     args = parser.parse_args(argv)
     sizes = TINY if args.quick else FULL

@@ -10,7 +10,13 @@ from .markdown import yes
 
 _NOTE_START = "Sections 1–2 and their targets were rewritten by"
 NOTE_PREFIX = f"{_NOTE_START} `python -m benchmarks --section calls`"
-_CALL_TARGETS = ("Calls per request", "Page view with", "Traffic mix within", "Eventually consistent reads")
+_CALL_TARGETS = (
+    "Calls per request",
+    "Page view with",
+    "Traffic mix within",
+    "User index:",
+    "Eventually consistent reads",
+)
 
 
 def splice_calls(existing: str, c: calls.CallsResult, machine: str, started: str) -> str:

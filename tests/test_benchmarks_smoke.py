@@ -8,29 +8,19 @@ from pathlib import Path
 import pytest
 
 from benchmarks import (
-<<<<<<< HEAD
     cache_calls,
     calls,
     cpu,
     dynamo,
     latency,
+    mix,
     report,
     report_cache,
     report_calls,
     report_transports,
     run,
     security,
-=======
-    calls,
-    cpu,
-    latency,
-    mix,
-    report,
-    report_calls,
-    report_transports,
-    run,
     splice,
->>>>>>> issue-15
     transports,
 )
 
@@ -39,20 +29,16 @@ pytestmark = pytest.mark.bench_smoke
 
 @pytest.fixture(scope="module")
 def call_results(dynamodb_endpoint: str) -> calls.CallsResult:
-<<<<<<< HEAD
-    # One request per simulated second over a few users: long enough for idle-timeout refreshes.
-    return calls.run_calls(dynamodb_endpoint, repeats=2, mix_requests=300, pool=8, rate=1, renew_after=100)
+    # Two page views per simulated second over a few users: long enough for idle-timeout refreshes
+    # and ID renewals, and close enough together that a user sometimes reads within the simulated
+    # replica lag.
+    return calls.run_calls(dynamodb_endpoint, repeats=2, mix_requests=300, pool=8, rate=2, renew_after=100)
 
 
 @pytest.fixture(scope="module")
 def cache_results(dynamodb_endpoint: str) -> cache_calls.CacheCallsResult:
     # A few keys read once every few simulated seconds: long enough for throttled refreshes.
     return cache_calls.run_cache_calls(dynamodb_endpoint, operations=300, keys=8, rate=1)
-=======
-    # Two page views per simulated second over a few users: long enough for idle-timeout refreshes,
-    # and close enough together that a user sometimes reads within the simulated replica lag.
-    return calls.run_calls(dynamodb_endpoint, repeats=2, mix_requests=300, pool=8, rate=2)
->>>>>>> issue-15
 
 
 @pytest.fixture(scope="module")
@@ -135,34 +121,37 @@ def test_scenarios_report_the_capacity_the_server_returned(call_results: calls.C
 
 
 def test_traffic_mix_calls_equal_the_minimum(call_results: calls.CallsResult) -> None:
-    mix = call_results.mix
-    measured, minimum = mix.row("dynsession (measured)"), mix.row("minimum")
+    result = call_results.mix
+    measured, minimum = result.row(mix.DEFAULT), result.row(mix.MINIMUM)
     assert measured.calls_per_1000 == minimum.calls_per_1000
     assert measured.units_per_1000 == minimum.units_per_1000
     for operation in calls.OPERATIONS:
         assert measured.calls_per_1000[operation] > 0, operation
-    every = mix.row("write-every-request policy (computed)")
-    touch = mix.row("touch-every-read policy (computed)")
+    every = result.row("write-every-request policy (computed)")
+    touch = result.row("touch-every-read policy (computed)")
     assert every.calls_per_1000["PutItem"] > measured.calls_per_1000["PutItem"]
     assert touch.calls_per_1000["UpdateItem"] > measured.calls_per_1000["UpdateItem"]
-    assert report_calls.mix_excess(mix) == 0.0
+    assert report_calls.mix_excess(result) == 0.0
     # Renewals happened, and each cost at most two writes more than the request needed without one.
-    assert mix.renewals > 0
-    assert 0 < report_calls.renewal_write_units(mix) <= 2 * dynamo.write_units(mix.session_item_bytes)
+    assert result.renewals > 0
+    assert 0 < report_calls.renewal_write_units(result) <= 2 * dynamo.write_units(result.session_item_bytes)
 
 
 def test_traffic_mix_prices_the_user_index(call_results: calls.CallsResult) -> None:
-    mix = call_results.mix
-    index, plain = mix.index, mix.row(calls.MEASURED)
+    result = call_results.mix
+    index, plain = result.index, result.row(mix.DEFAULT)
     # The same requests make the same calls; only the index's own writes are added.
     assert index.row.calls_per_1000 == plain.calls_per_1000
     assert index.row.read_units_per_1000 == plain.read_units_per_1000
     assert index.row.write_units_per_1000 == plain.write_units_per_1000 + index.index_write_units_per_1000
-    # One index write when a signed-in session is created, one when it is deleted, none otherwise.
-    assert index.per_request == {"read-only": 0.0, "modified": 0.0, "login": 1.0, "logout": 1.0}
+    # One index write when a signed-in session is created, one when it is deleted, two when its ID
+    # is renewed (the new ID enters, the old one leaves), none otherwise.
+    assert index.per_request["login"] == index.per_request["logout"] == 1.0
+    assert index.renewals > 0 and index.per_renewal == 2.0
+    assert set(index.per_request) == {"read-only", "modified", "login", "logout"}
     assert index.per_refresh == 0.0 and index.row.calls_per_1000["UpdateItem"] > 0
-    assert 0 < mix.index_excess
-    assert index.session_item_bytes > mix.session_item_bytes
+    assert 0 < result.index_excess
+    assert index.session_item_bytes > result.session_item_bytes
 
 
 def test_every_cache_operation_makes_exactly_the_minimum_calls(
@@ -335,13 +324,10 @@ def test_report_writes_markdown_and_plot(
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")
     for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7.", "## 8.", "## Targets"):
         assert heading in text
-<<<<<<< HEAD
-    assert "| Calls per request = the minimum, every scenario | 8 of 8 rows | yes |" in text
+    assert "| Calls per request = the minimum, every scenario | 16 of 16 rows | yes |" in text
     assert "| User index: traffic mix within 5% of the units without it |" in text
     assert "| dynsession, sign-ins in the user index (measured) |" in text
     assert "| Cache calls per operation = the minimum | 10 of 10 operations | yes |" in text
-=======
-    assert "| Calls per request = the minimum, every scenario | 15 of 15 rows | yes |" in text
     assert "| Page view with 15 assets, autoload skipping /static: 1 GetItem | 1 GetItem (16 loading" in text
     assert "| Eventually consistent reads: read units ≤ 0.55× the default's | 0.50× | yes |" in text
 
@@ -353,7 +339,7 @@ def test_section_calls_rewrites_sections_1_and_2_of_the_committed_results(
     text = splice.splice_calls(committed, call_results, "test machine", "now")
     before, after = committed.split("\n## "), text.split("\n## ")
     # The other sections stay exactly as measured; sections 1 and 2 are the new run's.
-    untouched = ("3.", "4.", "5.", "6.")
+    untouched = ("3.", "4.", "5.", "6.", "7.", "8.")
     assert [p for p in before if p[:2] in untouched] == [p for p in after if p[:2] in untouched]
     assert report_calls.scenarios(call_results, "test machine") in text
     assert report_calls.mix_section(call_results, "test machine") in text
@@ -365,4 +351,3 @@ def test_section_calls_rewrites_sections_1_and_2_of_the_committed_results(
     assert f"{splice.NOTE_PREFIX} (now)." in text
     # Splicing again replaces rather than repeats.
     assert splice.splice_calls(text, call_results, "test machine", "now") == text
->>>>>>> issue-15
