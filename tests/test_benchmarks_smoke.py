@@ -150,7 +150,9 @@ def test_traffic_mix_prices_the_user_index(call_results: calls.CallsResult) -> N
     assert index.renewals > 0 and index.per_renewal == 2.0
     assert set(index.per_request) == {"read-only", "modified", "login", "logout"}
     assert index.per_refresh == 0.0 and index.row.calls_per_1000["UpdateItem"] > 0
-    assert 0 < result.index_excess
+    assert 0 < result.signin_index_excess < result.index_excess
+    signins = index.index_write_units_per_1000 - index.renewal_units_per_1000
+    assert signins > 0 and index.renewal_units_per_1000 == 2.0 * index.renewals * 1000 / result.requests
     assert index.session_item_bytes > result.session_item_bytes
 
 
@@ -325,7 +327,7 @@ def test_report_writes_markdown_and_plot(
     for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7.", "## 8.", "## Targets"):
         assert heading in text
     assert "| Calls per request = the minimum, every scenario | 16 of 16 rows | yes |" in text
-    assert "| User index: traffic mix within 5% of the units without it |" in text
+    assert "| User index: standard mix within 5% of the units without it |" in text
     assert "| dynsession, sign-ins in the user index (measured) |" in text
     assert "| Cache calls per operation = the minimum | 10 of 10 operations | yes |" in text
     assert "| Page view with 15 assets, autoload skipping /static: 1 GetItem | 1 GetItem (16 loading" in text
