@@ -1,0 +1,111 @@
+"""The code blocks of README.md and docs/*.md, and a way to run the Python ones against DynamoDB.
+
+A ```python block is an example and runs as written. A block that is only a fragment says so on
+the line before it, ``<!-- not-run: why -->``; that list is kept small (tests/test_doc_examples.py).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from dynsession import tables
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+REPO = Path(__file__).resolve().parent.parent
+DOCUMENTS = (REPO / "README.md", *sorted((REPO / "docs").glob("**/*.md")))
+
+_FENCE = re.compile(
+    r"^(?P<indent> *)```(?P<language>[\w+-]*)[^\n]*\n(?P<code>.*?)^(?P=indent)```", re.M | re.S
+)
+_NOT_RUN = re.compile(r"<!--\s*not-run:\s*(?P<reason>.*?)\s*-->\s*$")
+_HEADING = re.compile(r"^#{1,6} +(?P<title>.+?) *$", re.M)
+# A table the examples name, and the region they pass, if any: both rewritten per run.
+_TABLE = re.compile(r'DynamoDBStore\(\s*"(?P<name>[^"]+)"')
+_REGION = re.compile(r'region_name="(?P<region>[^"]+)"')
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced code block of a document."""
+
+    path: Path
+    line: int
+    language: str
+    code: str
+    section: str
+    not_run: str | None
+
+    @property
+    def id(self) -> str:
+        return f"{self.path.relative_to(REPO)}:{self.line}"
+
+
+def blocks(path: Path) -> Iterator[Block]:
+    """Every fenced block of a Markdown file, in order; blocks indented under a list item dedented."""
+    text = path.read_text(encoding="utf-8")
+    for match in _FENCE.finditer(text):
+        before = text[: match.start()]
+        previous = before.rstrip("\n").rsplit("\n", 1)[-1]
+        marker = _NOT_RUN.search(previous)
+        headings = _HEADING.findall(_outside_fences(before))
+        yield Block(
+            path=path,
+            line=before.count("\n") + 1,
+            language=match["language"],
+            code=textwrap.dedent(match["code"]),
+            section=headings[-1] if headings else "",
+            not_run=marker["reason"] if marker else None,
+        )
+
+
+def _outside_fences(text: str) -> str:
+    """``text`` without its fenced blocks, so a ``# comment`` in a code block is no heading."""
+    return _FENCE.sub("", text)
+
+
+def python_blocks(*paths: Path) -> list[Block]:
+    """The ```python blocks of the given documents (default: README.md and every docs page)."""
+    return [block for path in paths or DOCUMENTS for block in blocks(path) if block.language == "python"]
+
+
+class ExampleRunner:
+    """Executes examples against one DynamoDB endpoint; deletes the tables it made on ``close()``.
+
+    Each table an example names in ``DynamoDBStore("name"`` is created fresh under a unique name
+    (in the region the example passes, if any), and the example runs with that name instead.
+    """
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self.created: list[tuple[DynamoDBClient, str]] = []
+
+    def __call__(self, block: Block) -> dict[str, Any]:
+        """Run one example; return the module namespace it built."""
+        region = _REGION.search(block.code)
+        client = boto3.client(
+            "dynamodb", endpoint_url=self.endpoint, region_name=region["region"] if region else None
+        )
+        renamed: dict[str, str] = {}
+        for name in sorted({match["name"] for match in _TABLE.finditer(block.code)}):
+            renamed[name] = f"docs-{uuid.uuid4().hex[:10]}"
+            tables.create_table(client, renamed[name], wait_timeout=30, poll_interval=0.2)
+            self.created.append((client, renamed[name]))
+        code = _TABLE.sub(lambda m: m[0].replace(f'"{m["name"]}"', f'"{renamed[m["name"]]}"'), block.code)
+        namespace: dict[str, Any] = {"__name__": "doc_example"}
+        exec(compile(code, block.id, "exec"), namespace)
+        return namespace
+
+    def close(self) -> None:
+        for client, name in self.created:
+            client.delete_table(TableName=name)
+        self.created.clear()
