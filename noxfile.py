@@ -67,7 +67,7 @@ def _expose_pyenv_pythons() -> None:
 _expose_pyenv_pythons()
 
 
-@nox.session(python=PYTHONS)
+@nox.session(python=PYTHONS, allow_parallel=True)
 def tests(session: nox.Session) -> None:
     """The test suite on one interpreter; arguments after ``--`` go to pytest."""
     session.install("-e", ".[dev]")
