@@ -82,34 +82,7 @@ def docs(session: nox.Session) -> None:
         session.run(
             "mkdocs", "build", "--strict", "--quiet", "--site-dir", site, env={"NO_MKDOCS_2_WARNING": "1"}
         )
-        fetched = external_fetches(Path(site))
-        if fetched:
-            session.error("the site would fetch from other hosts:\n  " + "\n  ".join(fetched))
-        session.log("%s: no page fetches anything from another host", site)
-
-
-# What a browser fetches by itself when showing a page: script and image sources, linked stylesheets,
-# fonts and icons, CSS imports and url(). Plain links (<a href>) are followed only when clicked.
-_FETCHED = [
-    re.compile(r"""<(?:script|img|iframe|source|audio|video)\b[^>]*\bsrc=["']?(https?:)?//[^"'\s>]+""", re.I),
-    re.compile(r"""<link\b[^>]*\bhref=["']?(https?:)?//[^"'\s>]+""", re.I),
-    re.compile(r"""@import\s+(?:url\()?["']?(https?:)?//[^"')\s]+""", re.I),
-    re.compile(r"""url\(\s*["']?(https?:)?//[^"')\s]+""", re.I),
-    # Material's script loads Mermaid from a CDN when a page holds a diagram.
-    re.compile(r"""class=["'][^"']*\bmermaid\b""", re.I),
-]
-
-
-def external_fetches(site: Path) -> list[str]:
-    """Each ``file: url`` in the built site that a browser would load from another host."""
-    found = []
-    for path in sorted(site.rglob("*")):
-        if path.suffix not in {".html", ".css"}:
-            continue
-        text = path.read_text(encoding="utf-8", errors="replace")
-        for pattern in _FETCHED:
-            found += [f"{path.relative_to(site)}: {m.group(0)}" for m in pattern.finditer(text)]
-    return found
+        session.run("python", str(ROOT / "docs" / "_tools" / "site_check.py"), site)
 
 
 def unexpected_in_wheel(names: list[str]) -> list[str]:
