@@ -1,4 +1,4 @@
-"""The ``dynsession`` command: create or check the sessions table.
+"""The ``dynsession`` command: create or check the sessions table, or run a local DynamoDB.
 
 Exit status: 0 when the table can hold sessions, 1 when it cannot or DynamoDB cannot be asked,
 2 for a usage error. Warnings (such as TTL being off) fail only with ``--strict``.
@@ -7,23 +7,23 @@ Exit status: 0 when the table can hold sessions, 1 when it cannot or DynamoDB ca
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
-import botocore.exceptions
-
-from . import __version__, tables
+from . import __version__, local, tables
 from .exceptions import StoreError
+from .explain import CLI, explain
 from .stores.dynamodb import DynamoDBStore, translate_errors
-
-_CREDENTIAL_HINT = "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dynsession`` command."""
     parser = argparse.ArgumentParser(
         prog="dynsession",
-        description="Create or check the DynamoDB table that dynsession keeps sessions in.",
+        description="Create or check the DynamoDB table that dynsession keeps sessions in, or run a "
+        "local DynamoDB-compatible server with that table.",
         epilog="Credentials and region come from the usual AWS sources (environment, AWS_PROFILE, "
         "~/.aws/config, an instance role).",
     )
@@ -58,6 +58,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long to wait for a new table to become ACTIVE (default: 60)",
     )
+    serve = commands.add_parser(
+        "local",
+        help="run moto's DynamoDB server on loopback with the table, until Ctrl-C",
+        description="Run moto's DynamoDB-compatible server on 127.0.0.1, create the table in it and "
+        "print the export lines that point boto3 at it. Needs: pip install 'dynsession[local]'.",
+    )
+    serve.add_argument("--table", required=True, metavar="NAME", help="the table name")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=local.DEFAULT_PORT,
+        metavar="PORT",
+        help=f"the port on 127.0.0.1 (default: {local.DEFAULT_PORT}; 0 picks a free one)",
+    )
+    serve.add_argument(
+        "--region", default=local.DEFAULT_REGION, metavar="REGION", help="default: %(default)s"
+    )
+    serve.add_argument("--partition-key", default="id", metavar="NAME", help="hash key name (default: id)")
+    serve.add_argument("--ttl-attribute", default="ttl", metavar="NAME", help="TTL attribute (default: ttl)")
     return parser
 
 
@@ -67,6 +86,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     Never raises for DynamoDB or credential problems: they are printed as one line on stderr.
     """
     args = build_parser().parse_args(argv)
+    problem = _invalid_option(args)
+    if problem is not None:
+        print(f"dynsession: error: {problem}", file=sys.stderr)
+        return 2
+    if args.command == "local":
+        return local.run(
+            args.table,
+            port=args.port,
+            region=args.region,
+            partition_key=args.partition_key,
+            ttl_attribute=args.ttl_attribute,
+        )
     store = DynamoDBStore(
         args.table,
         partition_key=args.partition_key,
@@ -79,21 +110,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         with translate_errors(args.command, args.table):
             report = store.table_report(create=args.command == "create-table")
     except StoreError as exc:
-        print(f"dynsession: error: {_explain(exc)}", file=sys.stderr)
+        print(
+            f"dynsession: error: {explain(exc, spelling=CLI, endpoint_option=args.endpoint_url)}",
+            file=sys.stderr,
+        )
         return 1
     return _print_report(report, strict=args.strict)
 
 
-def _explain(exc: StoreError) -> str:
-    original = exc.original
-    if isinstance(original, botocore.exceptions.NoCredentialsError):
-        return f"no AWS credentials found ({_CREDENTIAL_HINT})"
-    if isinstance(original, botocore.exceptions.NoRegionError):
-        return "no AWS region configured (pass --region or set AWS_DEFAULT_REGION)"
-    if isinstance(original, botocore.exceptions.EndpointConnectionError):
-        return f"cannot reach the DynamoDB endpoint {original.kwargs.get('endpoint_url', '')}".rstrip()
-    text = str(original) if original is not None else str(exc)
-    return " ".join(text.split())
+def _invalid_option(args: argparse.Namespace) -> str | None:
+    """What is wrong with an option value argparse accepted, naming the option and what is allowed."""
+    wait = getattr(args, "wait", None)
+    if wait is not None and not (math.isfinite(wait) and wait >= 0):
+        return f"--wait must be a number of seconds, 0 or more (got {wait:g})"
+    endpoint = getattr(args, "endpoint_url", None)
+    if endpoint is not None and not _is_http_url(endpoint):
+        return f"--endpoint-url must be an http:// or https:// URL with a host (got {endpoint!r})"
+    port = getattr(args, "port", None)
+    if port is not None and not 0 <= port <= 65535:
+        return f"--port must be between 1 and 65535, or 0 for a free one (got {port})"
+    return None
+
+
+def _is_http_url(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # such as an unclosed "[" or a port out of range
+        return False
 
 
 def _print_report(report: tables.TableReport, *, strict: bool) -> int:

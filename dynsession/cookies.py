@@ -106,16 +106,18 @@ class CookieFormatter:
                 raise ConfigurationError(f"{label} must not contain ';' or line breaks")
         self.name = name
         self.max_age = max_age
-        attributes = f"; Path={path}"
-        flags = f"; HttpOnly; SameSite={same_site.capitalize()}"
+        # Starlette's SessionMiddleware text, attribute for attribute (names, case and order), so
+        # tests written against it keep passing: "path=/; Max-Age=N; httponly; samesite=lax; ...".
+        flags = f"httponly; samesite={same_site}"
         if https_only:
-            flags += "; Secure"
+            flags += "; secure"
         if domain is not None:
-            flags += f"; Domain={domain}"
+            flags += f"; domain={domain}"
         if partitioned:
-            flags += "; Partitioned"
-        self._tail = attributes + ("" if max_age is None else f"; Max-Age={max_age}") + flags
-        self._expired = f"{name}={attributes}; Max-Age=0; Expires={_EPOCH}{flags}"
+            flags += "; partitioned"
+        max_age_part = "" if max_age is None else f"Max-Age={max_age}; "
+        self._tail = f"; path={path}; {max_age_part}{flags}"
+        self._expired = f"{name}=null; path={path}; expires={_EPOCH}; {flags}"
 
     def set_cookie(self, signed_value: str) -> str:
         return f"{self.name}={signed_value}{self._tail}"

@@ -15,6 +15,7 @@ from .clock import Clock, system_clock
 from .cookies import CookieFormatter, CookieSigner, SameSite, store_key
 from .exceptions import ConfigurationError, SessionConflict, StoreError
 from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
+from .plain_http import PlainHttpWarning
 from .session import STATE_KEY, RequestSession, Timing
 from .startup import StorePreparation
 from .stores.base import SessionStore
@@ -91,6 +92,7 @@ class SessionMiddleware:
             compress_threshold=compress_threshold,
             resend_cookie=cookie_max_age is not None,
         )
+        self.plain_http = PlainHttpWarning(session_cookie, secure=https_only)
         self.store = store
         self.preparation = StorePreparation(store)
         self.save_on_error = save_on_error
@@ -134,6 +136,7 @@ class SessionMiddleware:
                     replaced = True
                     await _write_failed(scope, send, exc)
                     return
+                self.plain_http.check(scope, message)
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .exceptions import TableConfigError
+from .explain import create_table_command
 
 Severity = Literal["error", "warning", "info"]
 """``error``: sessions cannot work with this table; ``warning``: they work, with a caveat; ``info``."""
@@ -78,11 +79,27 @@ TTL_DISABLED = (
 )
 
 
-def missing_table(table_name: str) -> TableFinding:
-    """The error for a table that does not exist."""
+def missing_table(
+    table_name: str,
+    *,
+    region: str | None,
+    endpoint_url: str | None,
+    partition_key: str = "id",
+    ttl_attribute: str = "ttl",
+) -> TableFinding:
+    """The error for a table that does not exist where the client looked (``region`` at
+    ``endpoint_url``; None for what is not known), with the command that creates it there."""
+    where = "".join((f" in region {region}" if region else "", f" at {endpoint_url}" if endpoint_url else ""))
+    command = create_table_command(
+        table_name,
+        region=region,
+        endpoint_url=endpoint_url,
+        partition_key=partition_key,
+        ttl_attribute=ttl_attribute,
+    )
     return TableFinding(
         "error",
-        f"table does not exist; create it with `dynsession create-table --table {table_name}` "
+        f"table {table_name!r} does not exist{where}; create it there with `{command}` "
         "or pass create_table_if_missing=True",
     )
 

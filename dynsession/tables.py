@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions
 
+from .explain import client_location
 from .table_report import (
     TTL_API_UNAVAILABLE,
     TableFinding,
@@ -38,7 +39,7 @@ def check_table(
     """
     description = _describe(client, table_name)
     if description is None:
-        return TableReport(table_name, (missing_table(table_name),))
+        return TableReport(table_name, (_missing(client, table_name, partition_key, ttl_attribute),))
     findings = table_findings(description, partition_key)
     if not blocking(findings):
         findings += ttl_findings(_describe_ttl(client, table_name), ttl_attribute)
@@ -80,7 +81,9 @@ def create_table(
         description = _wait_active(client, table_name, wait_timeout, poll_interval)
     if description is None:
         missing = TableFinding("error", f"table not found {wait_timeout:g} s after CreateTable")
-        return TableReport(table_name, (missing if created else missing_table(table_name),), created=created)
+        if not created:
+            missing = _missing(client, table_name, partition_key, ttl_attribute)
+        return TableReport(table_name, (missing,), created=created)
     findings = table_findings(description, partition_key)
     if description["TableStatus"] == "CREATING":
         findings = [
@@ -99,6 +102,17 @@ def create_table(
 
 
 # -- the pieces ----------------------------------------------------------------------------------
+
+
+def _missing(client: DynamoDBClient, table_name: str, partition_key: str, ttl_attribute: str) -> TableFinding:
+    region, endpoint_url = client_location(client)
+    return missing_table(
+        table_name,
+        region=region,
+        endpoint_url=endpoint_url,
+        partition_key=partition_key,
+        ttl_attribute=ttl_attribute,
+    )
 
 
 def _code(exc: botocore.exceptions.ClientError) -> str:

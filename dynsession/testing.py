@@ -1,7 +1,7 @@
 """Helpers for testing apps that use dynsession: a clock you move by hand and a local DynamoDB.
 
-``local_dynamodb`` needs moto's server (``pip install "moto[dynamodb,server]"``), which is not a
-dependency of dynsession itself.
+``local_dynamodb`` needs moto's server, which is not a dependency of dynsession itself: install the
+``local`` extra (``pip install 'dynsession[local]'``).
 """
 
 from __future__ import annotations
@@ -30,18 +30,19 @@ class FakeClock:
 
 
 @contextmanager
-def local_dynamodb() -> Iterator[str]:
-    """Run moto's DynamoDB server on a free port of 127.0.0.1 for the block; yield its URL.
+def local_dynamodb(*, port: int = 0) -> Iterator[str]:
+    """Run moto's DynamoDB server on 127.0.0.1 for the block; yield its URL.
 
-    It accepts any credentials and keeps everything in memory. Raises ImportError without moto.
+    ``port`` 0 picks a free port. It accepts any credentials and keeps everything in memory.
+    Raises ImportError without the ``local`` extra.
     """
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
+        host, bound = server.get_host_and_port()
+        yield f"http://{host}:{bound}"
     finally:
         server.stop()

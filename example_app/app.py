@@ -1,16 +1,20 @@
-"""A small shop on dynsession: a visit counter, login, a cart and logout, as a FastAPI app."""
+"""A small shop on dynsession: a visit counter, login, a cart and logout, as a Starlette app."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import anyio
 import jinja2
-from fastapi import FastAPI, Form, HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
 
 from dynsession import (
     Clock,
@@ -23,9 +27,11 @@ from dynsession import (
 )
 
 from .settings import Settings
+from .status import describe, relative, wall_time
 
 DEMO_PASSWORD = "demo"
 CART_PREFIX = "cart:"
+COOKIE = "session"
 CATALOGUE: dict[str, tuple[str, int]] = {
     "apple": ("Apple", 50),
     "bread": ("Bread", 250),
@@ -33,60 +39,53 @@ CATALOGUE: dict[str, tuple[str, int]] = {
     "tea": ("Tea", 320),
 }
 
-# Templates are read once at import: a file loader would stat and read files on the event loop.
-_TEMPLATE_DIR = Path(__file__).parent / "templates"
-templates = Jinja2Templates(
-    env=jinja2.Environment(
-        loader=jinja2.DictLoader(
-            {path.name: path.read_text("utf-8") for path in _TEMPLATE_DIR.glob("*.html")}
-        ),
-        autoescape=True,
-    )
+# Templates and the stylesheet are read once at import: reading files per request would block the
+# event loop.
+_HERE = Path(__file__).parent
+_environment = jinja2.Environment(
+    loader=jinja2.DictLoader(
+        {path.name: path.read_text("utf-8") for path in (_HERE / "templates").glob("*.html")}
+    ),
+    autoescape=True,
 )
+_environment.filters.update(wall_time=wall_time, relative=relative)
+templates = Jinja2Templates(env=_environment)
+STYLESHEET = (_HERE / "static" / "shop.css").read_bytes()
 
 
-def create_app(store: SessionStore, settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
+def create_app(store: SessionStore, settings: Settings, *, clock: Clock = system_clock) -> Starlette:
     """Build the example app with its sessions kept in ``store``, timed by ``clock``.
 
     Raises dynsession.ConfigurationError when the settings are not valid middleware options.
     """
-    app = FastAPI(title="dynsession example shop", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.settings = settings
 
-    @app.get("/")
     async def home(request: Request) -> Response:
         request.session["visits"] = request.session.get("visits", 0) + 1
-        return _page(request, "home.html", visits=request.session["visits"])
+        return _page(request, "home.html", clock, wrote=True, visits=request.session["visits"])
 
-    @app.get("/login")
-    async def login_form(request: Request, bye: bool = False) -> Response:
-        return _page(request, "login.html", bye=bye)
+    async def login_form(request: Request) -> Response:
+        return _page(request, "login.html", clock, bye=request.query_params.get("bye") == "1")
 
-    @app.post("/login")
-    async def login(
-        request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()]
-    ) -> Response:
-        name = username.strip()
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        name, password = str(form.get("username", "")).strip(), form.get("password")
         if not name or len(name) > 40 or password != DEMO_PASSWORD:
-            return _page(request, "login.html", error="Wrong user name or password.", status_code=401)
+            return _page(request, "login.html", clock, error="Wrong user name or password.", status_code=401)
         # A new session ID on login, so an ID planted before login is worthless afterwards.
         regenerate_session(request)
         request.session["user"] = {"name": name, "since": clock()}
         return RedirectResponse("/", status_code=303)
 
-    @app.post("/logout")
     async def logout(request: Request) -> Response:
         end_session(request)
         # The login page only reads the session, so the browser is left without a session cookie.
         return RedirectResponse("/login?bye=1", status_code=303)
 
-    @app.get("/cart")
     async def cart(request: Request) -> Response:
-        return _page(request, "cart.html", catalogue=CATALOGUE, lines=cart_lines(request.session))
+        return _page(request, "cart.html", clock, catalogue=CATALOGUE, lines=cart_lines(request.session))
 
-    @app.post("/cart/add")
-    async def cart_add(request: Request, sku: Annotated[str, Form()]) -> Response:
-        _known(sku)
+    async def cart_add(request: Request) -> Response:
+        sku = await _known_sku(request)
         if settings.cart_delay:
             await anyio.sleep(settings.cart_delay)
         # One session key per cart line: when two tabs add different items at the same moment,
@@ -95,23 +94,41 @@ def create_app(store: SessionStore, settings: Settings, *, clock: Clock = system
         request.session[CART_PREFIX + sku] = {**line, "qty": line["qty"] + 1}
         return RedirectResponse("/cart", status_code=303)
 
-    @app.post("/cart/remove")
-    async def cart_remove(request: Request, sku: Annotated[str, Form()]) -> Response:
-        _known(sku)
-        request.session.pop(CART_PREFIX + sku, None)
+    async def cart_remove(request: Request) -> Response:
+        request.session.pop(CART_PREFIX + await _known_sku(request), None)
         return RedirectResponse("/cart", status_code=303)
 
-    @app.get("/session")
-    async def session_json(request: Request) -> Response:
-        info = dataclasses.asdict(session_info(request))
-        return JSONResponse(
-            {"session": dict(request.session), "info": info}, headers={"Cache-Control": "no-store"}
-        )
+    async def session_page(request: Request) -> Response:
+        stored = session_snapshot(request)
+        pretty = json.dumps(stored["session"], indent=2, sort_keys=True)
+        return _page(request, "session.html", clock, stored=stored, pretty=pretty)
 
+    async def session_json(request: Request) -> Response:
+        return JSONResponse(session_snapshot(request), headers={"Cache-Control": "no-store"})
+
+    async def stylesheet(request: Request) -> Response:
+        return Response(STYLESHEET, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+    app = Starlette(
+        routes=[
+            Route("/", home),
+            Route("/login", login_form),
+            Route("/login", login, methods=["POST"]),
+            Route("/logout", logout, methods=["POST"]),
+            Route("/cart", cart),
+            Route("/cart/add", cart_add, methods=["POST"]),
+            Route("/cart/remove", cart_remove, methods=["POST"]),
+            Route("/session", session_page),
+            Route("/session.json", session_json),
+            Route("/shop.css", stylesheet),
+        ]
+    )
+    app.state.settings = settings
     app.add_middleware(
         SessionMiddleware,
         store=store,
         secret_key=settings.secret_key,
+        session_cookie=COOKIE,
         idle_timeout=settings.idle_timeout,
         absolute_timeout=settings.absolute_timeout,
         # The example serves plain http on loopback, where a Secure cookie would never come back.
@@ -131,14 +148,33 @@ def cart_lines(session: dict[str, Any]) -> list[dict[str, Any]]:
     return lines
 
 
-def _known(sku: str) -> None:
+def session_snapshot(request: Request) -> dict[str, Any]:
+    """What is stored for this browser: the data and its times, or ``stored: False`` and no times
+    when there is no session (never created, expired or logged out). Never the session ID."""
+    info = session_info(request)
+    if info.is_new:
+        return {"stored": False, "session": dict(request.session), "info": None}
+    return {"stored": True, "session": dict(request.session), "info": dataclasses.asdict(info)}
+
+
+async def _known_sku(request: Request) -> str:
+    sku = str((await request.form()).get("sku", ""))
     if sku not in CATALOGUE:
         raise HTTPException(status_code=404, detail="no such product")
+    return sku
 
 
-def _page(request: Request, name: str, *, status_code: int = 200, **context: Any) -> Response:
+def _page(
+    request: Request, name: str, clock: Clock, *, wrote: bool = False, status_code: int = 200, **context: Any
+) -> Response:
     user = request.session.get("user")
-    context.update(user=user["name"] if user else None, info=session_info(request))
+    info = session_info(request)
+    context.update(
+        user=user["name"] if user else None,
+        info=info,
+        now=clock(),
+        status=describe(info, had_cookie=COOKIE in request.cookies, wrote=wrote),
+    )
     # Pages show session data: a browser must not show a stored copy once the session has changed.
     return templates.TemplateResponse(
         request, name, context, status_code=status_code, headers={"Cache-Control": "no-store"}

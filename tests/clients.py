@@ -28,6 +28,8 @@ class WrappingClient:
         self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
+        if name == "meta":  # the region and endpoint, which messages about the table name
+            return self.inner.meta
         method = self.faults.get(name) or getattr(self.inner, name)
 
         def call(**kwargs: Any) -> Any:

@@ -17,6 +17,8 @@ from dynsession.cookies import CookieSigner, store_key
 
 from .support import SECRET, CountingStore
 
+EXPIRED = "; expires=Thu, 01 Jan 1970 00:00:00 GMT;"
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -141,7 +143,8 @@ def issued_id(response: Response) -> str:
 
 
 def is_expiry(header: str | None) -> bool:
-    return header is not None and "Max-Age=0" in header and cookie_value(header) == ""
+    """True for the header that deletes the session cookie (Starlette's form: a 1970 expiry)."""
+    return header is not None and EXPIRED in header and cookie_value(header) == "null"
 
 
 def fastapi_session_app(store: SessionStore, **options: Any) -> FastAPI:

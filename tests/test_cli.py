@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import boto3
 import pytest
 
 from dynsession.cli import main
@@ -91,15 +94,48 @@ def test_the_partition_key_and_ttl_attribute_options(
     assert "error: hash key is 'pk', but dynsession is configured for 'id'" in default_key.stdout
 
 
-def test_check_table_on_a_missing_table_exits_1(dynamodb_endpoint: str, fresh_table: str) -> None:
+def test_check_table_on_a_missing_table_exits_1(
+    dynamodb_client: DynamoDBClient, dynamodb_endpoint: str, fresh_table: str
+) -> None:
     result = run("check-table", "--table", fresh_table, "--endpoint-url", dynamodb_endpoint)
 
+    region = dynamodb_client.meta.region_name
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
-        f"error: table does not exist; create it with `dynsession create-table --table {fresh_table}` "
-        "or pass create_table_if_missing=True",
+        f"error: table '{fresh_table}' does not exist in region {region} at {dynamodb_endpoint}; create it "
+        f"there with `dynsession create-table --table {fresh_table} --region {region} --endpoint-url "
+        f"{dynamodb_endpoint}` or pass create_table_if_missing=True",
         f"table '{fresh_table}' cannot hold dynsession sessions (1 error)",
     ]
+
+
+def test_the_command_a_missing_table_message_prints_creates_it_there(
+    dynamodb_client: DynamoDBClient, dynamodb_endpoint: str, fresh_table: str
+) -> None:
+    # The region comes from the environment, the key names from the options: the printed command
+    # carries all of them, so running it creates the table the check looked for.
+    options = ("--table", fresh_table, "--partition-key", "pk", "--ttl-attribute", "expires_at")
+    env: dict[str, str | None] = {
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
+    }
+    missing = run("check-table", *options, env=env)
+    printed = re.search(r"`(dynsession create-table [^`]*)`", missing.stdout)
+    assert printed is not None, missing.stdout
+    assert printed[1] == (
+        f"dynsession create-table --table {fresh_table} --partition-key pk --ttl-attribute expires_at "
+        f"--region eu-west-1 --endpoint-url {dynamodb_endpoint}"
+    )
+
+    created = run(*shlex.split(printed[1])[1:], env={"AWS_ENDPOINT_URL_DYNAMODB": None})
+    checked = run("check-table", *options, env=env)
+
+    assert (missing.returncode, created.returncode, checked.returncode) == (1, 0, 0), created.stderr
+    assert checked.stdout.splitlines()[-1] == f"table '{fresh_table}' is ready for dynsession"
+    assert dynamodb_client.meta.region_name != "eu-west-1"  # fresh_table's cleanup looks elsewhere
+    boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=dynamodb_endpoint).delete_table(
+        TableName=fresh_table
+    )
 
 
 def test_check_table_on_a_wrongly_shaped_table_exits_1(
@@ -157,14 +193,30 @@ def test_help_for_each_command(command: str) -> None:
     assert "--endpoint-url URL" in result.stdout and "--region REGION" in result.stdout
 
 
+UNREACHABLE = (
+    "dynsession: error: cannot reach the DynamoDB endpoint {endpoint}/ (from {source}): start the "
+    "server there (`dynsession local` runs one on loopback), or pass --endpoint-url or set "
+    "AWS_ENDPOINT_URL_DYNAMODB to one that runs\n"
+)
+
+
 def test_an_unreachable_endpoint_is_one_line_exit_1() -> None:
     endpoint = f"http://127.0.0.1:{free_port()}"
 
     result = run("check-table", "--table", "sessions", "--endpoint-url", endpoint)
 
     assert result.returncode == 1
-    assert result.stderr == f"dynsession: error: cannot reach the DynamoDB endpoint {endpoint}/\n"
+    assert result.stderr == UNREACHABLE.format(endpoint=endpoint, source="--endpoint-url")
     assert result.stdout == ""
+
+
+def test_an_unreachable_endpoint_from_the_environment_names_the_variable() -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}"
+
+    result = run("create-table", "--table", "sessions", env={"AWS_ENDPOINT_URL_DYNAMODB": endpoint})
+
+    assert result.returncode == 1
+    assert result.stderr == UNREACHABLE.format(endpoint=endpoint, source="AWS_ENDPOINT_URL_DYNAMODB")
 
 
 def test_missing_credentials_are_one_line_exit_1() -> None:
@@ -181,24 +233,64 @@ def test_missing_credentials_are_one_line_exit_1() -> None:
 
     assert result.returncode == 1
     assert result.stderr == (
-        "dynsession: error: no AWS credentials found "
-        "(set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)\n"
+        "dynsession: error: no AWS credentials found: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not "
+        f"set, profile 'default' has none in {os.devnull} or {os.devnull}, and no container or "
+        "instance role answered; set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (any "
+        "values do for a local DynamoDB)\n"
     )
 
 
-def test_a_missing_region_is_one_line_exit_1() -> None:
-    result = run(
-        "check-table",
-        "--table",
-        "sessions",
-        env={**NO_AWS_FILES, "AWS_DEFAULT_REGION": None, "AWS_REGION": None},
-    )
+def test_a_missing_region_is_one_line_exit_1(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("[profile dev]\noutput = json\n")
+    env = {**NO_AWS_FILES, "AWS_CONFIG_FILE": str(config), "AWS_PROFILE": "dev"}
+
+    result = run("check-table", "--table", "sessions", env={**env, "AWS_DEFAULT_REGION": None})
 
     assert result.returncode == 1
-    assert (
-        result.stderr
-        == "dynsession: error: no AWS region configured (pass --region or set AWS_DEFAULT_REGION)\n"
+    assert result.stderr == (
+        "dynsession: error: no AWS region configured: --region not given, AWS_DEFAULT_REGION not set, "
+        f"and profile 'dev' in {config} names none; pass --region or set AWS_DEFAULT_REGION\n"
     )
+
+
+def test_an_unknown_profile_is_one_line_exit_1() -> None:
+    result = run("check-table", "--table", "sessions", env={**NO_AWS_FILES, "AWS_PROFILE": "nobody"})
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"dynsession: error: AWS profile 'nobody' (from AWS_PROFILE) not found in {os.devnull} or "
+        f"{os.devnull}; add it there, or set AWS_PROFILE to a profile that exists\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("create-table", "--wait", "-5"), "--wait must be a number of seconds, 0 or more (got -5)"),
+        (("create-table", "--wait", "nan"), "--wait must be a number of seconds, 0 or more (got nan)"),
+        (
+            ("create-table", "--endpoint-url", "not-a-url"),
+            "--endpoint-url must be an http:// or https:// URL with a host (got 'not-a-url')",
+        ),
+        (
+            ("check-table", "--endpoint-url", "ftp://127.0.0.1:21"),
+            "--endpoint-url must be an http:// or https:// URL with a host (got 'ftp://127.0.0.1:21')",
+        ),
+        (
+            ("check-table", "--endpoint-url", "http://[::1"),
+            "--endpoint-url must be an http:// or https:// URL with a host (got 'http://[::1')",
+        ),
+        (("local", "--port", "70000"), "--port must be between 1 and 65535, or 0 for a free one (got 70000)"),
+    ],
+    ids=["negative-wait", "nan-wait", "not-a-url", "not-http", "unclosed-bracket", "port-too-big"],
+)
+def test_bad_option_values_are_one_line_exit_2(args: tuple[str, ...], message: str) -> None:
+    command, *options = args
+    result = run(command, "--table", "sessions", *options)
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"dynsession: error: {message}\n"
 
 
 def test_the_console_script_is_installed() -> None:
@@ -234,4 +326,4 @@ def test_main_in_process_unreachable(capsys: pytest.CaptureFixture[str]) -> None
         == 1
     )
 
-    assert capsys.readouterr() == ("", f"dynsession: error: cannot reach the DynamoDB endpoint {endpoint}/\n")
+    assert capsys.readouterr() == ("", UNREACHABLE.format(endpoint=endpoint, source="--endpoint-url"))

@@ -117,7 +117,7 @@ def test_bad_secret_keys(secret_key: Any) -> None:
 
 
 def test_set_cookie_defaults() -> None:
-    assert formatter().set_cookie("v.s") == "session=v.s; Path=/; HttpOnly; SameSite=Lax; Secure"
+    assert formatter().set_cookie("v.s") == "session=v.s; path=/; httponly; samesite=lax; secure"
 
 
 def test_set_cookie_with_every_option() -> None:
@@ -130,20 +130,20 @@ def test_set_cookie_with_every_option() -> None:
         partitioned=True,
     ).set_cookie("v.s")
     assert header == (
-        "sid=v.s; Path=/app; Max-Age=3600; HttpOnly; SameSite=None; Secure; Domain=example.com; Partitioned"
+        "sid=v.s; path=/app; Max-Age=3600; httponly; samesite=none; secure; domain=example.com; partitioned"
     )
 
 
 def test_plain_http_cookie_has_no_secure_flag() -> None:
     header = formatter(https_only=False, same_site="strict").set_cookie("v.s")
-    assert header == "session=v.s; Path=/; HttpOnly; SameSite=Strict"
+    assert header == "session=v.s; path=/; httponly; samesite=strict"
 
 
 def test_delete_cookie_expires_it_with_the_same_scope() -> None:
     header = formatter(max_age=60, domain="example.com", path="/app").delete_cookie()
     assert header == (
-        "session=; Path=/app; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; "
-        "SameSite=Lax; Secure; Domain=example.com"
+        "session=null; path=/app; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly; samesite=lax; "
+        "secure; domain=example.com"
     )
 
 

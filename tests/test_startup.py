@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, cast
 
@@ -15,9 +16,9 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from starlette.types import Message
 
-from dynsession import DynamoDBStore, MemoryStore, SessionMiddleware, TableConfigError
+from dynsession import DynamoDBStore, MemoryStore, SessionMiddleware, StoreUnavailable, TableConfigError
 
-from .clients import WrappingClient, client_error, make_table
+from .clients import WrappingClient, client_error, free_port, make_table
 from .support import SECRET, FakeClock, session_app
 
 if TYPE_CHECKING:
@@ -93,15 +94,19 @@ def test_lifespan_failure_is_reported_to_the_server_once(dynamodb_endpoint: str,
     with pytest.raises(TableConfigError) as raised:
         anyio.run(main)
 
-    message = f"DynamoDB table '{fresh_table}': error: table does not exist"
-    assert str(raised.value).startswith(message)
+    region = store.client.meta.region_name
+    assert str(raised.value) == (
+        f"DynamoDB table '{fresh_table}': error: table '{fresh_table}' does not exist in region {region} at "
+        f"{dynamodb_endpoint}; create it there with `dynsession create-table --table {fresh_table} "
+        f"--region {region} --endpoint-url {dynamodb_endpoint}` or pass create_table_if_missing=True"
+    )
     assert sent == [{"type": "lifespan.startup.failed", "message": str(raised.value)}]
 
 
 def test_lifespan_failure_stops_the_test_client(dynamodb_endpoint: str, fresh_table: str) -> None:
     app = session_app(DynamoDBStore(fresh_table, endpoint_url=dynamodb_endpoint))
 
-    with pytest.raises(TableConfigError, match="table does not exist"):
+    with pytest.raises(TableConfigError, match="does not exist in region"):
         with TestClient(app, base_url=BASE_URL):
             pass  # pragma: no cover - startup fails first
 
@@ -112,7 +117,7 @@ def test_without_a_lifespan_a_failure_is_raised_once_then_requests_get_503(
     store, client = counted_store(dynamodb_endpoint, fresh_table, key_prefix, clock)
     http = TestClient(session_app(store, clock=clock), base_url=BASE_URL)  # no `with`: no lifespan
 
-    with pytest.raises(TableConfigError, match="table does not exist"):
+    with pytest.raises(TableConfigError, match="does not exist in region"):
         http.get("/view")
     later = [http.get("/view") for _ in range(3)]
 
@@ -226,3 +231,83 @@ def test_a_client_without_describe_table_asks_for_validate_on_startup_false(
     with TestClient(session_app(unchecked, clock=clock), base_url=BASE_URL) as http:
         http.post("/update", json={"a": 1})
         assert http.get("/view").json() == {"a": 1}
+
+
+# Where boto3 looks for a region and credentials besides the variables a test sets.
+NO_AWS_FILES = {
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+UNSET = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+)
+
+
+@pytest.fixture
+def bare_aws(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """An environment where boto3 finds no AWS files, profile or endpoint variables."""
+    for name, value in NO_AWS_FILES.items():
+        monkeypatch.setenv(name, value)
+    for name in UNSET:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def startup_failure(store: DynamoDBStore) -> str:
+    """The message the lifespan startup fails with (what uvicorn prints before refusing to start)."""
+    with pytest.raises(StoreUnavailable) as raised:
+        with TestClient(session_app(store), base_url=BASE_URL):
+            pass  # pragma: no cover - startup fails first
+    return str(raised.value)
+
+
+def test_startup_without_a_region_says_where_it_looked_and_what_to_set(bare_aws: pytest.MonkeyPatch) -> None:
+    bare_aws.delenv("AWS_DEFAULT_REGION", raising=False)
+
+    assert startup_failure(DynamoDBStore("sessions")) == (
+        "DynamoDB table 'sessions' could not be checked: no AWS region configured: no region_name "
+        f"given to DynamoDBStore, AWS_DEFAULT_REGION not set, and profile 'default' in {os.devnull} "
+        "names none; pass region_name= to DynamoDBStore or set AWS_DEFAULT_REGION"
+    )
+
+
+def test_startup_without_credentials_says_where_it_looked_and_what_to_set(
+    bare_aws: pytest.MonkeyPatch,
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        bare_aws.delenv(name, raising=False)
+    store = DynamoDBStore("sessions", endpoint_url=f"http://127.0.0.1:{free_port()}", region_name="us-east-1")
+
+    assert startup_failure(store) == (
+        "DynamoDB table 'sessions' could not be checked: no AWS credentials found: AWS_ACCESS_KEY_ID "
+        f"and AWS_SECRET_ACCESS_KEY not set, profile 'default' has none in {os.devnull} or {os.devnull}, "
+        "and no container or instance role answered; set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY (any values do for a local DynamoDB)"
+    )
+
+
+@pytest.mark.parametrize("source", ["endpoint_url", "AWS_ENDPOINT_URL_DYNAMODB"])
+def test_startup_against_an_unreachable_endpoint_names_it_and_its_source(
+    bare_aws: pytest.MonkeyPatch, source: str
+) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    if source == "endpoint_url":
+        store = DynamoDBStore("sessions", endpoint_url=endpoint)
+        named = "DynamoDBStore's endpoint_url"
+    else:
+        bare_aws.setenv(source, endpoint)
+        store = DynamoDBStore("sessions")
+        named = source
+
+    assert startup_failure(store) == (
+        f"DynamoDB table 'sessions' could not be checked: cannot reach the DynamoDB endpoint {endpoint}/ "
+        f"(from {named}): start the server there (`dynsession local` runs one on loopback), or pass "
+        "endpoint_url= to DynamoDBStore or set AWS_ENDPOINT_URL_DYNAMODB to one that runs"
+    )

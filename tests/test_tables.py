@@ -87,14 +87,16 @@ def test_missing_table_is_an_error(dynamodb_client: DynamoDBClient, fresh_table:
     report = check_table(dynamodb_client, fresh_table)
 
     assert not report.healthy
-    assert messages(report, "error") == [
-        f"table does not exist; create it with `dynsession create-table --table {fresh_table}` "
+    region, endpoint = dynamodb_client.meta.region_name, dynamodb_client.meta.endpoint_url
+    expected = (
+        f"table '{fresh_table}' does not exist in region {region} at {endpoint}; create it there with "
+        f"`dynsession create-table --table {fresh_table} --region {region} --endpoint-url {endpoint}` "
         "or pass create_table_if_missing=True"
-    ]
-    with pytest.raises(
-        TableConfigError, match=f"DynamoDB table '{fresh_table}': error: table does not exist"
-    ):
+    )
+    assert messages(report, "error") == [expected]
+    with pytest.raises(TableConfigError) as raised:
         report.raise_for_errors()
+    assert str(raised.value) == f"DynamoDB table '{fresh_table}': error: {expected}"
 
 
 def test_wrong_hash_key_type_is_an_error(dynamodb_client: DynamoDBClient, fresh_table: str) -> None:

@@ -14,7 +14,8 @@ import botocore.config
 
 from .. import tables
 from ..clock import Clock, system_clock
-from ..exceptions import SessionConflict, SessionTooLarge, TableConfigError
+from ..exceptions import SessionConflict, SessionTooLarge, StoreUnavailable, TableConfigError
+from ..explain import STORE, explain
 from .base import SessionRecord
 from .capacity import CapacityTally
 from .dynamodb_wire import MAX_ITEM_BYTES, ConditionFailed, item_size, translate_errors
@@ -211,7 +212,8 @@ class DynamoDBStore:
         ``create_table_if_missing``, else check it if ``validate_on_startup``; log the warnings.
 
         Raises TableConfigError with the report's message when the table cannot hold sessions,
-        StoreUnavailable when DynamoDB cannot be asked.
+        StoreUnavailable when DynamoDB cannot be asked (its message says what to set, as the
+        ``dynsession`` command does).
         """
         if not (self.create_table_if_missing or self.validate_on_startup):
             return
@@ -221,7 +223,14 @@ class DynamoDBStore:
                 "operations only): pass validate_on_startup=False and check the table with "
                 "`dynsession check-table`"
             )
-        report = await (self.create_table() if self.create_table_if_missing else self.check_table())
+        try:
+            report = await (self.create_table() if self.create_table_if_missing else self.check_table())
+        except StoreUnavailable as exc:
+            # Said as the `dynsession` command says it: what is missing, where boto3 looked, what to set.
+            reason = explain(exc, spelling=STORE, endpoint_option=self._endpoint_url)
+            raise StoreUnavailable(
+                f"DynamoDB table {self.table_name!r} could not be checked: {reason}", original=exc.original
+            ) from exc
         report.raise_for_errors()
         for finding in report.warnings:
             logger.warning("DynamoDB table %r: %s", self.table_name, finding.message)

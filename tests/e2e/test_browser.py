@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,9 +55,18 @@ def session_cookie(context: BrowserContext, url: str) -> dict[str, Any] | None:
 
 
 def session_json(page: Page) -> dict[str, Any]:
-    """GET /session from inside the page, so the browser sends its own cookies."""
-    result: dict[str, Any] = page.evaluate("fetch('/session').then(response => response.json())")
+    """GET /session.json from inside the page, so the browser sends its own cookies."""
+    result: dict[str, Any] = page.evaluate("fetch('/session.json').then(response => response.json())")
     return result
+
+
+def status(page: Page) -> str:
+    return page.locator("#status-text").inner_text()
+
+
+def shoot(page: Page, path: Path) -> None:
+    page.screenshot(path=str(path), full_page=True)
+    assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def cart_skus(page: Page) -> list[str]:
@@ -81,19 +91,29 @@ def test_cookie_flow_in_chromium(
     page.goto(url + "cart")
     assert page.locator("#empty").is_visible()
     assert session_cookie(browser, url) is None
-    first = session_json(page)
-    assert first["session"] == {} and first["info"]["is_new"] is True
+    assert status(page) == "No session stored yet: nothing is written until a page changes the session."
+    assert session_json(page) == {"stored": False, "session": {}, "info": None}
     assert session_cookie(browser, url) is None
 
     # The home page counts visits: the first write sets the cookie, later ones keep its value.
     page.goto(url)
     assert page.locator("#visits").inner_text() == "1"
+    assert status(page).startswith("New session written:")
+    assert re.fullmatch(
+        r"Expires at \d\d:\d\d:\d\d UTC \(in (30|29) min\) unless you come back sooner; "
+        r"ends for good at \d\d:\d\d:\d\d UTC \(in (8 h|7 h 59 min)\)\.",
+        page.locator("#deadlines").inner_text(),
+    )
+    # The stylesheet comes from the app itself and is applied.
+    assert page.evaluate("getComputedStyle(document.querySelector('header')).display") == "flex"
     cookie = session_cookie(browser, url)
     assert cookie is not None and cookie["httpOnly"] is True
     anonymous = cookie["value"]
     page.reload()
     assert page.locator("#visits").inner_text() == "2"
+    assert status(page) == "Session loaded and saved: this visit changed it."
     assert session_cookie(browser, url) == cookie
+    shoot(page, tmp_path / "home.png")
 
     # A failed login changes nothing; a good one moves the session to a new ID and keeps its data.
     page.goto(url + "login")
@@ -138,18 +158,24 @@ def test_cookie_flow_in_chromium(
     assert "probe=1" in visible
     assert f"{COOKIE}=" not in visible and logged_in["value"] not in visible
 
-    screenshot = tmp_path / "cart.png"
-    page.screenshot(path=str(screenshot), full_page=True)
-    assert screenshot.stat().st_size > 0
-    assert screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert status(page) == "Session loaded: this page only read it, so nothing was written."
+    shoot(page, tmp_path / "cart.png")
+
+    # The session page shows the stored data with readable times, and leads back to the shop.
+    page.goto(url + "session")
+    assert '"user"' in page.locator("#session-data").inner_text()
+    assert "UTC" in page.locator("#session-info").inner_text()
+    shoot(page, tmp_path / "session.png")
+    page.click("#back")
+    page.wait_for_url(url)
+    page.goto(url + "cart")
 
     # Logout deletes the session and the cookie.
     page.click("#logout")
     page.wait_for_url(url + "login?bye=1")
     assert page.locator("#bye").is_visible()
     assert session_cookie(browser, url) is None
-    after = session_json(page)
-    assert after["session"] == {} and after["info"]["is_new"] is True
+    assert session_json(page) == {"stored": False, "session": {}, "info": None}
 
     # Back and forward show pages fetched afresh: nothing of the old session comes back.
     page.go_back()

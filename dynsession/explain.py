@@ -1,0 +1,133 @@
+"""Why DynamoDB could not be asked, and where a missing table should be created, in words a person
+can act on: what is missing, where boto3 looked, what to set.
+
+One wording for the ``dynsession`` command and the middleware's startup check; ``Spelling`` says
+how the reader sets a region or an endpoint (command-line flags, or ``DynamoDBStore`` arguments).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import botocore.exceptions
+
+from .exceptions import StoreError
+
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
+
+
+@dataclass(frozen=True, slots=True)
+class Spelling:
+    """How the reader passes a region and an endpoint, in the phrases the explanations use."""
+
+    region_absent: str
+    region_fix: str
+    endpoint_name: str
+    endpoint_fix: str
+
+
+CLI = Spelling(
+    region_absent="--region not given",
+    region_fix="pass --region",
+    endpoint_name="--endpoint-url",
+    endpoint_fix="pass --endpoint-url",
+)
+STORE = Spelling(
+    region_absent="no region_name given to DynamoDBStore",
+    region_fix="pass region_name= to DynamoDBStore",
+    endpoint_name="DynamoDBStore's endpoint_url",
+    endpoint_fix="pass endpoint_url= to DynamoDBStore",
+)
+
+_CREDENTIAL_VARIABLES = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+
+
+def explain(error: BaseException, *, spelling: Spelling, endpoint_option: str | None = None) -> str:
+    """One line saying why a DynamoDB call failed, for an error raised by boto3 or a
+    :class:`~dynsession.StoreError` wrapping one. ``endpoint_option`` is the endpoint the reader
+    passed explicitly (``--endpoint-url`` or ``endpoint_url=``), if any. Never raises."""
+    original = error.original if isinstance(error, StoreError) and error.original is not None else error
+    profile, config_file, credentials_file = _aws_files()
+    if isinstance(original, botocore.exceptions.NoRegionError):
+        return (
+            f"no AWS region configured: {spelling.region_absent}, AWS_DEFAULT_REGION not set, and "
+            f"profile {profile!r} in {config_file} names none; {spelling.region_fix} or set "
+            "AWS_DEFAULT_REGION"
+        )
+    if isinstance(original, botocore.exceptions.NoCredentialsError):
+        return (
+            f"no AWS credentials found: {_CREDENTIAL_VARIABLES} not set, profile {profile!r} has none "
+            f"in {credentials_file} or {config_file}, and no container or instance role answered; "
+            f"set AWS_PROFILE, or {_CREDENTIAL_VARIABLES} (any values do for a local DynamoDB)"
+        )
+    if isinstance(original, botocore.exceptions.ProfileNotFound):
+        return (
+            f"AWS profile {profile!r} (from AWS_PROFILE) not found in {config_file} or {credentials_file}; "
+            "add it there, or set AWS_PROFILE to a profile that exists"
+        )
+    if isinstance(original, botocore.exceptions.EndpointConnectionError):
+        url = str(original.kwargs.get("endpoint_url", ""))
+        source = endpoint_source(endpoint_option, spelling)
+        if source is None:
+            return f"cannot reach the DynamoDB endpoint {url} (AWS's own); check the network and the region"
+        return (
+            f"cannot reach the DynamoDB endpoint {url} (from {source}): start the server there "
+            f"(`dynsession local` runs one on loopback), or {spelling.endpoint_fix} or set "
+            f"{ENDPOINT_VARIABLES[0]} to one that runs"
+        )
+    return " ".join(str(original).split())
+
+
+def endpoint_source(endpoint_option: str | None, spelling: Spelling) -> str | None:
+    """Where boto3 took a non-AWS endpoint from, or None when it uses AWS's own."""
+    if endpoint_option:
+        return spelling.endpoint_name
+    for variable in ENDPOINT_VARIABLES:
+        if os.environ.get(variable):
+            return variable
+    return None
+
+
+def client_location(client: Any) -> tuple[str | None, str | None]:
+    """The region and endpoint URL a boto3 client talks to; None for what it does not say."""
+    meta = getattr(client, "meta", None)
+    region, endpoint = getattr(meta, "region_name", None), getattr(meta, "endpoint_url", None)
+    return (region if isinstance(region, str) else None, endpoint if isinstance(endpoint, str) else None)
+
+
+def is_aws_endpoint(url: str) -> bool:
+    """True for AWS's own DynamoDB endpoints, which the region alone selects."""
+    host = urlsplit(url).hostname or ""
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws"))
+
+
+def create_table_command(
+    table_name: str,
+    *,
+    region: str | None,
+    endpoint_url: str | None,
+    partition_key: str = "id",
+    ttl_attribute: str = "ttl",
+) -> str:
+    """The ``dynsession create-table`` command line that creates this table where a client looks."""
+    words = ["dynsession", "create-table", "--table", table_name]
+    if partition_key != "id":
+        words += ["--partition-key", partition_key]
+    if ttl_attribute != "ttl":
+        words += ["--ttl-attribute", ttl_attribute]
+    if region:
+        words += ["--region", region]
+    if endpoint_url and not is_aws_endpoint(endpoint_url):
+        words += ["--endpoint-url", endpoint_url]
+    return shlex.join(words)
+
+
+def _aws_files() -> tuple[str, str, str]:
+    profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") or "default"
+    config_file = os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
+    credentials_file = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
+    return profile, config_file, credentials_file

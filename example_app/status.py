@@ -1,0 +1,58 @@
+"""What happened to the session on this request, and its times, in words for the shop's pages."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from dynsession import SessionInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """``kind`` is ``written``, ``saved``, ``loaded``, ``expired``, ``restarted`` or ``none``;
+    ``text`` says it in a sentence; ``stored`` is True when a session exists after this request."""
+
+    kind: str
+    text: str
+    stored: bool
+
+
+def describe(info: SessionInfo, *, had_cookie: bool, wrote: bool) -> Status:
+    """The status of a page's session. ``had_cookie``: the browser sent a session cookie;
+    ``wrote``: the page changed the session, so it is written when the response starts."""
+    if not info.is_new:
+        if wrote:
+            return Status("saved", "Session loaded and saved: this visit changed it.", True)
+        return Status("loaded", "Session loaded: this page only read it, so nothing was written.", True)
+    if had_cookie:
+        # A cookie whose session is gone: it expired, or it was ended elsewhere.
+        if wrote:
+            text = "Your previous session has expired, so this visit started a new one and stored it."
+            return Status("restarted", text, True)
+        text = "Your session has expired: nothing is stored until a page changes the session."
+        return Status("expired", text, False)
+    if wrote:
+        text = "New session written: this visit changed the session, so it was stored and the cookie set."
+        return Status("written", text, True)
+    return Status(
+        "none", "No session stored yet: nothing is written until a page changes the session.", False
+    )
+
+
+def wall_time(epoch: int) -> str:
+    """Epoch seconds as a time of day in UTC, such as ``14:03:12 UTC``."""
+    return time.strftime("%H:%M:%S UTC", time.gmtime(epoch))
+
+
+def relative(seconds: int) -> str:
+    """A duration from now in words: ``in 45 s``, ``in 29 min``, ``in 7 h 59 min``, ``3 min ago``."""
+    span = abs(seconds)
+    if span < 60:
+        amount = f"{span} s"
+    elif span < 3600:
+        amount = f"{span // 60} min"
+    else:
+        hours, minutes = divmod(span // 60, 60)
+        amount = f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return f"in {amount}" if seconds >= 0 else f"{amount} ago"
