@@ -6,7 +6,10 @@ the line before it, ``<!-- not-run: why -->``; that list is kept small (tests/te
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import textwrap
 import uuid
 from collections.abc import Iterator
@@ -22,7 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 REPO = Path(__file__).resolve().parent.parent
-DOCUMENTS = (REPO / "README.md", *sorted((REPO / "docs").glob("**/*.md")))
+DOCUMENTS = (*sorted((REPO / "docs").glob("**/*.md")), REPO / "README.md")
 
 _FENCE = re.compile(
     r"^(?P<indent> *)```(?P<language>[\w+-]*)[^\n]*\n(?P<code>.*?)^(?P=indent)```", re.M | re.S
@@ -76,6 +79,35 @@ def _outside_fences(text: str) -> str:
 def python_blocks(*paths: Path) -> list[Block]:
     """The ```python blocks of the given documents (default: README.md and every docs page)."""
     return [block for path in paths or DOCUMENTS for block in blocks(path) if block.language == "python"]
+
+
+def distinct(examples: list[Block]) -> list[Block]:
+    """The first of each set of blocks with the same code (the README repeats examples of the docs)."""
+    seen: dict[str, Block] = {}
+    for block in examples:
+        seen.setdefault(block.code, block)
+    return list(seen.values())
+
+
+def is_test_module(block: Block) -> bool:
+    """Whether the example is a pytest test module (it defines ``test_`` functions)."""
+    return re.search(r"^def test_", block.code, flags=re.MULTILINE) is not None
+
+
+def run_test_module(block: Block, directory: Path) -> subprocess.CompletedProcess[str]:
+    """Run an example test module with pytest in a process of its own, as an app's project would:
+    no plugins of this repository, no AWS settings, warnings as errors."""
+    (directory / "test_example.py").write_text(block.code, encoding="utf-8")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "DYNSESSION_"))}
+    env.update(PYTHONPATH=str(REPO), HOME=str(directory), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error", "test_example.py"],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 class ExampleRunner:

@@ -4,17 +4,28 @@ DYNSESSION_TEST_ENDPOINT) or MemoryStore; the main ones are checked for what the
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from .doc_examples import DOCUMENTS, Block, ExampleRunner, blocks, python_blocks
+from .doc_examples import (
+    DOCUMENTS,
+    Block,
+    ExampleRunner,
+    blocks,
+    distinct,
+    is_test_module,
+    python_blocks,
+    run_test_module,
+)
 from .items import is_expiry, set_cookie
 
 EXAMPLES = python_blocks()
-RUNNABLE = [block for block in EXAMPLES if block.not_run is None]
+RUNNABLE = distinct([block for block in EXAMPLES if block.not_run is None])
 
 
 @pytest.fixture
@@ -30,17 +41,20 @@ def in_section(title: str) -> list[Block]:
     return [block for block in RUNNABLE if block.section == title]
 
 
-@pytest.mark.parametrize("block", RUNNABLE, ids=lambda block: block.id)
+@pytest.mark.parametrize("block", [b for b in RUNNABLE if not is_test_module(b)], ids=lambda block: block.id)
 def test_example_runs(block: Block, run_example: ExampleRunner) -> None:
-    """The example executes; an app it builds starts up (options checked, table checked); the
-    pytest-style tests it defines pass."""
+    """The example executes, and an app it builds starts up (options checked, table checked)."""
     namespace = run_example(block)
     if "app" in namespace:
         with TestClient(namespace["app"], base_url="https://testserver"):
             pass
-    tests = [value for name, value in namespace.items() if name.startswith("test_") and callable(value)]
-    for test in tests:
-        test()
+
+
+@pytest.mark.parametrize("block", [b for b in RUNNABLE if is_test_module(b)], ids=lambda block: block.id)
+def test_example_test_module_passes(block: Block, tmp_path: Path) -> None:
+    result = run_test_module(block, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"^\d+ passed", result.stdout, flags=re.MULTILINE), result.stdout
 
 
 @pytest.mark.parametrize("block", in_section("Quick start"), ids=lambda block: block.id)
@@ -74,7 +88,7 @@ def test_the_main_examples_are_found() -> None:
     """The checks above look examples up by section: each finds the docs' copy at least."""
     assert {block.path.name for block in in_section("Quick start")} >= {"index.md"}
     assert {block.path.name for block in in_section("Login and logout")} >= {"sessions.md"}
-    assert any(block.path.name == "testing.md" for block in RUNNABLE)
+    assert any(block.path.name == "testing.md" and is_test_module(block) for block in EXAMPLES)
 
 
 def test_fragments_are_marked_few_and_say_why() -> None:
