@@ -25,13 +25,14 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 REPO = Path(__file__).resolve().parent.parent
-DOCUMENTS = (*sorted((REPO / "docs").glob("**/*.md")), REPO / "README.md")
+README = REPO / "README.md"
+DOCUMENTS = (*sorted((REPO / "docs").glob("**/*.md")), README)
 
 _FENCE = re.compile(
     r"^(?P<indent> *)```(?P<language>[\w+-]*)[^\n]*\n(?P<code>.*?)^(?P=indent)```", re.M | re.S
 )
 _NOT_RUN = re.compile(r"<!--\s*not-run:\s*(?P<reason>.*?)\s*-->\s*$")
-_HEADING = re.compile(r"^#{1,6} +(?P<title>.+?) *$", re.M)
+_HEADING = re.compile(r"^(?P<level>#{1,6}) +(?P<title>.+?) *$", re.M)
 # A table the examples name, and the region they pass, if any: both rewritten per run.
 _TABLE = re.compile(r'DynamoDBStore\(\s*"(?P<name>[^"]+)"')
 _REGION = re.compile(r'region_name="(?P<region>[^"]+)"')
@@ -46,6 +47,9 @@ class Block:
     language: str
     code: str
     section: str
+    """The title of the nearest heading above the block."""
+    chapter: str
+    """The title of the nearest ``## `` heading above the block."""
     not_run: str | None
 
     @property
@@ -60,13 +64,15 @@ def blocks(path: Path) -> Iterator[Block]:
         before = text[: match.start()]
         previous = before.rstrip("\n").rsplit("\n", 1)[-1]
         marker = _NOT_RUN.search(previous)
-        headings = _HEADING.findall(_outside_fences(before))
+        headings = [(len(level), title) for level, title in _HEADING.findall(_outside_fences(before))]
+        chapters = [title for level, title in headings if level == 2]
         yield Block(
             path=path,
             line=before.count("\n") + 1,
             language=match["language"],
             code=textwrap.dedent(match["code"]),
-            section=headings[-1] if headings else "",
+            section=headings[-1][1] if headings else "",
+            chapter=chapters[-1] if chapters else "",
             not_run=marker["reason"] if marker else None,
         )
 
@@ -123,18 +129,22 @@ class ExampleRunner:
 
     def __call__(self, block: Block) -> dict[str, Any]:
         """Run one example; return the module namespace it built."""
-        region = _REGION.search(block.code)
+        return self.run_code(block.code, block.id)
+
+    def run_code(self, code: str, name: str = "example") -> dict[str, Any]:
+        """Run example code; ``name`` is the file name its tracebacks show."""
+        region = _REGION.search(code)
         client = boto3.client(
             "dynamodb", endpoint_url=self.endpoint, region_name=region["region"] if region else None
         )
         renamed: dict[str, str] = {}
-        for name in sorted({match["name"] for match in _TABLE.finditer(block.code)}):
-            renamed[name] = f"docs-{uuid.uuid4().hex[:10]}"
-            tables.create_table(client, renamed[name], wait_timeout=30, poll_interval=0.2)
-            self.created.append((client, renamed[name]))
-        code = _TABLE.sub(lambda m: m[0].replace(f'"{m["name"]}"', f'"{renamed[m["name"]]}"'), block.code)
+        for table in sorted({match["name"] for match in _TABLE.finditer(code)}):
+            renamed[table] = f"docs-{uuid.uuid4().hex[:10]}"
+            tables.create_table(client, renamed[table], wait_timeout=30, poll_interval=0.2)
+            self.created.append((client, renamed[table]))
+        code = _TABLE.sub(lambda m: m[0].replace(f'"{m["name"]}"', f'"{renamed[m["name"]]}"'), code)
         namespace: dict[str, Any] = {"__name__": "doc_example"}
-        exec(compile(code, block.id, "exec"), namespace)
+        exec(compile(code, name, "exec"), namespace)
         return namespace
 
     def close(self) -> None:

@@ -12,25 +12,19 @@ import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from starlette.testclient import TestClient
 
-from dynsession import tables
-
 from .clients import free_port
+from .doc_examples import README, REPO, ExampleRunner, blocks
 from .items import is_expiry, set_cookie
 
-REPO = Path(__file__).resolve().parent.parent
-README = REPO / "README.md"
 BIN = Path(sys.executable).parent
 TIMEOUT = 60.0
 
@@ -38,10 +32,7 @@ TIMEOUT = 60.0
 def fenced(section: str) -> list[tuple[str, str]]:
     """Every fenced block of one ``## `` section of the README as (language, text), in order;
     blocks indented under a list item come out dedented."""
-    text = README.read_text(encoding="utf-8")
-    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"^( *)```(\w*)\n(.*?)^\1```", body, flags=re.DOTALL | re.MULTILINE)
-    return [(language, textwrap.dedent(code)) for _, language, code in blocks]
+    return [(block.language, block.code) for block in blocks(README) if block.chapter == section]
 
 
 def examples(section: str) -> list[str]:
@@ -55,27 +46,15 @@ def shell_block(section: str, containing: str) -> str:
 
 
 @pytest.fixture
-def run_example(dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], dict[str, Any]]:
+def run_example(
+    dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[str], dict[str, Any]]]:
     """Execute an example with its table created on the test endpoint; return its namespace."""
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
     monkeypatch.setenv("SESSION_SECRET", "old-key,new-key")
-
-    def run(code: str) -> dict[str, Any]:
-        name = f"readme-{uuid.uuid4().hex[:8]}"
-        region = re.search(r'region_name="([^"]+)"', code)
-        client = boto3.client(
-            "dynamodb", endpoint_url=dynamodb_endpoint, region_name=region[1] if region else None
-        )
-        tables.create_table(client, name, wait_timeout=30, poll_interval=0.2)
-        assert code.count('DynamoDBStore("sessions"') == 1
-        namespace: dict[str, Any] = {"__name__": "readme_example"}
-        exec(
-            compile(code.replace('DynamoDBStore("sessions"', f'DynamoDBStore("{name}"'), "README", "exec"),
-            namespace,
-        )
-        return namespace
-
-    return run
+    runner = ExampleRunner(dynamodb_endpoint)
+    yield lambda code: runner.run_code(code, "README")
+    runner.close()
 
 
 def test_quick_start_examples_count_visits(run_example: Callable[[str], dict[str, Any]]) -> None:
