@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -13,6 +13,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dynsession import SessionMiddleware, SessionStore, end_session, regenerate_session
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 SECRET = "benchmark-secret-key"
 # About 1 KB of JSON: what a signed-in user's session typically carries.
@@ -85,6 +88,20 @@ def starsessions_app() -> Starlette:
 
     middleware = [
         Middleware(StarSessionMiddleware, store=InMemoryStore(), cookie_https_only=True, lifetime=1800),
+        Middleware(SessionAutoloadMiddleware),
+    ]
+    return Starlette(routes=routes(lifecycle=False), middleware=middleware)
+
+
+def starsessions_redis_app(connection: Redis) -> Starlette:
+    """The app behind starsessions with its RedisStore over ``connection`` (redis-py's asyncio client)."""
+    from starsessions import SessionAutoloadMiddleware
+    from starsessions import SessionMiddleware as StarSessionMiddleware
+    from starsessions.stores.redis import RedisStore
+
+    store = RedisStore(connection=connection)
+    middleware = [
+        Middleware(StarSessionMiddleware, store=store, cookie_https_only=True, lifetime=1800),
         Middleware(SessionAutoloadMiddleware),
     ]
     return Starlette(routes=routes(lifecycle=False), middleware=middleware)

@@ -7,7 +7,18 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-_PACKAGES = ("dynsession", "starlette", "starsessions", "itsdangerous", "anyio", "boto3", "moto")
+_PACKAGES = (
+    "dynsession",
+    "starlette",
+    "starsessions",
+    "itsdangerous",
+    "anyio",
+    "boto3",
+    "aiohttp",
+    "aiodynamo",
+    "redis",
+    "moto",
+)
 
 
 def cpu_model() -> str:

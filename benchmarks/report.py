@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import calls, cpu, latency, report_calls
+from . import calls, cpu, latency, report_calls, report_transports, transports
 from .latency import percentile
 from .markdown import machine_line, table, yes
 
@@ -23,6 +23,7 @@ class Results:
     cpu: cpu.CpuResult
     blocking: latency.BlockingResult
     throughput: latency.ThroughputResult
+    transports: transports.TransportsResult | None = None
 
 
 def targets(results: Results) -> list[tuple[str, str, bool]]:
@@ -61,6 +62,9 @@ def targets(results: Results) -> list[tuple[str, str, bool]]:
     )
     rise = results.blocking.p99_increase_ms
     found.append((f"Probe p99 increase < {TARGET_P99_MS:g} ms", f"{rise:+.2f} ms", rise < TARGET_P99_MS))
+    if results.transports is not None:
+        # Section 6 lists its own targets too, so that a run of that section alone updates them.
+        found += [(t, m, ok) for t, m, ok in report_transports.targets(results.transports) if ok is not None]
     return found
 
 
@@ -80,6 +84,8 @@ def markdown(results: Results) -> str:
         _blocking(results),
         _throughput(results),
     ]
+    if results.transports is not None:
+        parts.append(report_transports.section(results.transports, results.machine))
     return "\n\n".join(parts) + "\n"
 
 

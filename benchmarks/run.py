@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import calls, cpu, latency, machine, plot, report
+from . import calls, cpu, latency, machine, plot, report, report_transports, transports
 
 HERE = Path(__file__).resolve().parent
 
@@ -24,6 +24,10 @@ class Sizes:
     probe_seconds: float  # per phase (section 4)
     probe_phases: int
     throughput_seconds: float  # per point (section 5)
+    transport_requests: int  # per row and round (section 6)
+    transport_rounds: int
+    load_clients: int  # concurrent clients under load (section 6)
+    load_seconds: float
     limiter_sizes: tuple[int, ...] = (4, 16, 64)
     client_counts: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
 
@@ -36,6 +40,10 @@ FULL = Sizes(
     probe_seconds=2.0,
     probe_phases=5,
     throughput_seconds=1.0,
+    transport_requests=200,
+    transport_rounds=15,
+    load_clients=64,
+    load_seconds=3.0,
 )
 TINY = Sizes(
     repeats=2,
@@ -45,15 +53,33 @@ TINY = Sizes(
     probe_seconds=0.1,
     probe_phases=1,
     throughput_seconds=0.05,
+    transport_requests=4,
+    transport_rounds=1,
+    load_clients=4,
+    load_seconds=0.1,
     limiter_sizes=(2, 4),
     client_counts=(1, 4),
 )
 
 
+def run_transports(
+    sizes: Sizes, endpoint_url: str | None = None, endpoint_name: str | None = None
+) -> transports.TransportsResult:
+    """Run section 6 alone."""
+    return transports.run_transports(
+        endpoint_url,
+        requests_per_round=sizes.transport_requests,
+        rounds=sizes.transport_rounds,
+        load_clients=sizes.load_clients,
+        load_seconds=sizes.load_seconds,
+        name=endpoint_name,
+    )
+
+
 def run_all(
     sizes: Sizes, endpoint_url: str | None = None, endpoint_name: str | None = None
 ) -> report.Results:
-    """Run the five sections in order and return their results."""
+    """Run the six sections in order and return their results."""
     started = datetime.datetime.now(datetime.timezone.utc)
     clock = time.perf_counter()
     call_results = calls.run_calls(
@@ -72,6 +98,7 @@ def run_all(
         cpu=cpu_results,
         blocking=blocking,
         throughput=throughput,
+        transports=run_transports(sizes, endpoint_url, endpoint_name),
     )
 
 
@@ -97,7 +124,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--quick", action="store_true", help="tiny sizes: checks the harness, measures nothing"
     )
     parser.add_argument("--output-dir", type=Path, default=HERE, help="where RESULTS.md and results.png go")
+    parser.add_argument(
+        "--section",
+        choices=["transports"],
+        help="run only this section and replace its part of the existing RESULTS.md",
+    )
     args = parser.parse_args(argv)
-    results = run_all(TINY if args.quick else FULL, args.endpoint_url, args.endpoint_name)
+    sizes = TINY if args.quick else FULL
+    if args.section == "transports":
+        print(write_section(run_transports(sizes, args.endpoint_url, args.endpoint_name), args.output_dir))
+        return 0
+    results = run_all(sizes, args.endpoint_url, args.endpoint_name)
     print(write(results, args.output_dir))
     return 0
+
+
+def write_section(result: transports.TransportsResult, directory: Path) -> str:
+    """Replace section 6 of ``directory``'s RESULTS.md (or start one); return the section."""
+    text = report_transports.section(result, machine.describe())
+    path = directory / "RESULTS.md"
+    existing = path.read_text(encoding="utf-8") if path.exists() else "# dynsession benchmarks\n"
+    directory.mkdir(parents=True, exist_ok=True)
+    path.write_text(report_transports.splice(existing, text), encoding="utf-8")
+    return text

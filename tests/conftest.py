@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import boto3
 import botocore.exceptions
@@ -15,7 +15,8 @@ from blockbuster import BlockBuster, blockbuster_ctx
 from dynsession import DynamoDBStore, MemoryStore, SessionStore
 from dynsession.testing import local_dynamodb
 
-from .support import CountingStore, FakeClock
+from .faults import FaultProxy, fault_proxy
+from .support import CountingStore, FakeClock, TransportName
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -121,25 +122,68 @@ def key_prefix() -> str:
     return f"t{uuid.uuid4().hex[:10]}:"
 
 
+@pytest.fixture(params=["boto3", "aiohttp"])
+def transport(request: pytest.FixtureRequest) -> TransportName:
+    """Each DynamoDBStore transport, one test run each."""
+    return cast(TransportName, request.param)
+
+
 @pytest.fixture
 def dynamodb_store(
-    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock
+    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock, transport: TransportName
 ) -> DynamoDBStore:
-    return DynamoDBStore(table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock)
+    return DynamoDBStore(
+        table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock, transport=transport
+    )
 
 
-@pytest.fixture(params=["memory", pytest.param("dynamodb", marks=pytest.mark.dynamodb)])
+@pytest.fixture(scope="session")
+def shared_fault_proxy(dynamodb_endpoint: str) -> Iterator[FaultProxy]:
+    with fault_proxy(dynamodb_endpoint) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def faults(shared_fault_proxy: FaultProxy) -> Iterator[FaultProxy]:
+    """The fault-injecting proxy in front of the DynamoDB endpoint, without faults or counts."""
+    shared_fault_proxy.reset()
+    yield shared_fault_proxy
+    shared_fault_proxy.reset()
+
+
+@pytest.fixture
+def proxied_store(
+    faults: FaultProxy, table_name: str, key_prefix: str, clock: FakeClock, transport: TransportName
+) -> DynamoDBStore:
+    """A DynamoDBStore (each transport) whose requests pass through ``faults``."""
+    return DynamoDBStore(
+        table_name, endpoint_url=faults.url, key_prefix=key_prefix, clock=clock, transport=transport
+    )
+
+
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("dynamodb-boto3", marks=pytest.mark.dynamodb),
+        pytest.param("dynamodb-aiohttp", marks=pytest.mark.dynamodb),
+    ]
+)
 def store_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
 def store(store_kind: str, clock: FakeClock, request: pytest.FixtureRequest) -> SessionStore:
-    """Every store implementation, one test run each."""
+    """Every store implementation (DynamoDBStore once per transport), one test run each."""
     if store_kind == "memory":
         return MemoryStore(clock=clock)
-    result: DynamoDBStore = request.getfixturevalue("dynamodb_store")
-    return result
+    return DynamoDBStore(
+        request.getfixturevalue("table_name"),
+        endpoint_url=request.getfixturevalue("dynamodb_endpoint"),
+        key_prefix=request.getfixturevalue("key_prefix"),
+        clock=clock,
+        transport=cast(TransportName, store_kind.removeprefix("dynamodb-")),
+    )
 
 
 @pytest.fixture

@@ -1,63 +1,192 @@
-"""Fault injection and send counting at botocore's ``before-send`` hook of a store's own client.
+"""Fault injection for any transport: a loopback HTTP proxy in front of the DynamoDB endpoint.
 
-A handler that returns a response stands in for one HTTP exchange, so botocore's retry loop, error
-parsing and dynsession's translation all run; sends it lets through reach the server over the wire.
+Stores under test send their requests to :class:`FaultProxy`'s URL. The proxy passes every request
+through to the real endpoint (moto's server, dynalite) unless a :class:`Fault` registered for its
+operation (the ``X-Amz-Target`` header) answers instead: an error answer, a delay, a dropped
+connection or silence. The store's own retry loop, error parsing and dynsession's translation all
+run. It counts the requests of each operation and remembers them (operation and JSON body) and
+which access key signed each.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
-from collections.abc import Callable, Iterator
-from typing import Any, cast
+import socket
+import threading
+import time
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
 
-from botocore.awsrequest import AWSPreparedRequest, AWSResponse, HTTPHeaders
-
-from dynsession import DynamoDBStore
-
-
-class _Body:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def stream(self, **kwargs: Any) -> Iterator[bytes]:
-        yield self.body
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "date", "server"}
 
 
 class Fault:
-    """Answers one DynamoDB operation with error ``code`` (HTTP ``status``) for its first ``times``
-    sends (all of them when ``times`` is None), then lets sends through. ``sent`` counts every send.
-    With ``status=200`` the answer is an empty success instead."""
+    """Answers one DynamoDB operation for its first ``times`` requests (all of them when ``times``
+    is None), then lets requests through. ``sent`` counts every request of the operation.
 
-    def __init__(self, code: str, *, status: int = 400, times: int | None = None) -> None:
-        self.code, self.status, self.times = code, status, times
+    ``status``/``code``: an error answer (``status=200`` answers an empty success instead).
+    ``action``: ``"answer"`` (the default), ``"delay"`` (wait ``seconds``, then pass the request
+    through), ``"drop"`` (close the connection without answering), ``"silence"`` (hold the
+    connection open, unanswered, for ``seconds``) or ``"bad_checksum"`` (pass the request through
+    and answer with a wrong ``x-amz-crc32``).
+    """
+
+    def __init__(
+        self,
+        code: str = "",
+        *,
+        status: int = 400,
+        times: int | None = None,
+        action: str = "answer",
+        seconds: float = 0.0,
+    ) -> None:
+        self.code, self.status, self.times, self.action, self.seconds = code, status, times, action, seconds
         self.sent = 0
 
-    def __call__(self, request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse | None:
+    def applies(self) -> bool:
         self.sent += 1
-        if self.times is not None and self.sent > self.times:
-            return None
-        body = {} if self.status == 200 else {"__type": f"com.amazonaws.dynamodb.v20120810#{self.code}"}
-        headers = HTTPHeaders()
-        headers["x-amzn-RequestId"] = "injected"
-        headers["Content-Type"] = "application/x-amz-json-1.0"
-        return AWSResponse(request.url, self.status, headers, _Body(json.dumps(body).encode()))
+        return self.times is None or self.sent <= self.times
 
 
-def inject(store: DynamoDBStore, operation: str, fault: Fault) -> Fault:
-    """Register ``fault`` for ``operation`` (``PutItem``, ``GetItem``, …) on the store's client."""
-    # botocore's stubs declare event handlers as returning None; before-send ones may return a response.
-    handler = cast("Callable[..., None]", fault)
-    store.client.meta.events.register(f"before-send.dynamodb.{operation}", handler)
-    return fault
+class FaultProxy:
+    """The proxy (see the module docstring); ``url`` is its address on 127.0.0.1."""
+
+    def __init__(self, upstream: str) -> None:
+        parts = urlsplit(upstream)
+        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self.faults: dict[str, Fault] = {}
+        self.sends: Counter[str] = Counter()
+        self.access_keys: list[str] = []
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most requests the proxy held at once
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(_Handler):
+            owner = proxy
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def inject(self, operation: str, fault: Fault) -> Fault:
+        """Register ``fault`` for ``operation`` (``PutItem``, ``GetItem``, …), replacing any other."""
+        with self._lock:
+            self.faults[operation] = fault
+        return fault
+
+    def reset(self) -> None:
+        with self._lock:
+            self.faults.clear()
+            self.sends.clear()
+            self.access_keys.clear()
+            self.requests.clear()
+            self.most_in_flight = 0
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def _enter(self, change: int) -> None:
+        with self._lock:
+            self.in_flight += change
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+
+    def _note(self, operation: str, authorization: str, body: bytes) -> Fault | None:
+        with self._lock:
+            self.sends[operation] += 1
+            self.requests.append((operation, json.loads(body or b"{}")))
+            credential = authorization.partition("Credential=")[2]
+            if credential:
+                self.access_keys.append(credential.split("/", 1)[0])
+            fault = self.faults.get(operation)
+        return fault if fault is not None and fault.applies() else None
 
 
-class Sends:
-    """Counts the HTTP sends (retries included) of each DynamoDB operation of a store's client."""
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    owner: FaultProxy
 
-    def __init__(self, store: DynamoDBStore) -> None:
-        self.by_operation: dict[str, int] = {}
-        store.client.meta.events.register("before-send.dynamodb", self._count)
+    def log_message(self, format: str, *args: object) -> None:
+        return
 
-    def _count(self, event_name: str, **kwargs: Any) -> None:
-        operation = event_name.rsplit(".", 1)[-1]
-        self.by_operation[operation] = self.by_operation.get(operation, 0) + 1
+    def do_GET(self) -> None:
+        self._forward(b"")
+
+    def do_POST(self) -> None:
+        self.owner._enter(1)
+        try:
+            self._post()
+        finally:
+            self.owner._enter(-1)
+
+    def _post(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        operation = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
+        fault = self.owner._note(operation, self.headers.get("Authorization", ""), body)
+        if fault is None:
+            self._forward(body)
+        elif fault.action == "bad_checksum":
+            self._forward(body, checksum="1")
+        elif fault.action == "delay":
+            time.sleep(fault.seconds)
+            self._forward(body)
+        elif fault.action == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+        elif fault.action == "silence":
+            time.sleep(fault.seconds)
+            self.close_connection = True
+        else:
+            answer = (
+                {} if fault.status == 200 else {"__type": f"com.amazonaws.dynamodb.v20120810#{fault.code}"}
+            )
+            self._answer(
+                fault.status, [("Content-Type", "application/x-amz-json-1.0")], json.dumps(answer).encode()
+            )
+
+    def _forward(self, body: bytes, checksum: str | None = None) -> None:
+        connection = http.client.HTTPConnection(*self.owner.upstream, timeout=30)
+        try:
+            headers = {name: value for name, value in self.headers.items() if name.lower() != "connection"}
+            connection.request(self.command, self.path, body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+            kept = [(n, v) for n, v in response.getheaders() if n.lower() not in _HOP_BY_HOP]
+        finally:
+            connection.close()
+        if checksum is not None:
+            kept = [(n, v) for n, v in kept if n.lower() != "x-amz-crc32"] + [("x-amz-crc32", checksum)]
+        self._answer(response.status, kept, payload)
+
+    def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
+        self.send_response(status)
+        names = {name.lower() for name, _ in headers}
+        for name, value in headers:
+            self.send_header(name, value)
+        if "x-amzn-requestid" not in names:
+            self.send_header("x-amzn-RequestId", "injected")
+        if "x-amz-crc32" not in names:
+            self.send_header("x-amz-crc32", str(zlib.crc32(payload)))
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+@contextmanager
+def fault_proxy(upstream: str) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(upstream)
+    try:
+        yield proxy
+    finally:
+        proxy.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -15,6 +15,9 @@ from dynsession import SessionMiddleware, SessionRecord, SessionStore
 from dynsession.testing import FakeClock as FakeClock  # re-exported for the tests
 
 SECRET = "test-secret-key"
+
+TransportName = Literal["boto3", "aiohttp"]
+"""A DynamoDBStore transport the tests run over (the ``transport`` fixture's values)."""
 
 
 class CountingStore:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import calls, cpu, latency, report, report_calls, run
+from benchmarks import calls, cpu, latency, report, report_calls, report_transports, run, transports
 
 pytestmark = pytest.mark.bench_smoke
 
@@ -31,6 +31,13 @@ def blocking_results() -> latency.BlockingResult:
 @pytest.fixture(scope="module")
 def throughput_results() -> latency.ThroughputResult:
     return latency.run_throughput(seconds=0.05, limiter_sizes=(1, 2), client_counts=(1, 2), latency=0.002)
+
+
+@pytest.fixture(scope="module")
+def transport_results(dynamodb_endpoint: str) -> transports.TransportsResult:
+    return transports.run_transports(
+        dynamodb_endpoint, requests_per_round=3, rounds=1, load_clients=3, load_seconds=0.05
+    )
 
 
 def test_every_scenario_makes_exactly_the_minimum_calls(call_results: calls.CallsResult) -> None:
@@ -88,19 +95,71 @@ def test_throughput_measures_every_point(throughput_results: latency.ThroughputR
     assert result.at(1, 2).bound(0.002) == 500
 
 
+def test_transports_section_times_every_row_and_counts_its_calls(
+    transport_results: transports.TransportsResult,
+) -> None:
+    result = transport_results
+    expected = {"read": {"GetItem": 1.0}, "write": {"GetItem": 1.0, "PutItem": 1.0}}
+    for name in (transports.BOTO3, transports.NATIVE):
+        for kind, calls_per_request in expected.items():
+            row = result.request(name, kind)
+            assert row is not None and len(row.cpu) == 1 and row.cpu_us > 0
+            assert dict(row.calls_per_request) == calls_per_request, (name, kind)
+    bare = result.request(transports.BARE, "read")
+    assert bare is not None and dict(bare.calls_per_request) == {}
+    # starsessions with Redis runs where redis-server is installed; elsewhere the report says how.
+    if result.request(transports.REDIS, "read") is None:
+        assert "apt-get install redis-server" in result.unavailable[transports.REDIS]
+    else:
+        assert transports.REDIS not in result.unavailable
+    expected_calls = {
+        (transports.BOTO3, "GetItem"),
+        (transports.BOTO3, "PutItem"),
+        (transports.NATIVE, "GetItem"),
+        (transports.NATIVE, "PutItem"),
+        (transports.RAW, "GetItem"),
+    }
+    if transports.AIODYNAMO not in result.unavailable:  # a reference, where aiodynamo is installed
+        expected_calls |= {(transports.AIODYNAMO, "GetItem"), (transports.AIODYNAMO, "PutItem")}
+    assert {(row.name, row.kind) for row in result.calls} == expected_calls
+    assert [load.name for load in result.load] == [transports.BOTO3, transports.NATIVE]
+    assert all(load.clients == 3 and load.requests_per_second > 0 for load in result.load)
+    assert [target for target, _, _ in report_transports.targets(result)][0].startswith("Native transport")
+
+
+def test_transports_section_replaces_its_part_of_results(
+    transport_results: transports.TransportsResult, tmp_path: Path
+) -> None:
+    (tmp_path / "RESULTS.md").write_text("# dynsession benchmarks\n\n## 5. Before\n", encoding="utf-8")
+    first = run.write_section(transport_results, tmp_path)
+    run.write_section(transport_results, tmp_path)
+    text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert text.startswith("# dynsession benchmarks\n\n## 5. Before\n")
+    assert text.count("## 6. DynamoDB transports") == 1
+    assert first in text
+
+
 def test_report_writes_markdown_and_plot(
     call_results: calls.CallsResult,
     cpu_results: cpu.CpuResult,
     blocking_results: latency.BlockingResult,
     throughput_results: latency.ThroughputResult,
+    transport_results: transports.TransportsResult,
     tmp_path: Path,
 ) -> None:
     results = report.Results(
-        "test machine", "now", 1.0, call_results, cpu_results, blocking_results, throughput_results
+        "test machine",
+        "now",
+        1.0,
+        call_results,
+        cpu_results,
+        blocking_results,
+        throughput_results,
+        transport_results,
     )
     text = run.write(results, tmp_path)
     assert (tmp_path / "RESULTS.md").read_text(encoding="utf-8") == text
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")
-    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## Targets"):
+    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## Targets"):
         assert heading in text
     assert "| Calls per request = the minimum, every scenario | 7 of 7 rows | yes |" in text

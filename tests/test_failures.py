@@ -1,7 +1,8 @@
-"""Store failures surface: throttling is retried by botocore, everything else becomes a 503 (or propagates).
+"""Store failures surface: throttling is retried by the transport, everything else becomes a 503 (or
+propagates). Every test runs over both transports.
 
-Faults are injected at botocore's ``before-send`` hook (see tests/faults.py), so botocore's real retry
-loop runs and the calls a fault lets through reach moto's server over the wire.
+Faults are injected by a loopback proxy in front of the DynamoDB endpoint (see tests/faults.py), so
+the transport's real retry loop runs and the requests a fault lets through reach the server.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from dynsession import DynamoDBStore, SessionMiddleware, StoreError, StoreUnavailable, end_session
 from dynsession.cookies import CookieSigner
 
-from .faults import Fault, inject
+from .faults import Fault, FaultProxy
 from .items import stored_item
-from .support import SECRET, FakeClock
+from .support import SECRET, FakeClock, TransportName
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -88,7 +89,7 @@ def assert_replaced_by_503(response: Any) -> None:
     assert response.headers["retry-after"] == "1"
 
 
-# -- throttling: botocore retries it, dynsession adds no loop of its own -----------------------------
+# -- throttling: the transport retries it, dynsession adds no loop of its own -------------------------
 
 
 @pytest.mark.parametrize(
@@ -96,47 +97,54 @@ def assert_replaced_by_503(response: Any) -> None:
     [("PutItem", "ProvisionedThroughputExceededException"), ("GetItem", "ThrottlingException")],
 )
 def test_throttled_twice_then_served(
-    dynamodb_store: DynamoDBStore,
+    proxied_store: DynamoDBStore,
+    faults: FaultProxy,
     dynamodb_client: DynamoDBClient,
     clock: FakeClock,
     operation: str,
     code: str,
 ) -> None:
     calls = Calls()
-    with https_client(failing_app(dynamodb_store, clock, calls)) as client:
+    with https_client(failing_app(proxied_store, clock, calls)) as client:
         assert client.post("/update", json={"before": 1}).status_code == 200
-        fault = inject(dynamodb_store, operation, Fault(code, times=2))
+        fault = faults.inject(operation, Fault(code, times=2))
         response = client.post("/update", json={"after": 2})
         assert response.status_code == 200
         assert response.text == APP_BODY
         assert client.get("/view").json() == {"before": 1, "after": 2}
     # Two throttled sends and the one that got through (plus, for GetItem, the /view read).
     assert fault.sent == (3 if operation == "PutItem" else 4)
-    item = stored_item(dynamodb_client, dynamodb_store, client.cookies["session"])
+    item = stored_item(dynamodb_client, proxied_store, client.cookies["session"])
     assert item is not None and item["ver"] == {"N": "2"}
 
 
 def test_throttled_past_retries_is_503_and_the_item_unchanged(
-    dynamodb_endpoint: str,
+    faults: FaultProxy,
     table_name: str,
     key_prefix: str,
     dynamodb_client: DynamoDBClient,
     clock: FakeClock,
+    transport: TransportName,
 ) -> None:
-    # Two attempts instead of the default four keep botocore's throttling backoff (up to 1 s, 2 s,
-    # 4 s) short; the path to the 503 is the same.
+    # Two attempts instead of the default four keep the throttling backoff (up to 1 s, 2 s, 4 s)
+    # short; the path to the 503 is the same.
     config = botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 2})
     store = DynamoDBStore(
-        table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, config=config, clock=clock
+        table_name,
+        endpoint_url=faults.url,
+        key_prefix=key_prefix,
+        config=config,
+        clock=clock,
+        transport=transport,
     )
     calls = Calls()
     with https_client(failing_app(store, clock, calls)) as client:
         client.post("/update", json={"kept": True})
         cookie = client.cookies["session"]
         before = stored_item(dynamodb_client, store, cookie)
-        fault = inject(store, "PutItem", Fault("RequestLimitExceeded"))
+        fault = faults.inject("PutItem", Fault("RequestLimitExceeded"))
         assert_replaced_by_503(client.post("/update", json={"lost": True}))
-    # botocore retried once; dynsession added no attempt of its own.
+    # The transport retried once; dynsession added no attempt of its own.
     assert fault.sent == 2
     assert stored_item(dynamodb_client, store, cookie) == before
 
@@ -165,9 +173,15 @@ def seconds_to_a_503_at_load(store: DynamoDBStore, clock: FakeClock, session_id:
     return elapsed
 
 
-def test_closed_port_is_503_within_the_configured_bounds(table_name: str, clock: FakeClock) -> None:
+def test_closed_port_is_503_within_the_configured_bounds(
+    table_name: str, clock: FakeClock, transport: TransportName
+) -> None:
     store = DynamoDBStore(
-        table_name, endpoint_url=f"http://127.0.0.1:{closed_port()}", validate_on_startup=False, clock=clock
+        table_name,
+        endpoint_url=f"http://127.0.0.1:{closed_port()}",
+        validate_on_startup=False,
+        clock=clock,
+        transport=transport,
     )
     elapsed = seconds_to_a_503_at_load(store, clock, "A" * 43)
     # The default client makes 4 attempts (botocore's max_attempts=3 counts retries), each with
@@ -215,7 +229,7 @@ def silent_server() -> Iterator[SilentServer]:
 
 
 def test_unanswered_reads_are_503_within_a_user_config(
-    table_name: str, clock: FakeClock, silent_server: SilentServer
+    table_name: str, clock: FakeClock, silent_server: SilentServer, transport: TransportName
 ) -> None:
     config = botocore.config.Config(read_timeout=0.5, retries={"mode": "standard", "total_max_attempts": 2})
     store = DynamoDBStore(
@@ -224,6 +238,7 @@ def test_unanswered_reads_are_503_within_a_user_config(
         config=config,
         validate_on_startup=False,
         clock=clock,
+        transport=transport,
     )
     elapsed = seconds_to_a_503_at_load(store, clock, "B" * 43)
     # The user's config wins over the defaults: two attempts of 0.5 s each, not three of 5 s.
@@ -235,11 +250,13 @@ def test_unanswered_reads_are_503_within_a_user_config(
 # -- failures at load and at save --------------------------------------------------------------------
 
 
-def test_load_failure_never_calls_the_app(dynamodb_store: DynamoDBStore, clock: FakeClock) -> None:
+def test_load_failure_never_calls_the_app(
+    proxied_store: DynamoDBStore, faults: FaultProxy, clock: FakeClock
+) -> None:
     calls = Calls()
-    with https_client(failing_app(dynamodb_store, clock, calls)) as client:
+    with https_client(failing_app(proxied_store, clock, calls)) as client:
         client.post("/update", json={"a": 1})
-        inject(dynamodb_store, "GetItem", Fault("InternalServerError", status=500))
+        faults.inject("GetItem", Fault("InternalServerError", status=500))
         calls.count = 0
         assert_replaced_by_503(client.get("/view"))
         assert_replaced_by_503(client.post("/update", json={"b": 2}))
@@ -254,22 +271,23 @@ def test_load_failure_never_calls_the_app(dynamodb_store: DynamoDBStore, clock: 
 
 
 def test_save_failure_drops_the_response_and_keeps_the_item(
-    dynamodb_store: DynamoDBStore,
+    proxied_store: DynamoDBStore,
+    faults: FaultProxy,
     dynamodb_client: DynamoDBClient,
     clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     calls = Calls()
-    with https_client(failing_app(dynamodb_store, clock, calls)) as client:
+    with https_client(failing_app(proxied_store, clock, calls)) as client:
         client.post("/update", json={"a": 1})
         cookie = client.cookies["session"]
-        before = stored_item(dynamodb_client, dynamodb_store, cookie)
-        fault = inject(dynamodb_store, "PutItem", Fault("InternalServerError", status=500))
+        before = stored_item(dynamodb_client, proxied_store, cookie)
+        fault = faults.inject("PutItem", Fault("InternalServerError", status=500))
         with caplog.at_level(logging.DEBUG, logger="dynsession"):
             assert_replaced_by_503(client.post("/update", json={"a": 2, "b": 3}))
         assert calls.count == 2  # the app ran; its answer was withheld
-        assert fault.sent == 4  # the default client: one attempt and three retries
-        assert stored_item(dynamodb_client, dynamodb_store, cookie) == before
+        assert fault.sent == 4  # the default settings: one attempt and three retries
+        assert stored_item(dynamodb_client, proxied_store, cookie) == before
         assert client.get("/view").json() == {"a": 1}
     session_id = CookieSigner(SECRET).unsign(cookie)
     assert session_id is not None
@@ -277,52 +295,60 @@ def test_save_failure_drops_the_response_and_keeps_the_item(
     assert session_id.session_id not in caplog.text and cookie not in caplog.text
 
 
-def test_failed_create_sets_no_cookie(dynamodb_store: DynamoDBStore, clock: FakeClock) -> None:
-    with https_client(failing_app(dynamodb_store, clock, Calls())) as client:
-        inject(dynamodb_store, "PutItem", Fault("InternalServerError", status=500))
+def test_failed_create_sets_no_cookie(
+    proxied_store: DynamoDBStore, faults: FaultProxy, clock: FakeClock
+) -> None:
+    with https_client(failing_app(proxied_store, clock, Calls())) as client:
+        faults.inject("PutItem", Fault("InternalServerError", status=500))
         assert_replaced_by_503(client.post("/update", json={"new": True}))
         assert "session" not in client.cookies
 
 
 def test_failed_delete_keeps_the_session_and_its_cookie(
-    dynamodb_store: DynamoDBStore, dynamodb_client: DynamoDBClient, clock: FakeClock
+    proxied_store: DynamoDBStore, faults: FaultProxy, dynamodb_client: DynamoDBClient, clock: FakeClock
 ) -> None:
-    with https_client(failing_app(dynamodb_store, clock, Calls())) as client:
+    with https_client(failing_app(proxied_store, clock, Calls())) as client:
         client.post("/update", json={"user": "ada"})
         cookie = client.cookies["session"]
-        inject(dynamodb_store, "DeleteItem", Fault("InternalServerError", status=500))
+        faults.inject("DeleteItem", Fault("InternalServerError", status=500))
         assert_replaced_by_503(client.post("/logout"))
         assert client.cookies["session"] == cookie
         assert client.get("/view").json() == {"user": "ada"}
-    assert stored_item(dynamodb_client, dynamodb_store, cookie) is not None
+    assert stored_item(dynamodb_client, proxied_store, cookie) is not None
 
 
 # -- raise_store_errors and a missing table ----------------------------------------------------------
 
 
 def test_raise_store_errors_propagates_load_and_save_failures(
-    dynamodb_store: DynamoDBStore, clock: FakeClock
+    proxied_store: DynamoDBStore, faults: FaultProxy, clock: FakeClock
 ) -> None:
     calls = Calls()
-    with https_client(failing_app(dynamodb_store, clock, calls, raise_store_errors=True)) as client:
+    with https_client(failing_app(proxied_store, clock, calls, raise_store_errors=True)) as client:
         client.post("/update", json={"a": 1})
-        put = inject(dynamodb_store, "PutItem", Fault("AccessDeniedException"))
+        put = faults.inject("PutItem", Fault("AccessDeniedException"))
         with pytest.raises(
             StoreUnavailable, match="PutItem: DynamoDB returned AccessDeniedException"
         ) as saved:
             client.post("/update", json={"a": 2})
         assert put.sent == 1  # not a retryable error: one attempt
         assert isinstance(saved.value.original, botocore.exceptions.ClientError)
-        inject(dynamodb_store, "GetItem", Fault("AccessDeniedException"))
+        faults.inject("GetItem", Fault("AccessDeniedException"))
         calls.count = 0
         with pytest.raises(StoreUnavailable, match="GetItem"):
             client.get("/view")
         assert calls.count == 0
 
 
-def test_missing_table_is_an_error_not_an_empty_session(dynamodb_endpoint: str, clock: FakeClock) -> None:
+def test_missing_table_is_an_error_not_an_empty_session(
+    dynamodb_endpoint: str, clock: FakeClock, transport: TransportName
+) -> None:
     store = DynamoDBStore(
-        "no-such-table", endpoint_url=dynamodb_endpoint, validate_on_startup=False, clock=clock
+        "no-such-table",
+        endpoint_url=dynamodb_endpoint,
+        validate_on_startup=False,
+        clock=clock,
+        transport=transport,
     )
     calls = Calls()
     cookie = CookieSigner(SECRET).sign("C" * 43)

@@ -19,7 +19,7 @@ from dynsession import DynamoDBStore, SessionRecord, SessionTooLarge
 from dynsession.cookies import CookieSigner, new_session_id, store_key
 from dynsession.stores.dynamodb import MAX_ITEM_BYTES, item_size
 
-from .faults import Fault, Sends, inject
+from .faults import Fault, FaultProxy
 from .items import stored_item
 from .support import SECRET, FakeClock, session_app
 
@@ -43,18 +43,19 @@ def incompressible(size: int, seed: int = 4) -> str:
     ids=["450KB-uncompressed", "600KB-still-too-large-compressed"],
 )
 def test_oversize_update_raises_before_any_write_and_keeps_the_item(
-    dynamodb_store: DynamoDBStore,
+    proxied_store: DynamoDBStore,
+    faults: FaultProxy,
     dynamodb_client: DynamoDBClient,
     clock: FakeClock,
     size: int,
     compress_threshold: int | None,
 ) -> None:
-    app = session_app(dynamodb_store, clock=clock, compress_threshold=compress_threshold)
+    app = session_app(proxied_store, clock=clock, compress_threshold=compress_threshold)
     with TestClient(app, base_url="https://testserver") as client:
         client.post("/update", json={"small": 1})
         cookie = client.cookies["session"]
-        before = stored_item(dynamodb_client, dynamodb_store, cookie)
-        sends = Sends(dynamodb_store)
+        before = stored_item(dynamodb_client, proxied_store, cookie)
+        faults.reset()
         with pytest.raises(SessionTooLarge) as raised:
             client.post("/update", json={"big": incompressible(size), "medium": "m" * 5000})
         assert client.get("/view").json() == {"small": 1}
@@ -65,22 +66,22 @@ def test_oversize_update_raises_before_any_write_and_keeps_the_item(
     assert [key for key, _ in error.largest_keys] == ["big", "medium", "small"]
     assert f"{error.size} bytes, over the 409600 byte limit" in str(error)
     assert "'big' (" in str(error)
-    assert "PutItem" not in sends.by_operation
-    assert stored_item(dynamodb_client, dynamodb_store, cookie) == before
+    assert faults.sends["GetItem"] == 2  # the oversize update and the view both loaded
+    assert faults.sends["PutItem"] == 0
+    assert stored_item(dynamodb_client, proxied_store, cookie) == before
 
 
 def test_oversize_new_session_writes_nothing_and_sets_no_cookie(
-    dynamodb_store: DynamoDBStore, clock: FakeClock
+    proxied_store: DynamoDBStore, faults: FaultProxy, clock: FakeClock
 ) -> None:
-    app = session_app(dynamodb_store, clock=clock, compress_threshold=None)
+    app = session_app(proxied_store, clock=clock, compress_threshold=None)
     with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
-        sends = Sends(dynamodb_store)
         response = client.post("/update", json={"big": incompressible(450_000)})
         # The exception reaches the server's error handler: a 500, never the app's 200.
         assert response.status_code == 500
         assert "set-cookie" not in response.headers
         assert "big" not in response.text
-    assert "PutItem" not in sends.by_operation
+    assert faults.sends["PutItem"] == 0
 
 
 def test_compressible_2mb_session_fits_and_loads_back(
@@ -141,19 +142,21 @@ def test_item_size_follows_dynamodb_rules() -> None:
     assert item_size(item) == 69 + 5 + 104 + 7 + 9 + 5
 
 
-def test_guard_allows_exactly_the_limit(dynamodb_store: DynamoDBStore, clock: FakeClock) -> None:
+def test_guard_allows_exactly_the_limit(
+    proxied_store: DynamoDBStore, faults: FaultProxy, clock: FakeClock
+) -> None:
     # A stand-in success answers the PutItem: moto's own limit is smaller than DynamoDB's, so only
     # the guard's arithmetic is under test here.
-    accepted = inject(dynamodb_store, "PutItem", Fault("none", status=200))
+    accepted = faults.inject("PutItem", Fault("none", status=200))
     key = store_key(new_session_id())
 
     def record(size: int) -> SessionRecord:
         return SessionRecord(data=b"x" * size, version=1, created=clock(), expires=clock() + 60)
 
     async def save(size: int) -> None:
-        await dynamodb_store.save(key, record(size), expected_version=None)
+        await proxied_store.save(key, record(size), expected_version=None)
 
-    overhead = item_size(dynamodb_store._item(key, record(0)))
+    overhead = item_size(proxied_store._item(key, record(0)))
     anyio.run(save, MAX_ITEM_BYTES - overhead)
     assert accepted.sent == 1
     with pytest.raises(SessionTooLarge) as raised:

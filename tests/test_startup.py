@@ -311,3 +311,44 @@ def test_startup_against_an_unreachable_endpoint_names_it_and_its_source(
         f"(from {named}): start the server there (`dynsession local` runs one on loopback), or pass "
         "endpoint_url= to DynamoDBStore or set AWS_ENDPOINT_URL_DYNAMODB to one that runs"
     )
+
+
+class ClosingStore(MemoryStore):
+    """A MemoryStore that notes when it is closed, and can fail to close."""
+
+    def __init__(self, events: list[str], *, fail: bool = False) -> None:
+        super().__init__()
+        self.events = events
+        self.fail = fail
+
+    async def aclose(self) -> None:
+        self.events.append("store closed")
+        if self.fail:
+            raise OSError("connection reset while closing")
+
+
+def test_lifespan_shutdown_closes_the_store_after_the_apps_own_shutdown() -> None:
+    events: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        events.append("app shutdown")
+
+    app = Starlette(lifespan=lifespan)
+    app.add_middleware(SessionMiddleware, store=ClosingStore(events), secret_key=SECRET)
+    with TestClient(app, base_url=BASE_URL):
+        assert events == []
+    assert events == ["app shutdown", "store closed"]
+
+
+def test_a_store_that_fails_to_close_is_logged_and_shutdown_completes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    events: list[str] = []
+    app = Starlette()
+    app.add_middleware(SessionMiddleware, store=ClosingStore(events, fail=True), secret_key=SECRET)
+    with caplog.at_level(logging.WARNING, logger="dynsession"), TestClient(app, base_url=BASE_URL):
+        pass
+    assert events == ["store closed"]
+    assert "closing the session store at shutdown failed: connection reset while closing" in caplog.text

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import anyio.to_thread
-import boto3
 import botocore.config
 
 from .. import tables
@@ -19,7 +17,7 @@ from ..explain import STORE, explain
 from .base import SessionRecord
 from .capacity import CapacityTally
 from .dynamodb_wire import MAX_ITEM_BYTES, ConditionFailed, item_size, translate_errors
-from .transport import Boto3Transport, Transport
+from .transport import DEFAULT_TRANSPORT, Boto3Client, Transport, TransportChoice, make_transport
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -48,8 +46,16 @@ class DynamoDBStore:
     ``client`` may be any object with the boto3 DynamoDB client's methods (a boto3 client you
     built, a DAX client). Without it, one boto3 client is built on first use with ``endpoint_url``,
     ``region_name`` and ``config`` merged over dynsession's defaults (standard retry mode, bounded
-    timeouts, a connection pool as large as ``max_concurrency``). Calls run in worker threads,
-    at most ``max_concurrency`` at once; none runs on the event loop.
+    timeouts, a connection pool as large as ``max_concurrency``).
+
+    ``transport`` chooses how item operations travel (see
+    :func:`dynsession.stores.transport.make_transport`): ``"boto3"`` runs boto3 calls in worker
+    threads; ``"aiohttp"`` sends them natively over aiohttp (``dynsession[fast]``) with the same
+    endpoint, credentials, retries and timeouts; ``"auto"`` (the default) picks ``"aiohttp"`` when
+    it is installed and no ``client`` was given, else ``"boto3"``. At most ``max_concurrency``
+    calls are in flight at once; none blocks the event loop. Table administration always uses
+    boto3. The transport in use is :attr:`transport`; :meth:`aclose` releases its connections.
+    Raises ConfigurationError for a ``transport`` that cannot be used.
 
     With ``return_consumed_capacity=True`` every call asks for ``ReturnConsumedCapacity="TOTAL"``
     and ``consumed_capacity`` (a :class:`CapacityTally`) adds up the units; otherwise it is ``None``.
@@ -72,6 +78,7 @@ class DynamoDBStore:
         region_name: str | None = None,
         config: botocore.config.Config | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        transport: TransportChoice = DEFAULT_TRANSPORT,
         clock: Clock = system_clock,
         return_consumed_capacity: bool = False,
         create_table_if_missing: bool = False,
@@ -86,13 +93,17 @@ class DynamoDBStore:
         self.key_prefix = key_prefix
         self.consistent_read = consistent_read
         self.max_concurrency = max_concurrency
-        self._endpoint_url = endpoint_url
-        self._region_name = region_name
-        self._config = config
         self._clock = clock
         self._client = client
-        self._client_lock = threading.Lock()
-        self._transport: Transport = Boto3Transport(lambda: self.client, max_concurrency=max_concurrency)
+        self._endpoint_url = endpoint_url
+        self._boto3 = Boto3Client(
+            client,
+            endpoint_url=endpoint_url,
+            region_name=region_name,
+            config=config,
+            max_pool_connections=max_concurrency,
+        )
+        self.transport: Transport = make_transport(transport, self._boto3, max_concurrency=max_concurrency)
         # Opt-in (benchmarks, cost audits): ask DynamoDB for the units each call consumed.
         self.consumed_capacity: CapacityTally | None = CapacityTally() if return_consumed_capacity else None
         self._extra: dict[str, Any] = {"ReturnConsumedCapacity": "TOTAL"} if return_consumed_capacity else {}
@@ -237,32 +248,22 @@ class DynamoDBStore:
         if report.created:
             logger.info("created DynamoDB table %r", self.table_name)
 
+    async def aclose(self) -> None:
+        """Release the transport's connections; the middleware calls it at lifespan shutdown.
+        The store stays usable: a later call opens what it needs again."""
+        await self.transport.aclose()
+
     # -- plumbing --------------------------------------------------------------------------------
 
     @property
     def client(self) -> DynamoDBClient:
-        """The DynamoDB client, built on first use. Blocking: call it from a worker thread."""
-        if self._client is None:
-            with self._client_lock:
-                if self._client is None:
-                    self._client = self._build_client()
-        return self._client
-
-    def _build_client(self) -> DynamoDBClient:
-        defaults = botocore.config.Config(
-            retries={"mode": "standard", "max_attempts": 3},
-            connect_timeout=2,
-            read_timeout=5,
-            max_pool_connections=self.max_concurrency,
-        )
-        config = defaults if self._config is None else defaults.merge(self._config)
-        return boto3.session.Session().client(
-            "dynamodb", endpoint_url=self._endpoint_url, region_name=self._region_name, config=config
-        )
+        """The boto3 DynamoDB client (table administration; item operations with the boto3
+        transport), built on first use. Blocking: call it from a worker thread."""
+        return self._boto3.get()
 
     async def _call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
         """One item operation through the transport, asking for consumed capacity when tallying."""
-        response = await self._transport.call(operation, {**request, **self._extra})
+        response = await self.transport.call(operation, {**request, **self._extra})
         if self.consumed_capacity is not None:
             self.consumed_capacity.add(operation, response)
         return response

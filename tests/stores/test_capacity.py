@@ -1,14 +1,14 @@
-"""The opt-in ConsumedCapacity totals of DynamoDBStore, over the real wire protocol."""
+"""The opt-in ConsumedCapacity totals of DynamoDBStore, over the real wire protocol, each transport."""
 
 from __future__ import annotations
 
-import anyio.to_thread
 import pytest
 
 from dynsession import DynamoDBStore, SessionRecord
 from dynsession.stores.capacity import CapacityTally
 
-from ..support import FakeClock
+from ..faults import FaultProxy
+from ..support import FakeClock, TransportName
 
 pytestmark = pytest.mark.anyio
 
@@ -17,16 +17,28 @@ def _record(version: int, clock: FakeClock) -> SessionRecord:
     return SessionRecord(data=b'{"a":1}', version=version, created=clock(), expires=clock() + 600)
 
 
-def _store(endpoint: str, table: str, prefix: str, clock: FakeClock, *, opt_in: bool) -> DynamoDBStore:
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _store(
+    endpoint: str, table: str, prefix: str, clock: FakeClock, transport: TransportName, *, opt_in: bool
+) -> DynamoDBStore:
     return DynamoDBStore(
-        table, endpoint_url=endpoint, key_prefix=prefix, clock=clock, return_consumed_capacity=opt_in
+        table,
+        endpoint_url=endpoint,
+        key_prefix=prefix,
+        clock=clock,
+        return_consumed_capacity=opt_in,
+        transport=transport,
     )
 
 
 async def test_totals_count_each_call_and_its_units(
-    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock
+    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock, transport: TransportName
 ) -> None:
-    store = _store(dynamodb_endpoint, table_name, key_prefix, clock, opt_in=True)
+    store = _store(dynamodb_endpoint, table_name, key_prefix, clock, transport, opt_in=True)
     assert isinstance(store.consumed_capacity, CapacityTally)
     await store.save("k", _record(1, clock), expected_version=None)
     assert await store.load("k") is not None
@@ -42,27 +54,20 @@ async def test_totals_count_each_call_and_its_units(
 
 
 async def test_failed_conditions_are_not_counted(
-    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock
+    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock, transport: TransportName
 ) -> None:
-    store = _store(dynamodb_endpoint, table_name, key_prefix, clock, opt_in=True)
+    store = _store(dynamodb_endpoint, table_name, key_prefix, clock, transport, opt_in=True)
     assert store.consumed_capacity is not None
     assert not await store.touch("missing", clock() + 60)
     assert store.consumed_capacity.snapshot().calls == {}
 
 
 async def test_default_asks_for_nothing(
-    dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock
+    faults: FaultProxy, table_name: str, key_prefix: str, clock: FakeClock, transport: TransportName
 ) -> None:
-    store = _store(dynamodb_endpoint, table_name, key_prefix, clock, opt_in=False)
+    store = _store(faults.url, table_name, key_prefix, clock, transport, opt_in=False)
     assert store.consumed_capacity is None
-    seen: list[dict[str, object]] = []
-
-    def remember(params: dict[str, object], **_: object) -> None:
-        seen.append(params)
-
-    client = await anyio.to_thread.run_sync(lambda: store.client)
-    client.meta.events.register("before-parameter-build.dynamodb", remember)
     await store.save("k", _record(1, clock), expected_version=None)
     await store.load("k")
-    assert len(seen) == 2
-    assert all("ReturnConsumedCapacity" not in params for params in seen)
+    assert [operation for operation, _ in faults.requests] == ["PutItem", "GetItem"]
+    assert all("ReturnConsumedCapacity" not in body for _, body in faults.requests)
