@@ -1,124 +1,41 @@
-"""The README's examples run as written: the Quick start's three steps against ``dynsession local``,
-its snippets and the Session lifecycle example against DynamoDB, and the Testing section's test
-module under pytest."""
+"""The Quick start of the Getting started page runs verbatim, as a reader runs it: ``dynsession
+local`` in one terminal, the printed exports, ``create-table`` and each snippet served by uvicorn in
+another. (tests/test_doc_examples.py runs every docs example in-process.)"""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 import urllib.request
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-from starlette.testclient import TestClient
-
-from dynsession import tables
 
 from .clients import free_port
-from .items import is_expiry, set_cookie
+from .doc_examples import REPO, in_chapter
 
-REPO = Path(__file__).resolve().parent.parent
-README = REPO / "README.md"
 BIN = Path(sys.executable).parent
 TIMEOUT = 60.0
 
 
-def fenced(section: str) -> list[tuple[str, str]]:
-    """Every fenced block of one ``## `` section of the README as (language, text), in order;
-    blocks indented under a list item come out dedented."""
-    text = README.read_text(encoding="utf-8")
-    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"^( *)```(\w*)\n(.*?)^\1```", body, flags=re.DOTALL | re.MULTILINE)
-    return [(language, textwrap.dedent(code)) for _, language, code in blocks]
+GETTING_STARTED = REPO / "docs" / "index.md"
 
 
 def examples(section: str) -> list[str]:
-    """The ```python blocks of one ``## `` section of the README."""
-    return [code for language, code in fenced(section) if language == "python"]
+    """The ```python blocks of one ``## `` section of the Getting started page."""
+    return in_chapter(GETTING_STARTED, section, "python")
 
 
 def shell_block(section: str, containing: str) -> str:
-    (found,) = [code for language, code in fenced(section) if language == "sh" and containing in code]
+    (found,) = [code for code in in_chapter(GETTING_STARTED, section, "sh") if containing in code]
     return found
-
-
-@pytest.fixture
-def run_example(dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], dict[str, Any]]:
-    """Execute an example with its table created on the test endpoint; return its namespace."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
-    monkeypatch.setenv("SESSION_SECRET", "old-key,new-key")
-
-    def run(code: str) -> dict[str, Any]:
-        name = f"readme-{uuid.uuid4().hex[:8]}"
-        region = re.search(r'region_name="([^"]+)"', code)
-        client = boto3.client(
-            "dynamodb", endpoint_url=dynamodb_endpoint, region_name=region[1] if region else None
-        )
-        tables.create_table(client, name, wait_timeout=30, poll_interval=0.2)
-        assert code.count('DynamoDBStore("sessions"') == 1
-        namespace: dict[str, Any] = {"__name__": "readme_example"}
-        exec(
-            compile(code.replace('DynamoDBStore("sessions"', f'DynamoDBStore("{name}"'), "README", "exec"),
-            namespace,
-        )
-        return namespace
-
-    return run
-
-
-def test_quick_start_examples_count_visits(run_example: Callable[[str], dict[str, Any]]) -> None:
-    blocks = examples("Quick start")
-    assert len(blocks) == 2
-    for code in blocks:
-        with TestClient(run_example(code)["app"], base_url="https://testserver") as client:
-            first = client.get("/")
-            assert first.json() == {"visits": 1}
-            assert set_cookie(first) is not None
-            assert client.get("/").json() == {"visits": 2}
-
-
-def test_lifecycle_example_logs_in_and_out(run_example: Callable[[str], dict[str, Any]]) -> None:
-    (code,) = examples("Session lifecycle")
-    namespace = run_example(code)
-
-    async def authenticate(user: str, password: str) -> bool:
-        return password == "right"
-
-    namespace["authenticate"] = authenticate
-    with TestClient(namespace["app"], base_url="https://testserver") as client:
-        assert client.post("/login", data={"user": "ada", "password": "wrong"}).status_code == 401
-        assert set_cookie(client.post("/login", data={"user": "ada", "password": "right"})) is not None
-        me = client.get("/me").json()
-        assert me["user"] == "ada"
-        assert 1790 <= me["seconds_remaining"] <= 1800
-        assert is_expiry(set_cookie(client.post("/logout")))
-        assert client.get("/me").json()["user"] is None
-
-
-def test_security_example_encrypts_and_binds(
-    run_example: Callable[[str], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SESSION_ENCRYPTION_KEY", "k" * 32 + "," + "n" * 32)
-    (code,) = examples("Security")
-    app = run_example(code)["app"]
-    with TestClient(app, base_url="https://testserver", client=("10.0.0.1", 4000)) as client:
-        proxy = {"x-forwarded-for": "203.0.113.7", "user-agent": "Firefox"}
-        assert client.get("/", headers=proxy).json() == {"visits": 1}
-        assert client.get("/", headers=proxy).json() == {"visits": 2}
-        moved = {"x-forwarded-for": "198.51.100.7", "user-agent": "Firefox"}
-        assert client.get("/", headers=moved).json() == {"visits": 1}  # another network: no session
 
 
 # -- the Quick start's three steps, as a reader runs them ----------------------------------------
@@ -202,7 +119,7 @@ def browse(url: str, times: int) -> list[int]:
 
 @pytest.fixture
 def local_server(tmp_path: Path) -> Iterator[tuple[Shell, list[str], int]]:
-    """Step 2, as printed in the README (on a free port): the server and the lines it printed."""
+    """Step 2, as printed on the page (on a free port): the server and the lines it printed."""
     command = shlex.split(shell_block("Quick start", "dynsession local"))
     assert command[:2] == ["dynsession", "local"]
     port = free_port()
@@ -223,11 +140,11 @@ def test_the_quick_start_runs_verbatim_against_dynsession_local(
     shell, printed, port = local_server
     assert "'.[local]'" in shell_block("Quick start", "pip install")
 
-    (shown,) = [code for language, code in fenced("Quick start") if language == "text"]
+    (shown,) = in_chapter(GETTING_STARTED, "Quick start", "text")
     assert printed == shown.replace(":4567", f":{port}").rstrip("\n").split("\n")
     exports = "\n".join(line for line in printed if line.startswith("export "))
 
-    # On AWS the README creates the table with a command the snippets agree with; here it finds
+    # On AWS the page creates the table with a command the snippets agree with; here it finds
     # the table `dynsession local` made, in the region the exports name.
     create = shell_block("Quick start", "dynsession create-table")
     created = subprocess.run(
@@ -254,31 +171,3 @@ def test_the_quick_start_runs_verbatim_against_dynsession_local(
             assert browse(f"http://127.0.0.1:{app_port}/", 3) == [1, 2, 3]
         finally:
             app.ctrl_c()
-
-
-def test_the_testing_section_example_passes_under_pytest(tmp_path: Path) -> None:
-    (example,) = examples("Testing your app")
-    (tmp_path / "test_app_sessions.py").write_text(example)
-
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-W",
-            "error",
-            "test_app_sessions.py",
-        ],
-        cwd=tmp_path,
-        # Only pytest itself, as in a project that has none of this repository's pytest plugins.
-        env={**clean_environment(tmp_path), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"^2 passed", result.stdout, flags=re.MULTILINE), result.stdout
