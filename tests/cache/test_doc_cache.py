@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -27,15 +27,14 @@ def run_example(dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iter
     runner.close()
 
 
-def examples() -> list[str]:
+def run_page_example(runner: ExampleRunner, index: int) -> tuple[dict[str, Any], str]:
+    """Run the page's first (FastAPI) or second (Starlette) example; return its namespace and the
+    table it was given."""
     found = [block.code for block in python_blocks(PAGE)]
     assert len(found) == 2 and all(code.count('DynamoDBCache("sessions")') == 1 for code in found)
-    return found
-
-
-def only_table(runner: ExampleRunner) -> str:
+    namespace = runner.run_code(found[index])
     ((_, table),) = runner.created
-    return table
+    return namespace, table
 
 
 def cached_keys(client: DynamoDBClient, table: str) -> set[str]:
@@ -46,9 +45,7 @@ def cached_keys(client: DynamoDBClient, table: str) -> set[str]:
 def test_fastapi_example_caches_through_the_lifespan_cache(
     dynamodb_client: DynamoDBClient, run_example: ExampleRunner
 ) -> None:
-    fastapi_code, _ = examples()
-    namespace = run_example.run_code(fastapi_code)
-    table = only_table(run_example)
+    namespace, table = run_page_example(run_example, 0)
     fetches = 0
     original = namespace["fetch_rates"]
 
@@ -74,9 +71,7 @@ def test_fastapi_example_caches_through_the_lifespan_cache(
 def test_starlette_example_keeps_the_cache_on_app_state(
     dynamodb_client: DynamoDBClient, run_example: ExampleRunner
 ) -> None:
-    _, starlette_code = examples()
-    namespace = run_example.run_code(starlette_code)
-    table = only_table(run_example)
+    namespace, table = run_page_example(run_example, 1)
     with TestClient(namespace["app"]) as client:
         assert client.get("/hello/ann").json() == {"greeting": "Hello, ann!"}
     assert cached_keys(dynamodb_client, table) == {"cache:dc:greeting:ann"}
