@@ -2,6 +2,8 @@
 
 ``nox -s tests`` runs the suite once per interpreter in ``PYTHONS`` that this machine has (on PATH
 or under pyenv's ``versions/``); a missing interpreter is skipped, never downloaded.
+``nox -s subset`` is the cheaper run CI gives the interpreters it does not run in full: every test
+that needs no DynamoDB, then a smoke over moto's server.
 ``nox -s docs`` builds the site strictly and checks it fetches nothing from other hosts.
 ``nox -s wheel`` builds the sdist and wheel, checks them, installs the wheel into a fresh
 virtualenv and runs tests/wheel_smoke.py there, away from the checkout.
@@ -72,6 +74,21 @@ def tests(session: nox.Session) -> None:
     """The test suite on one interpreter; arguments after ``--`` go to pytest."""
     session.install("-e", ".[dev]")
     session.run("python", "-m", "pytest", "-p", "no:cacheprovider", *session.posargs)
+
+
+# The smoke over moto for ``subset``: every docs example (sessions, user sessions, security, cache)
+# and the store contract, on both transports.
+MOTO_SMOKE = ["tests/test_doc_examples.py", "tests/stores/test_contract.py"]
+
+
+@nox.session(python=PYTHONS, allow_parallel=True)
+def subset(session: nox.Session) -> None:
+    """The tests that need no DynamoDB, then ``MOTO_SMOKE``; arguments after ``--`` go to both runs."""
+    session.install("-e", ".[dev]")
+    pytest = ("python", "-m", "pytest", "-p", "no:cacheprovider", "-q")
+    no_dynamodb = "not dynamodb and not bench_smoke and not e2e"
+    session.run(*pytest, "-m", no_dynamodb, "--ignore=tests/e2e", *session.posargs)
+    session.run(*pytest, *MOTO_SMOKE, *session.posargs)
 
 
 @nox.session
