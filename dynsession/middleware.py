@@ -35,8 +35,8 @@ class SessionMiddleware:
     """Server-side sessions for Starlette and FastAPI: ``request.session`` is a dict kept in a
     :class:`~dynsession.SessionStore`, the browser holds only a signed, random session ID.
 
-    See the README's options table for every argument. Raises ConfigurationError, naming the
-    option, on bad options.
+    The Sessions page of the documentation lists every argument in its options table. Raises
+    ConfigurationError, naming the option, on bad options.
     """
 
     def __init__(

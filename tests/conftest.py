@@ -30,12 +30,15 @@ EXTERNAL_ENDPOINT = os.environ.get("DYNSESSION_TEST_ENDPOINT")
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark ``dynamodb`` every test that reaches DynamoDB: it requests ``dynamodb_endpoint``
-    (directly or through another fixture) or runs with a ``"dynamodb"`` parameter. CI runs
-    ``-m dynamodb`` again against a second DynamoDB implementation."""
+    (directly or through another fixture), or ``indexed_store`` (which asks for the endpoint only
+    when it builds a store), or runs with a ``"dynamodb"`` parameter. CI runs ``-m dynamodb`` again
+    against a second DynamoDB implementation, and the other Pythons' subset ``-m "not dynamodb"``."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         params = callspec.params.values() if callspec is not None else ()
-        if "dynamodb_endpoint" in getattr(item, "fixturenames", ()) or "dynamodb" in params:
+        if {"dynamodb_endpoint", "indexed_store"} & set(getattr(item, "fixturenames", ())) or (
+            "dynamodb" in params
+        ):
             item.add_marker(pytest.mark.dynamodb)
 
 

@@ -65,8 +65,11 @@ class FaultProxy:
         self.sends: Counter[str] = Counter()
         self.access_keys: list[str] = []
         self.requests: list[tuple[str, dict[str, Any]]] = []
-        self.in_flight = 0
-        self.most_in_flight = 0  # the most requests the proxy held at once
+        self.most_in_flight = 0  # the most requests the proxy held at once since the last reset
+        # Requests still held from before a reset (a delayed answer its client gave up on) are
+        # counted apart, so they do not add to the next test's figure.
+        self._round = 0
+        self._in_flight: Counter[int] = Counter()
         self._lock = threading.Lock()
         proxy = self
 
@@ -92,16 +95,23 @@ class FaultProxy:
             self.access_keys.clear()
             self.requests.clear()
             self.most_in_flight = 0
+            self._round += 1
 
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
 
-    def _enter(self, change: int) -> None:
+    def _enter(self) -> int:
+        """Count a request in; return the round to count it out of."""
         with self._lock:
-            self.in_flight += change
-            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            self._in_flight[self._round] += 1
+            self.most_in_flight = max(self.most_in_flight, self._in_flight[self._round])
+            return self._round
+
+    def _leave(self, counted_in: int) -> None:
+        with self._lock:
+            self._in_flight[counted_in] -= 1
 
     def _note(self, operation: str, authorization: str, body: bytes) -> Fault | None:
         with self._lock:
@@ -117,6 +127,7 @@ class FaultProxy:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     owner: FaultProxy
+    _held: int | None = None  # the round this request counts in while it is in flight
 
     def log_message(self, format: str, *args: object) -> None:
         return
@@ -125,11 +136,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._forward(b"")
 
     def do_POST(self) -> None:
-        self.owner._enter(1)
+        self._held = self.owner._enter()
         try:
             self._post()
         finally:
-            self.owner._enter(-1)
+            self._release()
+
+    def _release(self) -> None:
+        # Before the answer goes out: once the client has it, it may send its next request at once,
+        # and that one must not find this one still counted.
+        if self._held is not None:
+            self.owner._leave(self._held)
+            self._held = None
 
     def _post(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -184,6 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
         if "x-amz-crc32" not in names:
             self.send_header("x-amz-crc32", str(zlib.crc32(payload)))
         self.send_header("Content-Length", str(len(payload)))
+        self._release()
         self.end_headers()
         self.wfile.write(payload)
 

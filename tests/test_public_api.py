@@ -69,6 +69,10 @@ def test_star_import_gives_the_public_names() -> None:
 def test_public_classes_and_functions_are_documented() -> None:
     for name in dynsession.__all__:
         value = getattr(dynsession, name)
+        # Before 3.11 a generic alias such as ``Clock`` passes for a class; its docstring sits in the
+        # source, where the API reference reads it, and inspect cannot see it.
+        if isinstance(value, types.GenericAlias):
+            continue
         if inspect.isclass(value) or inspect.isfunction(value):
             assert inspect.getdoc(value), name
 

@@ -1,5 +1,6 @@
 """The user index: created with the table, checked when configured, added to an existing table with
-the README's ``aws dynamodb update-table`` line; ``dynsession create-table/check-table --user-index``."""
+the Operations page's ``aws dynamodb update-table`` line; ``dynsession create-table/check-table
+--user-index``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import json
 import re
 import shlex
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -19,10 +19,12 @@ from dynsession.cli import main
 from dynsession.table_index import update_table_command
 from dynsession.tables import TableReport, check_table, create_table
 
+from .doc_examples import REPO, in_chapter
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+OPERATIONS = REPO / "docs" / "operations.md"
 
 
 def errors(report: TableReport) -> list[str]:
@@ -91,17 +93,22 @@ def test_a_table_without_the_index_fails_only_when_the_index_is_wanted(
         anyio.run(store.prepare)
 
 
-def readme_update_table_line() -> str:
-    text = README.read_text(encoding="utf-8")
-    (command,) = re.findall(r"^aws dynamodb update-table .*$", text, flags=re.MULTILINE)
-    return str(command)
+def documented_update_table_line() -> str:
+    """The ``aws dynamodb update-table`` line of the Operations page's user index section."""
+    (command,) = [
+        line
+        for code in in_chapter(OPERATIONS, "The user index", "sh")
+        for line in code.splitlines()
+        if line.startswith("aws dynamodb update-table ")
+    ]
+    return command
 
 
-def test_the_readme_update_table_line_adds_the_index(
+def test_the_documented_update_table_line_adds_the_index(
     dynamodb_client: DynamoDBClient, fresh_table: str
 ) -> None:
     create_table(dynamodb_client, fresh_table, poll_interval=0.2)
-    command = readme_update_table_line()
+    command = documented_update_table_line()
     assert command == update_table_command("sessions", "user-sessions")
     # Run what the AWS CLI would send for it, on this table.
     argv = shlex.split(command.replace("--table-name sessions", f"--table-name {fresh_table}"))

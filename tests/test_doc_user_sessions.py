@@ -1,33 +1,25 @@
-"""The README's "User sessions and devices" example runs as written, against DynamoDB."""
+"""The example of the User sessions and devices page does what the page says, against DynamoDB."""
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from starlette.testclient import TestClient
 
-from dynsession import tables
-
 from .devices_app import FIREFOX_LINUX, SAFARI_IPHONE
-from .test_readme import examples
+from .doc_examples import REPO, ExampleRunner, python_blocks
 
 
 @pytest.fixture
-def namespace(dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def namespace(dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
-    monkeypatch.setenv("SESSION_SECRET", "readme-key")
-    (code,) = examples("User sessions and devices")
-    name = f"readme-users-{uuid.uuid4().hex[:8]}"
-    client = boto3.client("dynamodb", endpoint_url=dynamodb_endpoint)
-    tables.create_table(client, name, user_index=True, wait_timeout=30, poll_interval=0.2).raise_for_errors()
-    assert code.count('DynamoDBStore("sessions", user_index=True)') == 1
-    found: dict[str, Any] = {"__name__": "readme_users_example"}
-    exec(
-        compile(code.replace('DynamoDBStore("sessions"', f'DynamoDBStore("{name}"'), "README", "exec"), found
-    )
+    monkeypatch.setenv("SESSION_SECRET", "docs-key")
+    (block,) = [b for b in python_blocks(REPO / "docs" / "user-sessions.md") if b.not_run is None]
+    assert block.code.count('DynamoDBStore("sessions", user_index=True)') == 1
+    runner = ExampleRunner(dynamodb_endpoint)
+    found = runner(block)
     passwords = {"alice": "old"}
 
     async def authenticate(user: str, password: str) -> bool:
@@ -37,7 +29,8 @@ def namespace(dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[s
         passwords[user] = password
 
     found.update(authenticate=authenticate, set_password=set_password)
-    return found
+    yield found
+    runner.close()
 
 
 def test_devices_sign_out_and_password_change(namespace: dict[str, Any]) -> None:

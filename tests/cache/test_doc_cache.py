@@ -1,42 +1,40 @@
-"""The README's Distributed cache examples run as written, against DynamoDB."""
+"""The examples of the Distributed cache page do what the page says, against DynamoDB."""
 
 from __future__ import annotations
 
 import json
-import re
-import uuid
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from dynsession import tables
 from dynsession.cache.dynamodb import DEFAULT_KEY_PREFIX
 
-from ..test_readme import README, examples
+from ..doc_examples import REPO, ExampleRunner, blocks, python_blocks
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-
-def run(code: str, client: DynamoDBClient, table: str) -> dict[str, Any]:
-    assert code.count('DynamoDBCache("sessions")') == 1
-    namespace: dict[str, Any] = {"__name__": "readme_cache_example"}
-    exec(
-        compile(code.replace('DynamoDBCache("sessions")', f'DynamoDBCache("{table}")'), "README", "exec"),
-        namespace,
-    )
-    return namespace
+PAGE = REPO / "docs" / "cache.md"
 
 
 @pytest.fixture
-def readme_table(
-    dynamodb_endpoint: str, dynamodb_client: DynamoDBClient, monkeypatch: pytest.MonkeyPatch
-) -> str:
+def run_example(dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ExampleRunner]:
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
-    name = f"readme-{uuid.uuid4().hex[:8]}"
-    tables.create_table(dynamodb_client, name, wait_timeout=30, poll_interval=0.2)
-    return name
+    runner = ExampleRunner(dynamodb_endpoint)
+    yield runner
+    runner.close()
+
+
+def run_page_example(runner: ExampleRunner, index: int) -> tuple[dict[str, Any], str]:
+    """Run the page's first (FastAPI) or second (Starlette) example; return its namespace and the
+    table it was given."""
+    found = [block.code for block in python_blocks(PAGE)]
+    assert len(found) == 2 and all(code.count('DynamoDBCache("sessions")') == 1 for code in found)
+    namespace = runner.run_code(found[index])
+    ((_, table),) = runner.created
+    return namespace, table
 
 
 def cached_keys(client: DynamoDBClient, table: str) -> set[str]:
@@ -45,10 +43,9 @@ def cached_keys(client: DynamoDBClient, table: str) -> set[str]:
 
 @pytest.mark.dynamodb
 def test_fastapi_example_caches_through_the_lifespan_cache(
-    dynamodb_client: DynamoDBClient, readme_table: str
+    dynamodb_client: DynamoDBClient, run_example: ExampleRunner
 ) -> None:
-    fastapi_code, starlette_code = examples("Distributed cache")
-    namespace = run(fastapi_code, dynamodb_client, readme_table)
+    namespace, table = run_page_example(run_example, 0)
     fetches = 0
     original = namespace["fetch_rates"]
 
@@ -64,27 +61,24 @@ def test_fastapi_example_caches_through_the_lifespan_cache(
         assert client.get("/rates").json() == {"EUR": 1.0, "USD": 1.08}
         assert client.get("/products/apple").json() == {"sku": "apple", "name": "Apple"}
     assert fetches == 1
-    assert cached_keys(dynamodb_client, readme_table) == {
+    assert cached_keys(dynamodb_client, table) == {
         "cache:dc:fx:rates",
-        'cache:dc:readme_cache_example.product:[["apple"],{}]',
+        'cache:dc:doc_example.product:[["apple"],{}]',
     }
 
 
 @pytest.mark.dynamodb
 def test_starlette_example_keeps_the_cache_on_app_state(
-    dynamodb_client: DynamoDBClient, readme_table: str
+    dynamodb_client: DynamoDBClient, run_example: ExampleRunner
 ) -> None:
-    _, starlette_code = examples("Distributed cache")
-    namespace = run(starlette_code, dynamodb_client, readme_table)
+    namespace, table = run_page_example(run_example, 1)
     with TestClient(namespace["app"]) as client:
         assert client.get("/hello/ann").json() == {"greeting": "Hello, ann!"}
-    assert cached_keys(dynamodb_client, readme_table) == {"cache:dc:greeting:ann"}
+    assert cached_keys(dynamodb_client, table) == {"cache:dc:greeting:ann"}
 
 
 def test_the_iam_example_limits_the_role_to_the_cache_prefix() -> None:
-    text = README.read_text(encoding="utf-8")
-    section = text.split("\n## Distributed cache\n", 1)[1].split("\n## ", 1)[0]
-    (policy_text,) = re.findall(r"```json\n(.*?)```", section, flags=re.DOTALL)
+    (policy_text,) = [block.code for block in blocks(PAGE) if block.language == "json"]
     policy = json.loads(policy_text)
     items = policy["Statement"][0]
     leading = {"dynamodb:LeadingKeys": [DEFAULT_KEY_PREFIX + "*"]}
