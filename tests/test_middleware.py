@@ -438,9 +438,14 @@ def test_websocket_end_session_before_waiting_for_a_message_deletes_at_once(
     with TestClient(app, base_url="https://testserver") as client:
         session_id = login(client, counting, {"user": "ada"})
         with client.websocket_connect("wss://testserver/ws") as websocket:
-            # Still connected: the handler waits for a message, the item is already gone.
-            assert client.get("/view").json() == {}
+            # Still connected, no message sent: the handler's wait for one deletes the item. It runs
+            # in the client's event loop thread, so look until it has (bounded, generously).
+            deadline = time.monotonic() + 10
+            while items.item(session_id) is not None and time.monotonic() < deadline:
+                time.sleep(0.01)
             assert items.item(session_id) is None
+            assert client.get("/view").json() == {}
+            assert seen == []  # the handler is still waiting
             websocket.send_text("bye")
     assert seen == [True]
 
