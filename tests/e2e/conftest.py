@@ -19,6 +19,24 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+# Debian's Chromium (never a browser downloaded by Playwright), headless, quiet.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# The marks of every browser test: end-to-end, and skipped (saying how to install it) without Chromium.
+BROWSER_TEST = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"no Chromium at {CHROMIUM}; install Debian's package with: apt-get install -y chromium",
+    ),
+]
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
 

@@ -11,26 +11,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, Response, sync_playwright
 
-from .conftest import ExampleProcess
+from .conftest import BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, ExampleProcess
 
-CHROMIUM = Path("/usr/bin/chromium")
 COOKIE = "session"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"no Chromium at {CHROMIUM}; install Debian's package with: apt-get install -y chromium",
-    ),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture

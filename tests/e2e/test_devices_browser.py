@@ -4,24 +4,14 @@ contexts, so two cookie jars), one signs the other out."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from ..devices_app import FIREFOX_LINUX, SAFARI_IPHONE
-from .conftest import ExampleProcess
+from .conftest import BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, ExampleProcess
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"no Chromium at {CHROMIUM}; install Debian's package with: apt-get install -y chromium",
-    ),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture
