@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from . import __version__, cli_sessions, local, tables
+from .cli_flags import add_table_flags
 from .exceptions import StoreError
 from .explain import CLI, explain
 from .stores.dynamodb import DynamoDBStore, translate_errors
-from .table_index import DEFAULT_USER_INDEX
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,16 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check the sessions table: key schema, status and TTL. Changes nothing.",
     )
     for sub in (create, check):
-        sub.add_argument("--table", required=True, metavar="NAME", help="the table name")
-        sub.add_argument("--partition-key", default="id", metavar="NAME", help="hash key name (default: id)")
-        sub.add_argument(
-            "--ttl-attribute", default="ttl", metavar="NAME", help="TTL attribute (default: ttl)"
-        )
-        sub.add_argument(
-            "--endpoint-url", metavar="URL", help="a DynamoDB-compatible endpoint (default: AWS)"
-        )
-        sub.add_argument("--region", metavar="REGION", help="the AWS region (default: from the environment)")
+        add_table_flags(sub)
         sub.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+        sub.add_argument(
+            "--user-index", action="store_true", help="with the user index that lists a user's sessions"
+        )
     create.add_argument(
         "--wait",
         type=float,
@@ -59,16 +54,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long to wait for a new table to become ACTIVE (default: 60)",
     )
-    for sub in (create, check):
-        sub.add_argument(
-            "--user-index", action="store_true", help="with the user index that lists a user's sessions"
-        )
-        sub.add_argument(
-            "--user-index-name",
-            default=DEFAULT_USER_INDEX,
-            metavar="NAME",
-            help=f"the user index's name (default: {DEFAULT_USER_INDEX})",
-        )
     serve = commands.add_parser(
         "local",
         help="run moto's DynamoDB server on loopback with the table, until Ctrl-C",

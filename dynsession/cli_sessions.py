@@ -14,10 +14,10 @@ from typing import Any
 
 import anyio
 
+from .cli_flags import add_table_flags
 from .exceptions import DynSessionError, StoreError
 from .explain import CLI, explain
 from .stores.dynamodb import DynamoDBStore
-from .table_index import DEFAULT_USER_INDEX
 from .user_sessions import UserSession, list_user_sessions, revoke_user_sessions
 
 DEFAULT_RECHECK_AFTER = 1.0
@@ -42,24 +42,10 @@ def add_commands(commands: Any) -> None:
     )
     for sub in (listing, revoke):
         sub.add_argument("--user", required=True, metavar="USER_ID", help="the user ID the app bound")
-        sub.add_argument("--table", required=True, metavar="NAME", help="the table name")
-        sub.add_argument("--partition-key", default="id", metavar="NAME", help="hash key name (default: id)")
-        sub.add_argument(
-            "--ttl-attribute", default="ttl", metavar="NAME", help="TTL attribute (default: ttl)"
-        )
+        add_table_flags(sub)
         sub.add_argument(
             "--key-prefix", default="dc:", metavar="PREFIX", help="the store's key prefix (default: dc:)"
         )
-        sub.add_argument(
-            "--user-index-name",
-            default=DEFAULT_USER_INDEX,
-            metavar="NAME",
-            help=f"the user index (default: {DEFAULT_USER_INDEX})",
-        )
-        sub.add_argument(
-            "--endpoint-url", metavar="URL", help="a DynamoDB-compatible endpoint (default: AWS)"
-        )
-        sub.add_argument("--region", metavar="REGION", help="the AWS region (default: from the environment)")
     revoke.add_argument("--handle", metavar="HANDLE", help="end only this session (a handle from `list`)")
     revoke.add_argument(
         "--recheck-after",

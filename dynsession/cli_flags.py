@@ -1,0 +1,23 @@
+"""The flags every ``dynsession`` command that reaches a table takes: which table, its layout, where."""
+
+from __future__ import annotations
+
+import argparse
+
+from .table_index import DEFAULT_USER_INDEX
+
+
+def add_table_flags(parser: argparse.ArgumentParser) -> None:
+    """``--table``, ``--partition-key``, ``--ttl-attribute``, ``--user-index-name``,
+    ``--endpoint-url`` and ``--region``."""
+    parser.add_argument("--table", required=True, metavar="NAME", help="the table name")
+    parser.add_argument("--partition-key", default="id", metavar="NAME", help="hash key name (default: id)")
+    parser.add_argument("--ttl-attribute", default="ttl", metavar="NAME", help="TTL attribute (default: ttl)")
+    parser.add_argument(
+        "--user-index-name",
+        default=DEFAULT_USER_INDEX,
+        metavar="NAME",
+        help=f"the user index's name (default: {DEFAULT_USER_INDEX})",
+    )
+    parser.add_argument("--endpoint-url", metavar="URL", help="a DynamoDB-compatible endpoint (default: AWS)")
+    parser.add_argument("--region", metavar="REGION", help="the AWS region (default: from the environment)")
