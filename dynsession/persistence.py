@@ -12,7 +12,7 @@ from .cookies import new_session_id, store_key
 from .exceptions import ConfigurationError, DynSessionError, SessionConflict, SessionTooLarge
 from .markers import DEFAULT_MOVE_GRACE, MOVED_BY_LOGIN, follow_alias
 from .moves import move, renew_id
-from .session import CookieChange, RequestSession, Timing
+from .session import EXPIRE, CookieChange, RequestSession, Timing
 from .stores.base import MovedRecord, SessionOwner, SessionRecord, SessionStore, can_move
 from .user_sessions import evict_over_cap
 
@@ -23,9 +23,6 @@ ConflictPolicy = Literal["merge", "raise", "overwrite"]
 # loopback): 5 attempts with waits capped at 0.2 s lost 41 of 50; 10 attempts from 20 ms capped at
 # 1 s lost 1 in 250; 12 attempts lost none in 300. Writers in one process take turns and need two.
 DEFAULT_CONFLICT_ATTEMPTS = 12
-
-
-_EXPIRE = CookieChange(None)
 
 
 def _snapshot(data: Mapping[str, Any]) -> bytes | None:
@@ -126,7 +123,7 @@ class Writer:
             if record is not None and key is not None:
                 # An explicit logout wins over every concurrent write: this delete has no condition.
                 await self.store.delete(key)
-            return _EXPIRE if key is not None else None
+            return EXPIRE if key is not None else None
         raw = state.committed = self.encode(state.data)
         if record is None or key is None:
             return await self._create(state, raw)
@@ -217,7 +214,7 @@ class Writer:
             try:
                 if raw == serialization.EMPTY:
                     await self.store.delete(key, expected_version=expected)
-                    return _EXPIRE
+                    return EXPIRE
                 new = SessionRecord(
                     data=self.codec.encode(raw, key),
                     version=_next_version(expected),
