@@ -23,19 +23,27 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+CUTS = ("cut_headers", "cut_crc32", "cut_body")
+"""The ways :class:`Fault` cuts a reply short (``action=``)."""
+
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "date", "server"}
 
 
 class Fault:
-    """Answers one DynamoDB operation for its first ``times`` requests (all of them when ``times``
-    is None), then lets requests through. ``sent`` counts every request of the operation.
+    """Answers one DynamoDB operation for ``times`` requests (all of them when ``times`` is None)
+    after letting its first ``after`` through, then lets requests through. ``sent`` counts every
+    request of the operation.
 
     ``status``/``code``: an error answer (``status=200`` answers an empty success instead).
     ``action``: ``"answer"`` (the default), ``"delay"`` (wait ``seconds``, then pass the request
     through), ``"drop"`` (close the connection without answering), ``"silence"`` (hold the
     connection open, unanswered, for ``seconds``), ``"bad_checksum"`` (pass the request through
-    and answer with a wrong ``x-amz-crc32``) or ``"lost_reply"`` (pass the request through, so
-    the server applies it, then close the connection without passing the answer on).
+    and answer with a wrong ``x-amz-crc32``), ``"lost_reply"`` (pass the request through, so
+    the server applies it, then close the connection without passing the answer on), or one of
+    :data:`CUTS`: pass the request through, then send the answer only up to a point and close the
+    connection — ``"cut_headers"`` after its first headers (before ``x-amz-crc32`` and
+    ``Content-Length``), ``"cut_crc32"`` inside the ``x-amz-crc32:`` header line (before its
+    value), ``"cut_body"`` inside the body (every header sent, half the body).
     """
 
     def __init__(
@@ -46,13 +54,16 @@ class Fault:
         times: int | None = None,
         action: str = "answer",
         seconds: float = 0.0,
+        after: int = 0,
     ) -> None:
         self.code, self.status, self.times, self.action, self.seconds = code, status, times, action, seconds
+        self.after = after
         self.sent = 0
 
     def applies(self) -> bool:
         self.sent += 1
-        return self.times is None or self.sent <= self.times
+        faulted = self.sent - self.after
+        return faulted > 0 and (self.times is None or faulted <= self.times)
 
 
 class FaultProxy:
@@ -157,6 +168,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._forward(body)
         elif fault.action == "bad_checksum":
             self._forward(body, checksum="1")
+        elif fault.action in CUTS:
+            self._forward(body, cut=fault.action)
         elif fault.action == "delay":
             time.sleep(fault.seconds)
             self._forward(body)
@@ -176,7 +189,9 @@ class _Handler(BaseHTTPRequestHandler):
                 fault.status, [("Content-Type", "application/x-amz-json-1.0")], json.dumps(answer).encode()
             )
 
-    def _forward(self, body: bytes, checksum: str | None = None, *, deliver: bool = True) -> None:
+    def _forward(
+        self, body: bytes, checksum: str | None = None, *, deliver: bool = True, cut: str | None = None
+    ) -> None:
         connection = http.client.HTTPConnection(*self.owner.upstream, timeout=30)
         try:
             headers = {name: value for name, value in self.headers.items() if name.lower() != "connection"}
@@ -190,7 +205,28 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if checksum is not None:
             kept = [(n, v) for n, v in kept if n.lower() != "x-amz-crc32"] + [("x-amz-crc32", checksum)]
-        self._answer(response.status, kept, payload)
+        if cut is not None:
+            self._cut(response.status, kept, payload, cut)
+        else:
+            self._answer(response.status, kept, payload)
+
+    def _cut(self, status: int, headers: list[tuple[str, str]], payload: bytes, cut: str) -> None:
+        """Send the answer up to the point ``cut`` names, then close the connection."""
+        self._release()
+        first = [(n, v) for n, v in headers if n.lower() != "x-amz-crc32"]
+        head = f"HTTP/1.1 {status} OK\r\n" + "".join(f"{n}: {v}\r\n" for n, v in first)
+        if cut == "cut_headers":
+            sent = head.encode()
+        elif cut == "cut_crc32":
+            sent = (head + "x-amz-crc32:").encode()
+        else:
+            crc32 = dict((n.lower(), v) for n, v in headers).get("x-amz-crc32", str(zlib.crc32(payload)))
+            head += f"x-amz-crc32: {crc32}\r\nContent-Length: {len(payload)}\r\n\r\n"
+            sent = head.encode() + payload[: len(payload) // 2]
+        self.close_connection = True
+        self.wfile.write(sent)
+        self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_RDWR)
 
     def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
         self.send_response(status)

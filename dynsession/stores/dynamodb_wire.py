@@ -11,10 +11,10 @@ from typing import Any
 
 import botocore.exceptions
 
-from ..exceptions import StoreError, StoreUnavailable
+from ..exceptions import DynSessionError, StoreError, StoreUnavailable
 from .item_format import MAX_ITEM_BYTES, item_size
 
-__all__ = ["MAX_ITEM_BYTES", "ConditionFailed", "item_size", "translate_errors"]
+__all__ = ["MAX_ITEM_BYTES", "ConditionFailed", "item_size", "transport_errors", "translate_errors"]
 
 
 class ConditionFailed(StoreError):
@@ -48,4 +48,18 @@ def translate_errors(operation: str, table_name: str) -> Iterator[None]:
             message = f"{operation}: DynamoDB returned {code}"
         raise StoreUnavailable(message, original=exc) from exc
     except botocore.exceptions.BotoCoreError as exc:
+        raise StoreUnavailable(f"{operation}: {type(exc).__name__}", original=exc) from exc
+
+
+@contextlib.contextmanager
+def transport_errors(operation: str, table_name: str) -> Iterator[None]:
+    """:func:`translate_errors` for a transport's call, where any other exception is a store
+    failure too: botocore lets a few out unwrapped (a ``ValueError`` from a malformed answer), and
+    a request must end in a 503, not a 500. dynsession's own errors pass through unchanged."""
+    try:
+        with translate_errors(operation, table_name):
+            yield
+    except DynSessionError:
+        raise
+    except Exception as exc:
         raise StoreUnavailable(f"{operation}: {type(exc).__name__}", original=exc) from exc

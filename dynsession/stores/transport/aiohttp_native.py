@@ -10,7 +10,6 @@ built on them do), so a new loop per test or per invocation leaves no connection
 from __future__ import annotations
 
 import asyncio
-import zlib
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
@@ -19,8 +18,9 @@ import anyio.to_thread
 import botocore.exceptions
 
 from ...exceptions import ConfigurationError
-from ..dynamodb_wire import translate_errors
+from ..dynamodb_wire import transport_errors
 from . import wire_json
+from .answer_checks import whole
 from .base import Transport
 from .boto3_client import Boto3Client
 from .retry import Outcome
@@ -31,6 +31,8 @@ _NOT_ASYNCIO = (
     "transport='aiohttp' needs asyncio's event loop, and this call runs under another (trio?): "
     "pass transport='boto3' to DynamoDBStore"
 )
+
+_CUT = "DynamoDB's answer was cut short (length or CRC32 does not match)"
 
 
 class _LoopSession:
@@ -48,7 +50,7 @@ class AiohttpTransport:
 
     Endpoint, region, credentials, retries (botocore's standard mode), timeouts, proxies and TLS
     trust are those of ``client``'s boto3 client, resolved on first use in a worker thread.
-    Failures are botocore's own exceptions, raised through ``translate_errors``. Under an event
+    Failures are botocore's own exceptions, raised through ``transport_errors``. Under an event
     loop that is not asyncio's, calls go to ``fallback`` if given, else raise ConfigurationError.
     """
 
@@ -79,7 +81,7 @@ class AiohttpTransport:
                 raise ConfigurationError(_NOT_ASYNCIO) from None
             return await self._fallback.call(operation, request)
         body = wire_json.encode(request)
-        with translate_errors(operation, str(request.get("TableName", ""))):
+        with transport_errors(operation, str(request.get("TableName", ""))):
             session = self._sessions.get(loop)
             if session is None:
                 session = await self._open(loop)
@@ -137,8 +139,9 @@ async def _send(
 ) -> dict[str, Any]:
     """POST ``body`` until it succeeds or the retry policy gives up; raise botocore's exceptions.
 
-    As in botocore, an answer whose ``x-amz-crc32`` does not match is retried, and once retries
-    run out the last one is returned all the same.
+    An answer that did not arrive whole (``Content-Length`` missing or not the body's length, or
+    ``x-amz-crc32`` not matching: :func:`.answer_checks.whole`) is a broken connection: retried,
+    then raised as ``ConnectionClosedError``, never returned.
     """
     policy = settings.policy
     attempt = 1
@@ -148,7 +151,6 @@ async def _send(
         headers = settings.signer.headers(credentials, operation, body)
         headers["User-Agent"] = settings.user_agent
         failure: Exception | None = None
-        mismatch = False
         try:
             response = await http.post(settings.url, data=body, headers=headers, proxy=settings.proxy)
             try:
@@ -160,19 +162,18 @@ async def _send(
             outcome = Outcome(connection_error=True)
         else:
             status = response.status
-            checksum = response.headers.get("x-amz-crc32")
-            mismatch = checksum is not None and checksum != str(zlib.crc32(payload))
-            if status == 200:
-                outcome = Outcome(status=status, checksum_mismatch=mismatch)
-            else:
+            if not whole(response.headers, payload):
+                failure = botocore.exceptions.ConnectionClosedError(
+                    endpoint_url=settings.endpoint_url, error=ValueError(_CUT)
+                )
+                outcome = Outcome(connection_error=True)
+            elif status != 200:
                 parsed = error_response(status, response.headers, payload, attempt - 1)
                 code = parsed["Error"]["Code"]
                 failure = settings.exceptions.from_code(code)(parsed, operation)
                 retry_after = response.headers.get("x-amz-retry-after")
-                outcome = Outcome(status, code, checksum_mismatch=mismatch, retry_after_ms=retry_after)
-        decision = (
-            None if failure is None and not mismatch else policy.next_delay(operation, attempt, outcome)
-        )
+                outcome = Outcome(status, code, retry_after_ms=retry_after)
+        decision = None if failure is None else policy.next_delay(operation, attempt, outcome)
         if decision is None:
             if failure is not None:
                 raise failure

@@ -19,8 +19,8 @@ class Transport(Protocol):
         documented output (such as ``ResponseMetadata``) may be absent, and capacity units may
         be ``int`` where boto3 gives ``float``.
 
-        Every failure is raised through :func:`dynsession.stores.dynamodb_wire.translate_errors`,
-        the one place that turns botocore's exceptions into dynsession's, so implementations
+        Every failure is raised through :func:`dynsession.stores.dynamodb_wire.transport_errors`,
+        the one place that turns botocore's exceptions (and any other) into dynsession's, so implementations
         raise botocore's own: ``ClientError`` (or its modeled subclasses) carrying the parsed error
         response for an error answer, and botocore's connection exceptions
         (``EndpointConnectionError``, ``ConnectTimeoutError``, ``ReadTimeoutError``,
@@ -29,8 +29,10 @@ class Transport(Protocol):
         DynamoDB sent back with ``ReturnValuesOnConditionCheckFailure``) and everything else as
         :class:`~dynsession.StoreUnavailable`, with botocore's exception as ``.original`` whichever
         transport ran. Retries of throttling, 5xx answers and connection errors (botocore's
-        standard mode), and connect/read timeouts, happen inside ``call``. It never blocks the
-        event loop.
+        standard mode), and connect/read timeouts, happen inside ``call``. An answer that did
+        not arrive whole (``Content-Length`` missing or not the body's length, or a CRC32 that
+        does not match: :func:`~dynsession.stores.transport.answer_checks.whole`) is a broken
+        connection — retried, then raised — never returned. It never blocks the event loop.
     ``aclose()``
         Release connections and threads held for the running event loop; the owner calls it at
         shutdown. Calling ``call`` again afterwards is allowed and opens what it needs anew.

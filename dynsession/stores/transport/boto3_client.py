@@ -10,6 +10,8 @@ import boto3
 import botocore.config
 import botocore.session
 
+from .answer_checks import check_answers
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -23,6 +25,10 @@ class Boto3Client:
     else one built on first use of :meth:`get` from a fresh boto3 session with ``endpoint_url``,
     ``region_name`` and :attr:`config` (``config`` merged over dynsession's defaults: standard
     retries, 2 s connect and 5 s read timeouts, a pool of ``max_pool_connections``).
+
+    Either client is made to refuse answers that did not arrive whole
+    (:func:`~dynsession.stores.transport.answer_checks.check_answers`): they are retried, then
+    raised as ``ConnectionClosedError``.
 
     The native transport resolves its endpoint, region, credentials and retry settings from the
     same client and session, so both transports honour the same options.
@@ -47,6 +53,8 @@ class Boto3Client:
             max_pool_connections=max_pool_connections,
         )
         self.config = defaults if config is None else defaults.merge(config)
+        if client is not None:
+            check_answers(client)
         self._client = client
         self._session: botocore.session.Session | None = None
         self._lock = threading.Lock()
@@ -58,13 +66,15 @@ class Boto3Client:
             with self._lock:
                 if self._client is None:
                     session = botocore.session.get_session()
-                    self._client = boto3.session.Session(botocore_session=session).client(
+                    client = boto3.session.Session(botocore_session=session).client(
                         "dynamodb",
                         endpoint_url=self.endpoint_url,
                         region_name=self.region_name,
                         config=self.config,
                     )
+                    check_answers(client)
                     self._session = session
+                    self._client = client
         return self._client
 
     @property

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
-from ..dynamodb_wire import translate_errors
+from ..dynamodb_wire import transport_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -39,7 +39,7 @@ class Boto3Transport:
         table = str(request.get("TableName", ""))
 
         def run() -> dict[str, Any]:
-            with translate_errors(operation, table):
+            with transport_errors(operation, table):
                 result: dict[str, Any] = getattr(self._client(), method)(**request)
             return result
 
