@@ -2,10 +2,12 @@
 
 Stores under test send their requests to :class:`FaultProxy`'s URL. The proxy passes every request
 through to the real endpoint (moto's server, dynalite) unless a :class:`Fault` registered for its
-operation (the ``X-Amz-Target`` header) answers instead: an error answer, a delay, a dropped
-connection or silence. The store's own retry loop, error parsing and dynsession's translation all
-run. It counts the requests of each operation and remembers them (operation and JSON body) and
-which access key signed each.
+operation (the ``X-Amz-Target`` header) answers instead: an error answer, a delay, a dropped or
+reset connection, silence, a lost or cut reply. ``schedule``, when set, is asked for a fault for
+each request no registered fault answers (the soak's seeded schedule, tests/soak/faults.py).
+The store's own retry loop, error parsing and dynsession's translation all run. It counts the
+requests of each operation and remembers them (operation and JSON body) and which access key
+signed each.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import struct
 import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -39,7 +42,8 @@ class Fault:
     through), ``"drop"`` (close the connection without answering), ``"silence"`` (hold the
     connection open, unanswered, for ``seconds``), ``"bad_checksum"`` (pass the request through
     and answer with a wrong ``x-amz-crc32``), ``"lost_reply"`` (pass the request through, so
-    the server applies it, then close the connection without passing the answer on), or one of
+    the server applies it, then close the connection without passing the answer on), ``"reset"``
+    (reset the connection without passing the request on), or one of
     :data:`CUTS`: pass the request through, then send the answer only up to a point and close the
     connection — ``"cut_headers"`` after its first headers (before ``x-amz-crc32`` and
     ``Content-Length``), ``"cut_crc32"`` inside the ``x-amz-crc32:`` header line (before its
@@ -73,6 +77,8 @@ class FaultProxy:
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.faults: dict[str, Fault] = {}
+        self.schedule: Callable[[str], Fault | None] | None = None
+        self.recording = True  # keep each request's operation and body in ``requests``
         self.sends: Counter[str] = Counter()
         self.access_keys: list[str] = []
         self.requests: list[tuple[str, dict[str, Any]]] = []
@@ -127,11 +133,14 @@ class FaultProxy:
     def _note(self, operation: str, authorization: str, body: bytes) -> Fault | None:
         with self._lock:
             self.sends[operation] += 1
-            self.requests.append((operation, json.loads(body or b"{}")))
+            if self.recording:
+                self.requests.append((operation, json.loads(body or b"{}")))
             credential = authorization.partition("Credential=")[2]
             if credential:
                 self.access_keys.append(credential.split("/", 1)[0])
             fault = self.faults.get(operation)
+        if fault is None and self.schedule is not None:
+            return self.schedule(operation)
         return fault if fault is not None and fault.applies() else None
 
 
@@ -178,6 +187,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self._forward(body, deliver=False)
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
+        elif fault.action == "reset":
+            # SO_LINGER with a zero timeout: close() sends RST instead of FIN.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
         elif fault.action == "silence":
             time.sleep(fault.seconds)
             self.close_connection = True
