@@ -16,6 +16,7 @@ import http.client
 import json
 import socket
 import struct
+import sys
 import threading
 import time
 import zlib
@@ -93,7 +94,7 @@ class FaultProxy:
         class Handler(_Handler):
             owner = proxy
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -142,6 +143,14 @@ class FaultProxy:
         if fault is None and self.schedule is not None:
             return self.schedule(operation)
         return fault if fault is not None and fault.applies() else None
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up on an answer (its read timeout) closes the connection before the
+        # proxy writes to it, or a fault closed it already: expected here, so not printed.
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

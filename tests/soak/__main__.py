@@ -85,7 +85,10 @@ async def soak(endpoint: str, transport: str, seed: int, seconds: float) -> tupl
         verdict = judge(browsers, history, final, table_sessions(endpoint, table))
         faults = sum(n for kind, n in counts.items() if kind not in ("requests", "storms_started"))
         mix = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()) if kind != "requests")
-        fault_mix = f"dynamodb_calls={counts.get('requests', 0)} faulted={faults} ({mix}) kills={apps.kills}"
+        fault_mix = (
+            f"dynamodb_calls={counts.get('requests', 0)} faulted={faults} ({mix}) kills={apps.kills} "
+            f"refused_connections={history.refused}"
+        )
         return verdict, fault_mix
     finally:
         if apps is not None:

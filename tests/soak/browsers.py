@@ -34,6 +34,7 @@ class History:
     writes: list[Write] = field(default_factory=list)
     statuses: dict[int | None, int] = field(default_factory=dict)
     cross_talk: list[str] = field(default_factory=list)
+    refused: int = 0  # connections refused (an app down), each request then sent to another
 
     def answered(self, status: int | None) -> None:
         self.statuses[status] = self.statuses.get(status, 0) + 1
@@ -49,18 +50,26 @@ class Browser:
         self.writes = 0
 
     async def request(self, method: str, path: str, history: History) -> tuple[int | None, object]:
-        port = self.rng.choice(self.ports)
         headers = {BROWSER_HEADER: self.name}
         if self.cookie is not None:
             headers["Cookie"] = f"{COOKIE}={self.cookie}"
-        try:
-            async with self.http.request(method, f"http://127.0.0.1:{port}{path}", headers=headers) as answer:
-                body = await answer.json() if answer.status == 200 else None
-                for header in answer.headers.getall("Set-Cookie", []):
-                    self._set_cookie(header)
-                status: int | None = answer.status
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
-            status, body = None, None
+        status: int | None = None
+        body: object = None
+        # As a load balancer would, a request no app accepted (one was just killed) goes to another.
+        for port in self.rng.sample(self.ports, len(self.ports)):
+            url = f"http://127.0.0.1:{port}{path}"
+            try:
+                async with self.http.request(method, url, headers=headers) as answer:
+                    body = await answer.json() if answer.status == 200 else None
+                    for header in answer.headers.getall("Set-Cookie", []):
+                        self._set_cookie(header)
+                    status = answer.status
+            except aiohttp.ClientConnectorError:
+                history.refused += 1
+                continue
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+                pass
+            break
         history.answered(status)
         if isinstance(body, dict) and body.get("owner") not in (None, self.name):
             history.cross_talk.append(f"{self.name} was answered with {body.get('owner')}'s session")
