@@ -179,7 +179,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._held = None
 
     def _post(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        if len(body) < length:
+            # The client went away mid-request (an app killed): passing on a short body would
+            # leave the server waiting for the rest, and then aborting the request (which dynalite
+            # does not survive).
+            self.close_connection = True
+            return
         operation = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
         fault = self.owner._note(operation, self.headers.get("Authorization", ""), body)
         if fault is None:

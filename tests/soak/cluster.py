@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -60,6 +61,7 @@ class Apps:
 
     def __init__(self, count: int, env: dict[str, str]) -> None:
         self.env = {**os.environ, **env}
+        self.logs = tempfile.TemporaryDirectory(prefix="dynsession-soak-")
         self.ports = [free_port() for _ in range(count)]
         self.processes: dict[int, subprocess.Popen[bytes]] = {}
         self.kills = 0
@@ -70,14 +72,21 @@ class Apps:
 
     def start(self, port: int) -> None:
         command = [sys.executable, "-m", "uvicorn", "tests.soak.app:app", "--host", "127.0.0.1"]
-        command += ["--port", str(port), "--no-access-log", "--log-level", "critical"]
-        self.processes[port] = subprocess.Popen(command, env=self.env, stderr=subprocess.DEVNULL)
+        command += ["--port", str(port), "--no-access-log", "--log-level", "error"]
+        with open(self.log(port), "ab") as log:
+            self.processes[port] = subprocess.Popen(command, env=self.env, stderr=log)
+
+    def log(self, port: int) -> str:
+        return os.path.join(self.logs.name, f"app-{port}.log")
 
     def wait_ready(self, port: int) -> None:
         deadline = time.monotonic() + READY_SECONDS
         while time.monotonic() < deadline:
             if self.processes[port].poll() is not None:
-                raise RuntimeError(f"the app on port {port} exited with {self.processes[port].returncode}")
+                with open(self.log(port), encoding="utf-8", errors="replace") as log:
+                    last = "".join(log.readlines()[-15:])
+                code = self.processes[port].returncode
+                raise RuntimeError(f"the app on port {port} exited with {code}:\n{last}")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/read", timeout=5):
                     return
@@ -108,3 +117,4 @@ class Apps:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        self.logs.cleanup()
