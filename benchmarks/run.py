@@ -132,11 +132,21 @@ def run_all(
     )
 
 
+SOAK_BEGIN = "<!-- section 9: begin -->"
+SOAK_END = "<!-- section 9: end -->"
+
+
 def write(results: report.Results, directory: Path) -> str:
-    """Write RESULTS.md and results.png into ``directory``; return the Markdown."""
+    """Write RESULTS.md and results.png into ``directory``; return the Markdown. Section 9 (the
+    soak's figures, measured by ``python -m tests.soak``, not here) is kept as it was."""
     text = report.markdown(results)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "RESULTS.md").write_text(text, encoding="utf-8")
+    path = directory / "RESULTS.md"
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    if SOAK_BEGIN in existing and SOAK_END in existing:
+        start, end = existing.index(SOAK_BEGIN), existing.index(SOAK_END) + len(SOAK_END)
+        text = f"{text.rstrip()}\n\n{existing[start:end]}\n"
+    path.write_text(text, encoding="utf-8")
     plot.plot(results, directory / "results.png")
     return text
 
