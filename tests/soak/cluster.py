@@ -65,10 +65,14 @@ class Apps:
         self.ports = [free_port() for _ in range(count)]
         self.processes: dict[int, subprocess.Popen[bytes]] = {}
         self.kills = 0
-        for port in self.ports:
-            self.start(port)
-        for port in self.ports:
-            self.wait_ready(port)
+        try:
+            for port in self.ports:
+                self.start(port)
+            for port in self.ports:
+                self.wait_ready(port)
+        except BaseException:
+            self.stop()
+            raise
 
     def start(self, port: int) -> None:
         command = [sys.executable, "-m", "uvicorn", "tests.soak.app:app", "--host", "127.0.0.1"]
