@@ -124,7 +124,9 @@ def main() -> int:
     print(f"soak seed {seed}: replay with --seed {seed} (or DYNSESSION_SOAK_SEED={seed})", flush=True)
     failed = False
     for transport in transports:
+        started = time.monotonic()
         verdict, fault_mix = asyncio.run(soak(endpoint, transport, seed, args.seconds))
+        fault_mix += f" wall={time.monotonic() - started:.0f}s"
         for note in verdict.notes[:20]:
             print(f"  {transport}: {note}")
         print(summary(transport, seed, args.seconds, verdict, fault_mix), flush=True)
