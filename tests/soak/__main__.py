@@ -102,7 +102,8 @@ def summary(transport: str, seed: int, seconds: float, verdict: Verdict, fault_m
     return (
         f"soak {transport}: seed={seed} seconds={seconds:g} acknowledged_writes={verdict.acknowledged} "
         f"lost={verdict.lost} (still in the table: {verdict.lost_in_table}) cross_talk={verdict.cross_talk} "
-        f"5xx={rate:.2f}% ({verdict.server_errors}/{verdict.answers}) no_answer={verdict.no_answer} "
+        f"5xx={rate:.2f}% ({verdict.server_errors}/{verdict.answers}) "
+        f"not_200=[{verdict.other_statuses}] no_answer={verdict.no_answer} "
         f"stored_but_unacknowledged={verdict.stored_unacknowledged} "
         f"final_reads_failed={verdict.final_reads_failed} table_mismatch={verdict.table_mismatch} "
         f"{fault_mix} -> {'FAIL' if verdict.failed else 'ok'}"

@@ -42,6 +42,7 @@ class Verdict:
     final_reads_failed: int
     table_mismatch: int
     notes: tuple[str, ...]
+    other_statuses: str = ""  # every status but 200, with its count: "409 2, 503 61"
 
     @property
     def failed(self) -> bool:
@@ -129,4 +130,9 @@ def judge(
         final_reads_failed=failed_reads,
         table_mismatch=mismatch,
         notes=tuple(notes),
+        other_statuses=", ".join(
+            f"{status} {n}"
+            for status, n in sorted(history.statuses.items(), key=lambda s: s[0] or 0)
+            if status != 200 and status is not None
+        ),
     )
