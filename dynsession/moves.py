@@ -11,6 +11,7 @@ from . import conflict, markers, serialization
 from .cookies import new_session_id, store_key
 from .exceptions import SessionConflict
 from .markers import MOVED_FIRST, follow_alias, forward_pointer
+from .reads import strong_load
 from .session import EXPIRE, CookieChange, RequestSession
 from .stores.base import MovedRecord, SessionOwner, SessionRecord
 
@@ -89,7 +90,7 @@ async def renew_id(
         await markers.move(writer.store, key, marker, expected_version=record.version)
     except SessionConflict as exc:
         await writer.store.delete(new_key)
-        found = exc.current if exc.current is not None else await writer.store.load(key)
+        found = exc.current if exc.current is not None else await strong_load(writer.store, key)
         try:
             current, key = await follow_alias(writer.store, state, found, key)
         except SessionConflict:
