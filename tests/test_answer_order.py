@@ -270,3 +270,26 @@ async def test_the_re_read_after_a_conflict_is_strongly_consistent(
         assert await stored(web, cookie) == {"seed": 0, "k0": 0, "k1": 1}
         # Two loads (eventual, then strong: the replica lacks the session), and the loser's re-read.
         assert sorted(reads) == [False, False, True, True, True]  # type: ignore[type-var]
+
+
+async def test_a_late_answer_handing_over_a_renewed_id_never_lowers_the_version(
+    store: SessionStore, clock: FakeClock
+) -> None:
+    # A request sent with the old ID after a renewal is served from the new session, and its answer
+    # sets the new ID. It used to carry the version it read, older than a write to the new session
+    # whose answer arrived first.
+    replica = Replica(store)
+    async with client_for(replica, clock, renew_after=600, renew_grace=60) as web:
+        browser = Browser(web)
+        browser.deliver(await browser.send("POST", "/append?item=bread"))
+        clock.advance(601)  # the ID is due for renewal
+        renewing = await browser.send("POST", "/append?item=milk")  # the new ID, answer held
+        with_old_id = await browser.send("GET", "/view")  # forwarded to the new ID, answer held
+        assert with_old_id.json() == {"cart": ["bread", "milk"]}
+        browser.deliver(renewing)
+        await replica.freeze(browser.key())  # replicas keep the renewed session's first version
+        written = await browser.send("POST", "/append?item=tea")
+        assert written.status_code == 200
+        browser.deliver(written)
+        browser.deliver(with_old_id)
+        assert await cart(browser) == ["bread", "milk", "tea"]
