@@ -56,7 +56,11 @@ async def move(
             # Another request ended the old session meanwhile; this move stands.
             return target.cookie()
         if writer.on_conflict != "overwrite":
-            raw = writer.encode(conflict.merge(state, fresh, writer.codec, old_key))
+            try:
+                raw = writer.encode(conflict.merge(state, fresh, writer.codec, old_key))
+            except SessionConflict:
+                await target.discard()  # a merge that may not overwrite: nobody gets the new ID
+                raise
         expected = fresh.version
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -144,7 +144,7 @@ class Writer:
             return await self._write(state, record, key, raw)
 
     def _same_cookie(self, state: RequestSession, version: int) -> CookieChange | None:
-        """The cookie change for a session kept under its ID, written now at ``version``."""
+        """The cookie change for a session kept under its ID, stored now at ``version``."""
         resend = self.resend_cookie or not state.signed_with_current_key
         if self.versioned_cookie:
             resend = resend or state.cookie_version != version
@@ -153,14 +153,9 @@ class Writer:
         return self.cookie(state.session_id, version)
 
     def _unversioned(self, state: RequestSession) -> CookieChange | None:
-        """The cookie change for a session kept under its ID by an answer that wrote no data (a
-        deadline refresh): re-sent only to slide ``max_age`` or re-sign with the current key.
-
-        Such an answer never carries a version. Its browser may meanwhile have received the answer
-        of a newer write, and a version here, arriving later, would lower the browser's version
-        below that write; the next read would then accept a replica without it. A cookie without a
-        version is read strongly consistent until the next write gives it one again.
-        """
+        """The cookie change of an answer that wrote no data (a refresh): re-sent only to slide
+        ``max_age`` or re-sign, never with a version, which, arriving after a newer write's answer,
+        would lower the browser's below that write (a cookie without one reads strongly)."""
         if not (self.resend_cookie or not state.signed_with_current_key) or state.session_id is None:
             return None
         return CookieChange(state.session_id)

@@ -48,6 +48,7 @@ class Replica:
         self.frozen: dict[str, Found] = {}
         self.held: dict[str, tuple[anyio.Event, anyio.Event]] = {}
         self.reads: list[bool | None] = []
+        self.saved: list[str] = []
 
     async def freeze(self, key: str) -> None:
         self.frozen[key] = await self._load(key, True)
@@ -81,6 +82,7 @@ class Replica:
 
     async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
         await self._pass("save")
+        self.saved.append(key)
         try:
             await self.inner.save(key, record, expected_version=expected_version)
         except SessionConflict as exc:
@@ -293,3 +295,28 @@ async def test_a_late_answer_handing_over_a_renewed_id_never_lowers_the_version(
         browser.deliver(written)
         browser.deliver(with_old_id)
         assert await cart(browser) == ["bread", "milk", "tea"]
+
+
+async def test_a_login_built_on_a_replica_missing_a_seen_write_never_overwrites_it(
+    store: SessionStore, clock: FakeClock
+) -> None:
+    # The same for a login's move: refused, and the new ID it had written is deleted again.
+    replica = Replica(store)
+    racing = RacingApp(replica, clock, eventually_consistent=True)
+    async with racing.client() as web:
+        browser = Browser(web)
+        browser.deliver(await browser.send("POST", "/update", json={"user": "guest"}))
+        first = await browser.send("POST", "/update", json={"theme": "dark"})  # version 2, held
+        await replica.freeze(browser.key())
+        second = await browser.send("POST", "/update", json={"user": "bob"})  # version 3
+        browser.deliver(second)
+        browser.deliver(first)
+        session_key = browser.key()
+        replica.saved.clear()
+        login = await browser.send("POST", "/login")  # sets "user", built on version 2
+        assert login.status_code == 409
+        (new_key,) = set(replica.saved)
+        assert new_key != session_key and await store.load(new_key) is None
+        replica.frozen.clear()
+        view = (await browser.send("GET", "/view")).json()
+        assert view == {"user": "bob", "theme": "dark"}
