@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 
 from . import serialization
+from .exceptions import SessionConflict
 from .session import RequestSession
 from .stores.base import SessionRecord
 
@@ -23,6 +24,13 @@ async def backoff(attempt: int) -> None:
     await anyio.sleep(random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_SECONDS * 2**attempt)))
 
 
+# What a merge built on an eventually consistent read refuses to do.
+OVERWRITE_UNSEEN = (
+    "the session was changed by a write this request's eventually consistent read did not see, on a "
+    "key this request also changed; retry"
+)
+
+
 def merge(
     state: RequestSession, fresh: SessionRecord, codec: serialization.BlobCodec, key: str
 ) -> dict[str, Any]:
@@ -30,6 +38,10 @@ def merge(
     ``key``.
 
     Data that cannot be decoded (a malformed, oversize or unauthentic item) counts as an empty session.
+    Raises SessionConflict (a 409) when this request loaded the session eventually consistently
+    and changed a key that a newer write also changed: that write may be one whose answer the
+    browser already had (answers can arrive out of order), and this request's value was computed
+    without it, so it must not overwrite it.
     """
     before = serialization.loads(state.loaded)
     try:
@@ -37,10 +49,25 @@ def merge(
     except serialization.BlobDecodeError:
         current = {}
     updated, deleted = serialization.changed_keys(before, state.data)
+    if state.read_eventually and _overwrites(before, current, updated, deleted):
+        raise SessionConflict(OVERWRITE_UNSEEN)
     current.update(updated)
     for name in deleted:
         current.pop(name, None)
     return current
+
+
+def _overwrites(
+    before: dict[str, Any], current: dict[str, Any], updated: dict[str, Any], deleted: list[str]
+) -> bool:
+    """True when applying the edits would replace what another write did since ``before``."""
+    their_sets, their_deletes = serialization.changed_keys(before, current)
+    theirs = set(their_sets).union(their_deletes)
+    for name in theirs.intersection(updated):
+        # Both wrote the key: an overwrite unless both wrote the same value.
+        if name not in current or serialization.changed_keys({name: current[name]}, {name: updated[name]})[0]:
+            return True
+    return any(name in their_sets for name in deleted)
 
 
 class KeyTurns:

@@ -75,7 +75,7 @@ class Loader:
             logger.debug("ignoring a session cookie that is malformed or badly signed")
             return RequestSession(self.timing, client=client)
         session_id, key = parsed.session_id, store_key(parsed.session_id)
-        found = await self.reads.load(key, parsed.version)
+        found, eventual = await self.reads.read(key, parsed.version)
         forwarded = False
         if isinstance(found, MovedRecord):
             target = await resolve(self.store, session_id, found)
@@ -100,6 +100,7 @@ class Loader:
             cookie_version=None if forwarded else parsed.version,
         )
         state.forwarded = forwarded
+        state.read_eventually = eventual and not forwarded
         self._decode(state, found, key)
         return state
 

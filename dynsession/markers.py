@@ -17,6 +17,7 @@ import hmac
 
 from .cookies import store_key
 from .exceptions import SessionConflict
+from .reads import strong_load
 from .session import RequestSession
 from .stores.base import MovedRecord, MovingStore, SessionRecord, SessionStore
 
@@ -57,14 +58,15 @@ MOVED_BY_LOGIN = (
 
 
 async def resolve(
-    store: SessionStore, session_id: str, marker: MovedRecord
+    store: SessionStore, session_id: str, marker: MovedRecord, *, strong: bool = False
 ) -> tuple[str, str, SessionRecord] | MovedRecord | None:
     """Where a request carrying a moved ID goes.
 
     A renewal alias gives ``(new session ID, its store key, its record)``; a moved-by-login
     marker, found at the old key or at the alias's target, is returned as such (the request gets
     an empty, read-only session); a pointer that leads nowhere (the new session ended, or renewed
-    again: chains are not followed) gives ``None``.
+    again: chains are not followed) gives ``None``. ``strong`` reads the target strongly
+    consistent whatever the store's default (a write that lost its conditional write goes on there).
     """
     if marker.reason != "renewed":
         return marker
@@ -72,7 +74,7 @@ async def resolve(
     if new_id is None:
         return None
     key = store_key(new_id)
-    target = await store.load(key)
+    target = await (strong_load(store, key) if strong else store.load(key))
     if isinstance(target, MovedRecord):
         return target if target.reason == "privilege" else None
     if target is None:
@@ -100,7 +102,7 @@ async def follow_alias(
     if not isinstance(found, MovedRecord):
         return found, key
     assert state.session_id is not None
-    target = await resolve(store, state.session_id, found)
+    target = await resolve(store, state.session_id, found, strong=True)
     if isinstance(target, MovedRecord):
         raise SessionConflict(MOVED_BY_LOGIN)
     if target is None:

@@ -11,6 +11,7 @@ from . import conflict, markers, serialization
 from .cookies import new_session_id, store_key
 from .exceptions import SessionConflict
 from .markers import MOVED_FIRST, follow_alias, forward_pointer
+from .reads import strong_load
 from .session import EXPIRE, CookieChange, RequestSession
 from .stores.base import MovedRecord, SessionOwner, SessionRecord
 
@@ -55,7 +56,11 @@ async def move(
             # Another request ended the old session meanwhile; this move stands.
             return target.cookie()
         if writer.on_conflict != "overwrite":
-            raw = writer.encode(conflict.merge(state, fresh, writer.codec, old_key))
+            try:
+                raw = writer.encode(conflict.merge(state, fresh, writer.codec, old_key))
+            except SessionConflict:
+                await target.discard()  # a merge that may not overwrite: nobody gets the new ID
+                raise
         expected = fresh.version
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -89,7 +94,7 @@ async def renew_id(
         await markers.move(writer.store, key, marker, expected_version=record.version)
     except SessionConflict as exc:
         await writer.store.delete(new_key)
-        found = exc.current if exc.current is not None else await writer.store.load(key)
+        found = exc.current if exc.current is not None else await strong_load(writer.store, key)
         try:
             current, key = await follow_alias(writer.store, state, found, key)
         except SessionConflict:

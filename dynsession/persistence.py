@@ -12,6 +12,7 @@ from .cookies import new_session_id, store_key
 from .exceptions import ConfigurationError, DynSessionError, SessionConflict, SessionTooLarge
 from .markers import DEFAULT_MOVE_GRACE, MOVED_BY_LOGIN, follow_alias
 from .moves import move, renew_id
+from .reads import strong_load
 from .session import EXPIRE, CookieChange, RequestSession, Timing
 from .stores.base import MovedRecord, SessionOwner, SessionRecord, SessionStore, can_move
 from .user_sessions import evict_over_cap
@@ -111,9 +112,9 @@ class Writer:
             return None
         change = await self._persist(state)
         if change is None and state.forwarded and state.session_id is not None:
-            # The renewed ID, for a request sent with the old one.
-            version = 1 if state.record is None else state.record.version
-            return self.cookie(state.session_id, version)
+            # The renewed ID, for a request sent with the old one; without a version, since this
+            # answer wrote nothing (see _unversioned).
+            return CookieChange(state.session_id)
         return change
 
     async def _persist(self, state: RequestSession) -> CookieChange | None:
@@ -150,6 +151,14 @@ class Writer:
         if not resend or state.session_id is None:
             return None
         return self.cookie(state.session_id, version)
+
+    def _unversioned(self, state: RequestSession) -> CookieChange | None:
+        """The cookie change of an answer that wrote no data (a refresh): re-sent only to slide
+        ``max_age`` or re-sign, never with a version, which, arriving after a newer write's answer,
+        would lower the browser's below that write (a cookie without one reads strongly)."""
+        if not (self.resend_cookie or not state.signed_with_current_key) or state.session_id is None:
+            return None
+        return CookieChange(state.session_id)
 
     async def _create(self, state: RequestSession, raw: bytes) -> CookieChange | None:
         # A session being bound to a user is stored even when its dict is empty.
@@ -196,7 +205,7 @@ class Writer:
         if not self.timing.refresh_due(record, expires):
             return None
         if await self.store.touch(key, expires):
-            return self._same_cookie(state, record.version)
+            return self._unversioned(state)
         # Not an error: the session ended meanwhile, and the cookie is left to whoever ended it.
         logger.info("session %s vanished before its refresh; ending it", key[:8])
         return None
@@ -247,14 +256,16 @@ class Writer:
         """The record to build the next attempt on; re-raises ``exc`` when no attempt is left."""
         if self.on_conflict == "raise" or attempt + 1 == self.conflict_attempts:
             raise exc
+        # Every re-read here is strongly consistent, whatever the store's default: a retry built on
+        # a stale replica would lose again, or take a session it cannot see for an ended one.
         if attempt == 0:
             # The first loss retries at once, on the item that won when the store returned it:
             # two racing requests, the common case, cost one extra write and no wait.
-            return exc.current if exc.current is not None else await self.store.load(key)
+            return exc.current if exc.current is not None else await strong_load(self.store, key)
         # Losing again means writers in other processes: the read comes after the wait so the
         # retry builds on the newest version.
         await conflict.backoff(attempt)
-        return await self.store.load(key)
+        return await strong_load(self.store, key)
 
     async def save(
         self, state: RequestSession, key: str, record: SessionRecord, *, expected_version: int | None

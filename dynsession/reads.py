@@ -51,13 +51,29 @@ class SessionReads:
         """The record (or moved ID's marker) under ``key``, or None. A marker read eventually
         consistently is as new as any version of the session it replaced. Raises what the store
         raises (StoreError)."""
+        return (await self.read(key, cookie_version))[0]
+
+    async def read(
+        self, key: str, cookie_version: int | None
+    ) -> tuple[SessionRecord | MovedRecord | None, bool]:
+        """As :meth:`load`, with whether the record came from an eventually consistent read (so a
+        write the browser saw may be missing from it, when its answers arrived out of order)."""
         if not self.eventually_consistent:
-            return await self.store.load(key)
+            return await self.store.load(key), False
         store = cast("_ChoosesConsistency", self.store)
         if cookie_version is not None:
             record = await store.load(key, consistent=False)
             if isinstance(record, MovedRecord):
-                return record
+                return record, True
             if record is not None and record.version >= cookie_version:
-                return record
-        return await store.load(key, consistent=True)
+                return record, True
+        return await store.load(key, consistent=True), False
+
+
+async def strong_load(store: SessionStore, key: str) -> SessionRecord | MovedRecord | None:
+    """``store.load(key)`` strongly consistent whatever the store's default, where the store can
+    choose: what a write builds on after losing a conditional write must include every completed
+    write. Raises what the store raises (StoreError)."""
+    if chooses_consistency(store):
+        return await cast("_ChoosesConsistency", store).load(key, consistent=True)
+    return await store.load(key)

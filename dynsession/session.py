@@ -105,6 +105,7 @@ class RequestSession:
         "key",
         "loaded",
         "moved",
+        "read_eventually",
         "record",
         "regenerate",
         "renew",
@@ -149,6 +150,8 @@ class RequestSession:
         self.moved = False
         # The cookie named a renewed ID: served from the new session, whose cookie the response sets.
         self.forwarded = False
+        # The record came from an eventually consistent read: it may miss a write the browser saw.
+        self.read_eventually = False
         # The ID is older than renew_after: the response moves the session to a new one.
         self.renew = False
         # (user ID, device label) to bind the regenerated session to; None keeps the binding as is.

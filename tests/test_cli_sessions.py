@@ -156,3 +156,27 @@ def test_the_command_runs_as_a_program(seeded: DynamoDBStore, dynamodb_endpoint:
         timeout=60,
     )
     assert usage.returncode == 2 and "--user" in usage.stderr
+
+
+def test_a_prefix_starting_with_another_lists_and_revokes_only_its_own_user(
+    seeded: DynamoDBStore,
+    indexed_store: IndexedStore,
+    dynamodb_endpoint: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A shop app shares the table under the seeded app's prefix + "shop:"; its user is "alice", the
+    # seeded app's is "shop:alice".
+    shop = indexed_store(clock=FakeClock(START), key_prefix=seeded.key_prefix + "shop:")
+    record = SessionRecord(
+        b"{}", 1, START, START + 1800, owner=SessionOwner("alice", "Edge on Windows", START)
+    )
+    anyio.run(lambda: shop.save(hashlib.sha256(b"shop").hexdigest(), record, expected_version=None))
+    assert main(["sessions", "list", "--user", "shop:alice", *flags(seeded, dynamodb_endpoint)]) == 0
+    assert capsys.readouterr().out == "no live sessions of user 'shop:alice'\n"
+    assert main(["sessions", "revoke", "--user", "shop:alice", *flags(seeded, dynamodb_endpoint)]) == 0
+    assert capsys.readouterr().out == "ended 0 sessions of user 'shop:alice'\n"
+    assert len(handles(shop, "alice")) == 1
+    assert len(handles(seeded, "alice")) == 2
+    assert main(["sessions", "revoke", "--user", "alice", *flags(shop, dynamodb_endpoint)]) == 0
+    assert capsys.readouterr().out == "ended 1 session of user 'alice'\n"
+    assert handles(shop, "alice") == [] and len(handles(seeded, "alice")) == 2

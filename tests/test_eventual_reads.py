@@ -206,11 +206,14 @@ def test_cookies_without_a_version_read_consistently_then_gain_one(
         response = after.get("/view")
         assert response.json() == {"a": 1} and set_cookie(response) is None
         assert reads.reads == [True]
-        clock.advance(120)  # a refresh is due: the cookie gains the version with it
-        assert version_in(after.get("/view")) == 1
+        clock.advance(120)  # a refresh is due, but an answer that wrote no data sets no version
+        refreshed = after.get("/view")
+        assert refreshed.json() == {"a": 1} and set_cookie(refreshed) is None
+        assert reads.calls == ["load", "load", "touch"]
+        assert version_in(after.post("/update", json={"b": 2})) == 2  # the next write gives one
         lagging.catch_up()
         reads.reset()
-        assert after.get("/view").json() == {"a": 1}
+        assert after.get("/view").json() == {"a": 1, "b": 2}
         assert reads.reads == [False]
 
 

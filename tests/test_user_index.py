@@ -177,5 +177,5 @@ def test_the_created_index_is_sparse_and_keys_only(indexed: DynamoDBStore, clock
     scanned = indexed.client.scan(TableName=indexed.table_name, IndexName="user-sessions")["Items"]
     mine = [item for item in scanned if item["id"]["S"].startswith(prefix)]
     assert mine == [
-        {"id": {"S": table_key(indexed, alice.cookies["session"])}, "uid": {"S": prefix + "alice"}}
+        {"id": {"S": table_key(indexed, alice.cookies["session"])}, "uid": {"S": prefix + "#alice"}}
     ]

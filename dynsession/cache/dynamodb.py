@@ -15,6 +15,7 @@ from ..explain import Spelling
 from ..serialization import BlobDecodeError
 from ..stores.connection import DEFAULT_MAX_CONCURRENCY, Connected, TableConnection
 from ..stores.dynamodb_wire import ConditionFailed
+from ..stores.item_format import new_token
 from ..stores.transport import DEFAULT_TRANSPORT, TransportChoice
 from .entry import CacheEntry, refresh_target
 from .expiry import Duration, Expiry
@@ -60,7 +61,8 @@ class DynamoDBCache(Connected, BaseCache):
 
     Costs: ``get`` is one GetItem, plus an UpdateItem of the TTL when the sliding refresh is due
     (at most once per ``refresh_after`` seconds per entry); ``set`` one PutItem; ``add`` one
-    conditional PutItem; ``refresh`` a GetItem and an UpdateItem; ``remove`` one DeleteItem.
+    conditional PutItem; ``refresh`` a GetItem and an UpdateItem; ``remove`` one DeleteItem. An
+    ``add`` whose answer was lost and that the transport retried reports its own write as stored.
 
     Use it as ``async with DynamoDBCache(...) as cache:`` (or call :meth:`prepare` and
     :meth:`aclose` yourself), typically in the app's lifespan. Raises ConfigurationError for bad
@@ -155,8 +157,10 @@ class DynamoDBCache(Connected, BaseCache):
 
     async def _add(self, key: str, value: bytes, expiry: Expiry) -> bool:
         now = self._clock()
-        item = self.layout.item(key, CacheEntry.create(value, expiry, now))
-        request = {"TableName": self.table_name, "Item": item, **self.layout.free_condition(now)}
+        # The token lets a retry of this add (its first answer lost) find its own write, not a rival.
+        token = new_token()
+        item = self.layout.item(key, CacheEntry.create(value, expiry, now), token)
+        request = {"TableName": self.table_name, "Item": item, **self.layout.free_condition(now, token)}
         try:
             await self._table.call("PutItem", request)
         except ConditionFailed:
@@ -192,7 +196,9 @@ class DynamoDBCache(Connected, BaseCache):
                 "UpdateItem", {"TableName": self.table_name, **self.layout.ttl_update(key, old, new)}
             )
         except ConditionFailed:
-            pass  # set or removed meanwhile: that newer write stands
+            # Set or removed meanwhile: that newer write stands. A retry of this very refresh whose
+            # first answer was lost lands here too, and its window has moved: the same outcome.
+            pass
 
     # -- the table and the connection ------------------------------------------------------------
 

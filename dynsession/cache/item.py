@@ -8,6 +8,7 @@
 | ``ttl_window`` | String: the sliding window as a .NET ``TimeSpan`` (``"00:20:00"``) | ``NULL``: no sliding |
 | ``ttl_deadline`` | Number: the absolute deadline, epoch seconds | ``NULL``: no deadline |
 | ``encoding`` | String ``"zlib"``: ``value`` is compressed (opt-in; .NET cannot read it) | plain value |
+| ``tok`` | Binary: the token of the ``add`` that wrote the item (.NET ignores it) | written by ``set`` |
 
 The .NET provider writes ``NULL`` rather than leaving an attribute out; both are read as "none".
 """
@@ -27,6 +28,8 @@ from .errors import CacheValueTooLarge
 from .timespan import format_timespan, parse_timespan
 
 VALUE, WINDOW, DEADLINE, ENCODING = "value", "ttl_window", "ttl_deadline", "encoding"
+# The .NET provider reads only the attributes it writes, so an add's token is invisible to it.
+TOKEN = "tok"
 ZLIB = "zlib"
 _NULL: dict[str, Any] = {"NULL": True}
 
@@ -52,8 +55,9 @@ class ItemLayout:
         """The DynamoDB ``Key`` of a cache key."""
         return {self.partition_key: {"S": self.key_prefix + key}}
 
-    def item(self, key: str, entry: CacheEntry) -> dict[str, Any]:
-        """The item ``set`` writes. Raises CacheValueTooLarge when it would not fit in DynamoDB."""
+    def item(self, key: str, entry: CacheEntry, token: bytes | None = None) -> dict[str, Any]:
+        """The item ``set`` writes, or ``add`` with its write ``token``. Raises CacheValueTooLarge
+        when it would not fit in DynamoDB."""
         stored = pack(entry.value, self.compress_threshold)
         item: dict[str, Any] = {
             **self.key(key),
@@ -64,18 +68,29 @@ class ItemLayout:
         }
         if stored is not entry.value:
             item[ENCODING] = {"S": ZLIB}
+        if token is not None:
+            item[TOKEN] = {"B": token}
         size = item_size(item)
         if size > MAX_ITEM_BYTES:
             raise CacheValueTooLarge(size, MAX_ITEM_BYTES)
         return item
 
-    def free_condition(self, now: int) -> dict[str, Any]:
+    def free_condition(self, now: int, token: bytes) -> dict[str, Any]:
         """The condition under which ``add`` may write at ``now``: no item, an item without a value
-        (a stub), or one whose TTL has passed but that DynamoDB has not removed yet."""
+        (a stub), one whose TTL has passed but that DynamoDB has not removed yet, or the item this
+        very add (``token``) wrote on an attempt whose answer was lost, which the retry rewrites
+        unchanged."""
         return {
-            "ConditionExpression": "attribute_not_exists(#k) OR attribute_not_exists(#v) OR #t <= :now",
-            "ExpressionAttributeNames": {"#k": self.partition_key, "#v": VALUE, "#t": self.ttl_attribute},
-            "ExpressionAttributeValues": {":now": {"N": str(now)}},
+            "ConditionExpression": (
+                "attribute_not_exists(#k) OR attribute_not_exists(#v) OR #t <= :now OR #o = :o"
+            ),
+            "ExpressionAttributeNames": {
+                "#k": self.partition_key,
+                "#v": VALUE,
+                "#t": self.ttl_attribute,
+                "#o": TOKEN,
+            },
+            "ExpressionAttributeValues": {":now": {"N": str(now)}, ":o": {"B": token}},
         }
 
     def ttl_update(self, key: str, old: int, new: int) -> dict[str, Any]:

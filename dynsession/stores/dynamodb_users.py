@@ -1,8 +1,10 @@
 """Finding a user's sessions in DynamoDB: the user index Query, and the batched reads and deletes
 that follow it. Every call goes through the store's transport.
 
-Bound items carry ``uid`` (the store's key prefix + the user ID, so the index's partition keys
-fall under the same IAM ``LeadingKeys`` as the table's), ``device`` and ``bound`` (see
+Bound items carry ``uid`` (the store's key prefix, ``#``, the user ID escaped: see
+:func:`~dynsession.stores.users.user_index_key`; the index's partition keys fall under the same IAM
+``LeadingKeys`` as the table's, and stores whose prefixes start alike never find each other's
+users), ``device`` and ``bound`` (see
 :mod:`dynsession.stores.item_format`). The index is a
 sparse global secondary index on ``uid`` with the KEYS_ONLY projection: only bound items are in
 it, and only binding, unbinding or deleting a bound item writes to it; saves and deadline
@@ -20,7 +22,7 @@ import anyio
 from ..exceptions import StoreUnavailable
 from ..table_index import DEFAULT_USER_INDEX
 from .item_format import ABSOLUTE, BOUND, CREATED, DEVICE, SEEN, USER, ItemFormat, integer_of
-from .users import BoundSession
+from .users import BoundSession, user_index_key
 
 DEFAULT_INDEX_NAME = DEFAULT_USER_INDEX
 
@@ -39,13 +41,14 @@ async def list_bound(
     """The sessions still bound to ``user_id``: the keys the index lists, read back from the table
     (so ones deleted since are left out) without their data. Expiry is the caller's to judge."""
     prefix, partition_key = layout.key_prefix, layout.partition_key
-    found = await query_keys(call, table, index, partition_key, prefix + user_id)
+    found = await query_keys(call, table, index, partition_key, user_index_key(prefix, user_id))
     mine = [key for key in found if key.startswith(prefix)]
     if not mine:
         return []
     names = (partition_key, layout.ttl_attribute, CREATED, ABSOLUTE, SEEN, USER, DEVICE, BOUND)
     items = await batch_get(call, table, partition_key, mine, names, consistent)
     sessions = (_bound_session(item, layout) for item in items)
+    # The owner is read back with the exact prefix (see ItemFormat.owner): only this store's items.
     return [s for s in sessions if s is not None and s.owner.user_id == user_id]
 
 

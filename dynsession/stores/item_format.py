@@ -9,6 +9,7 @@ from typing import Any
 
 from ..table_index import USER_ATTRIBUTE
 from .base import MovedRecord, SessionOwner, SessionRecord
+from .users import user_in_index_key, user_index_key
 
 MAX_ITEM_BYTES = 400 * 1024
 
@@ -16,7 +17,8 @@ DATA, VERSION, CREATED, ABSOLUTE, TOKEN = "data", "ver", "created", "abs", "tok"
 BINDING, ISSUED = "bind", "iss"
 # A moved ID's marker: why it moved and, after a renewal, the masked new ID; no data, no version.
 MOVED, FORWARD = "moved", "fwd"
-# A session bound to a user: the key prefix + the user ID (the user index's key), a device label,
+# A session bound to a user: the key prefix and the user ID (the user index's key, spelt by
+# dynsession.stores.users.user_index_key so that no two prefixes' users collide), a device label,
 # the sign-in time. Every write also notes its time in SEEN, the last activity a user's list shows.
 USER, DEVICE, BOUND, SEEN = USER_ATTRIBUTE, "device", "bound", "seen"
 # Random bytes stored with every write, so a write whose answer was lost and that was retried can
@@ -92,7 +94,7 @@ class ItemFormat:
         if written is not None:
             item[SEEN] = {"N": str(written)}
         if record.owner is not None:
-            item[USER] = {"S": self.key_prefix + record.owner.user_id}
+            item[USER] = {"S": user_index_key(self.key_prefix, record.owner.user_id)}
             item[DEVICE] = {"S": record.owner.device}
             item[BOUND] = {"N": str(record.owner.since)}
         return item
@@ -131,13 +133,14 @@ class ItemFormat:
         user = item.get(USER)
         if not isinstance(user, Mapping) or not isinstance(user.get("S"), str):
             return None
-        if not user["S"].startswith(self.key_prefix):
+        user_id = user_in_index_key(self.key_prefix, user["S"])
+        if user_id is None:
             return None
         device = item.get(DEVICE)
         label = device.get("S") if isinstance(device, Mapping) else None
         since = _integer(item.get(BOUND))
         return SessionOwner(
-            user["S"][len(self.key_prefix) :],
+            user_id,
             label if isinstance(label, str) else "",
             0 if since is None else since,
         )

@@ -8,6 +8,28 @@ from typing import Protocol, runtime_checkable
 
 from .base import SessionOwner, SessionStore
 
+# The user index key is the key prefix, this separator, then the user ID with "%" and "#" escaped:
+# the last "#" ends the prefix, so no (prefix, user ID) pair can spell another's key, even where
+# one app's prefix starts with another's ("dc:" and "dc:shop:").
+_SEPARATOR = "#"
+
+
+def user_index_key(key_prefix: str, user_id: str) -> str:
+    """The user index key (``uid``) of ``user_id`` for a store with ``key_prefix``; it starts with
+    the prefix, so IAM ``LeadingKeys`` conditions on the prefix cover the index too."""
+    return key_prefix + _SEPARATOR + user_id.replace("%", "%25").replace(_SEPARATOR, "%23")
+
+
+def user_in_index_key(key_prefix: str, index_key: str) -> str | None:
+    """The user ID that ``index_key`` names for a store with exactly ``key_prefix``, or None (another
+    prefix, or not a key :func:`user_index_key` makes)."""
+    head, separator, escaped = index_key.rpartition(_SEPARATOR)
+    if not separator or head != key_prefix:
+        return None
+    user_id = escaped.replace("%23", _SEPARATOR).replace("%25", "%")
+    # Only the canonical spelling counts: "%2523" must not also read as "%23".
+    return user_id if user_index_key(key_prefix, user_id) == index_key else None
+
 
 @dataclass(frozen=True, slots=True)
 class BoundSession:

@@ -267,3 +267,20 @@ async def test_a_window_nobody_can_parse_leaves_the_entry_readable_but_not_slidi
     clock.advance(600)
     assert await cache.get(unique) == b"v"
     assert raw_item(dynamodb_client, table_name, dotnet_key(unique, None)) == item
+
+
+async def test_an_added_entry_is_the_dotnet_item_plus_a_token_dotnet_ignores(
+    dynamodb_endpoint: str,
+    dynamodb_client: DynamoDBClient,
+    table_name: str,
+    clock: FakeClock,
+    unique: str,
+    transport: TransportName,
+) -> None:
+    cache = dotnet_style(dynamodb_endpoint, table_name, clock, transport=transport)
+    assert await cache.add(unique, b"added", sliding=timedelta(minutes=20)) is True
+    item = raw_item(dynamodb_client, table_name, dotnet_key(unique, None))
+    assert item is not None
+    token = item.pop("tok")
+    assert set(token) == {"B"} and len(token["B"]) == 8
+    assert item == dotnet_item(unique, b"added", clock.now, window=WINDOWS["20 minutes"])

@@ -317,3 +317,53 @@ def test_create_table_command_makes_a_table_for_sessions_and_cache(
 
     anyio.run(use)
     assert cli_main(["check-table", "--table", fresh_table, "--endpoint-url", dynamodb_endpoint]) == 0
+
+
+# -- a conditional write whose answer is lost: the transport retries it, and it is still the writer's
+
+
+async def test_an_add_whose_answer_was_lost_reports_its_own_write(
+    faults: FaultProxy,
+    dynamodb_client: DynamoDBClient,
+    table_name: str,
+    key_prefix: str,
+    clock: FakeClock,
+    transport: TransportName,
+) -> None:
+    cache = DynamoDBCache(
+        table_name, endpoint_url=faults.url, key_prefix=key_prefix, clock=clock, transport=transport
+    )
+    lost = faults.inject("PutItem", Fault(action="lost_reply", times=1))
+    # The first PutItem is applied and its answer lost; the retry finds the entry it wrote itself.
+    assert await cache.add("k", b"mine", sliding=600) is True
+    assert lost.sent == 2
+    assert await cache.get("k") == b"mine"
+    # Another add still loses against that entry, and one whose answer is lost loses too.
+    assert await cache.add("k", b"theirs") is False
+    lost = faults.inject("PutItem", Fault(action="lost_reply", times=1))
+    assert await cache.add("k", b"theirs") is False
+    assert lost.sent == 2
+    assert await cache.get("k") == b"mine"
+    # The token is the only attribute beyond the .NET provider's, and a set drops it.
+    key = {"id": {"S": key_prefix + "k"}}
+    item = dynamodb_client.get_item(TableName=table_name, Key=key, ConsistentRead=True)["Item"]
+    assert set(item) == {"id", "value", "ttl", "ttl_window", "ttl_deadline", "tok"}
+    await cache.set("k", b"set")
+    item = dynamodb_client.get_item(TableName=table_name, Key=key, ConsistentRead=True)["Item"]
+    assert "tok" not in item
+
+
+async def test_a_refresh_whose_answer_was_lost_still_slides(
+    faults: FaultProxy, table_name: str, key_prefix: str, clock: FakeClock, transport: TransportName
+) -> None:
+    cache = DynamoDBCache(
+        table_name, endpoint_url=faults.url, key_prefix=key_prefix, clock=clock, transport=transport
+    )
+    await cache.set("k", b"v", sliding=600)
+    clock.advance(300)
+    lost = faults.inject("UpdateItem", Fault(action="lost_reply", times=1))
+    # The retry's condition fails against the TTL its first attempt moved: the same outcome.
+    assert await cache.refresh("k") is True
+    assert lost.sent == 2
+    clock.advance(599)
+    assert await cache.get("k") == b"v"

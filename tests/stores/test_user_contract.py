@@ -139,6 +139,19 @@ async def test_delete_sessions_removes_many_and_tolerates_missing(
     await user_store.delete_sessions([])
 
 
+@pytest.mark.parametrize("user", ["a#b", "a%23b", "a%b", "#", "%", "%2523"])
+async def test_user_ids_with_the_separator_or_escapes_are_kept_exactly(
+    user_store: UserSessionStore, clock: FakeClock, user: str
+) -> None:
+    # Each is stored and listed as itself, never as one of its neighbours.
+    users = ["a#b", "a%23b", "a%b", "#", "%", "%2523", "%23", "a"]
+    for n, name in enumerate(users):
+        await user_store.save(key(f"{n}"), bound(clock, name), expected_version=None)
+    assert await keys_of(user_store, user) == {key(f"{users.index(user)}")}
+    loaded = await user_store.load(key(f"{users.index(user)}"))
+    assert isinstance(loaded, SessionRecord) and loaded.owner == owner(clock, user)
+
+
 async def test_memory_store_is_a_user_session_store() -> None:
     assert isinstance(MemoryStore(), UserSessionStore)
 
@@ -157,10 +170,11 @@ async def test_dynamodb_bound_item_layout(
     item = dynamodb_client.get_item(
         TableName=store.table_name, Key={"id": {"S": key_prefix + key("a")}}, ConsistentRead=True
     )["Item"]
-    # The user attribute carries the key prefix: the index's partition keys fall under the same
-    # IAM LeadingKeys condition as the table's, and apps sharing a table keep their users apart.
+    # The user attribute starts with the key prefix: the index's partition keys fall under the same
+    # IAM LeadingKeys condition as the table's; "#" ends the prefix, so apps sharing a table keep
+    # their users apart.
     assert (item["uid"], item["device"], item["bound"]) == (
-        {"S": key_prefix + "alice"},
+        {"S": key_prefix + "#alice"},
         {"S": "Firefox on Linux"},
         {"N": str(clock.now)},
     )
@@ -168,9 +182,9 @@ async def test_dynamodb_bound_item_layout(
         TableName=store.table_name,
         IndexName="user-sessions",
         KeyConditionExpression="uid = :u",
-        ExpressionAttributeValues={":u": {"S": key_prefix + "alice"}},
+        ExpressionAttributeValues={":u": {"S": key_prefix + "#alice"}},
     )["Items"]
-    assert index == [{"id": {"S": key_prefix + key("a")}, "uid": {"S": key_prefix + "alice"}}]
+    assert index == [{"id": {"S": key_prefix + key("a")}, "uid": {"S": key_prefix + "#alice"}}]
 
 
 async def test_dynamodb_prefixes_keep_users_apart(
@@ -181,6 +195,24 @@ async def test_dynamodb_prefixes_keep_users_apart(
     await other.save(key("b"), bound(clock), expected_version=None)
     assert await keys_of(one, "alice") == {key("a")}
     assert await keys_of(other, "alice") == {key("b")}
+
+
+async def test_dynamodb_a_prefix_starting_with_another_keeps_its_users_apart(
+    indexed_store: IndexedStore, key_prefix: str, clock: FakeClock
+) -> None:
+    # Two apps in one table, "dc:" and "dc:shop:": the main app's user "shop:alice" is not the
+    # shop's "alice", in the listing nor in a delete of what was listed.
+    main, shop = indexed_store(), indexed_store(key_prefix=key_prefix + "shop:")
+    await main.save(key("main"), bound(clock, "shop:alice"), expected_version=None)
+    await shop.save(key("shop"), bound(clock, "alice"), expected_version=None)
+    assert await keys_of(main, "shop:alice") == {key("main")}
+    assert await keys_of(shop, "alice") == {key("shop")}
+    assert await keys_of(main, "alice") == set()
+    assert await keys_of(shop, "shop:alice") == set()
+    await main.delete_sessions(await keys_of(main, "shop:alice"))
+    assert await keys_of(shop, "alice") == {key("shop")}
+    loaded = await shop.load(key("shop"))
+    assert isinstance(loaded, SessionRecord) and loaded.owner == owner(clock, "alice")
 
 
 async def test_dynamodb_calls_go_through_the_transport(indexed_store: IndexedStore, clock: FakeClock) -> None:
