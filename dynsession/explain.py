@@ -118,14 +118,23 @@ def _is_foreign(error: botocore.exceptions.ClientError) -> bool:
 def _foreign_answer(
     error: botocore.exceptions.ClientError, endpoint_option: str | None, spelling: Spelling
 ) -> str:
+    """One line for an answer that did not come from DynamoDB (a web server or a proxy's page)."""
     metadata = error.response.get("ResponseMetadata", {})
     status = metadata.get("HTTPStatusCode") or error.response.get("Error", {}).get("Code")
     kind = str(metadata.get("HTTPHeaders", {}).get("content-type", "")).split(";")[0].strip()
-    body = f"a {kind} body" if kind else "a body"
+    answer = f"HTTP {status} and {'a ' + kind if kind else 'a'} body to {error.operation_name}"
+    failing = str(status).startswith("5")
+    if endpoint_source(endpoint_option, spelling) is None:
+        cause = "an outage, or a proxy in between" if failing else "a proxy or firewall in between"
+        return (
+            f"AWS's DynamoDB endpoint answered {answer}, not a DynamoDB answer: {cause}? "
+            "check HTTPS_PROXY and the network"
+        )
+    cause = "it failed, or is not DynamoDB" if failing else "it is not DynamoDB"
     return (
-        f"{_where(None, endpoint_option, spelling)} is not DynamoDB: it answered {error.operation_name} "
-        f"with HTTP {status} and {body} that is no DynamoDB answer; check the host and port of "
-        f"{spelling.endpoint_name} (`dynsession local` prints the URL of the server it runs)"
+        f"{_where(None, endpoint_option, spelling)} answered {answer}, not a DynamoDB answer: "
+        f"{cause}; check the host and port of {spelling.endpoint_name} (`dynsession local` prints "
+        "the URL of the server it runs)"
     )
 
 

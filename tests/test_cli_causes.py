@@ -131,8 +131,8 @@ def test_create_table_against_another_web_server_names_it_in_one_line(web_server
     failed = dynsession("create-table", "--table", "sessions", "--region", "us-east-1", "--endpoint-url", url)
     assert (failed.returncode, failed.stdout) == (1, "")
     assert failed.stderr == (
-        f"dynsession: error: the server at {url} (from --endpoint-url) is not DynamoDB: it answered "
-        f"DescribeTable with HTTP {status} and a text/html body that is no DynamoDB answer; check the host "
+        f"dynsession: error: the server at {url} (from --endpoint-url) answered HTTP {status} and a "
+        "text/html body to DescribeTable, not a DynamoDB answer: it is not DynamoDB; check the host "
         "and port of --endpoint-url (`dynsession local` prints the URL of the server it runs)\n"
     )
     assert "<html" not in failed.stderr
