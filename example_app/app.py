@@ -176,9 +176,9 @@ def create_app(
         session_cookie=COOKIE,
         idle_timeout=settings.idle_timeout,
         absolute_timeout=settings.absolute_timeout,
-        # Browsers keep a Secure cookie from http://127.0.0.1 (loopback counts as secure), so a browser
-        # needs no change; Python's cookie jar (httpx, the TestClient the tests drive the shop with) and
-        # curl send Secure cookies over https only.
+        # Browsers (and curl) keep a Secure cookie from http://127.0.0.1, loopback counting as secure;
+        # Python's cookie jar, in httpx and the TestClient the tests drive the shop with, sends one
+        # over https only.
         https_only=False,
         clock=clock,
     )
