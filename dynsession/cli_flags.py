@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 
 from .table_index import DEFAULT_USER_INDEX
 
@@ -21,3 +22,21 @@ def add_table_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--endpoint-url", metavar="URL", help="a DynamoDB-compatible endpoint (default: AWS)")
     parser.add_argument("--region", metavar="REGION", help="the AWS region (default: from the environment)")
+
+
+def command_line(command: str, args: argparse.Namespace, *extra: str) -> str:
+    """``dynsession COMMAND`` with every table flag ``args`` holds that differs from its default, so
+    a suggested command looks at the same table, in the same region, at the same endpoint."""
+    words = ["dynsession", command, "--table", args.table, *extra]
+    defaults = (
+        ("--partition-key", "partition_key", "id"),
+        ("--ttl-attribute", "ttl_attribute", "ttl"),
+        ("--user-index-name", "user_index_name", DEFAULT_USER_INDEX),
+        ("--region", "region", None),
+        ("--endpoint-url", "endpoint_url", None),
+    )
+    for flag, name, default in defaults:
+        value = getattr(args, name, default)
+        if value != default:
+            words += [flag, value]
+    return shlex.join(words)

@@ -14,10 +14,10 @@ from typing import Any
 
 import anyio
 
-from .cli_flags import add_table_flags
+from .cli_flags import add_table_flags, command_line
 from .exceptions import DynSessionError, StoreError
 from .explain import CLI, explain
-from .stores.dynamodb import DynamoDBStore
+from .stores.dynamodb import DynamoDBStore, translate_errors
 from .user_sessions import UserSession, list_user_sessions, revoke_user_sessions
 
 DEFAULT_RECHECK_AFTER = 1.0
@@ -81,11 +81,41 @@ def run(args: argparse.Namespace) -> int:
             return 0
         return anyio.run(_revoke, store, args)
     except StoreError as exc:
-        reason = explain(exc, spelling=CLI, endpoint_option=args.endpoint_url)
-        print(f"dynsession: error: {reason}", file=sys.stderr)
+        reason = _table_problems(store, args) if _maybe_no_table(exc) else None
+        if reason is None:
+            reason = explain(exc, spelling=CLI, endpoint_option=args.endpoint_url)
+            # The store's hint knows the table's name only; the operator's flags say where it is.
+            reason = reason.replace(
+                f"`dynsession check-table --table {args.table} --user-index`",
+                f"`{command_line('check-table', args, '--user-index')}`",
+            )
+        action = "list" if args.action == "list" else "end"
+        print(
+            f"dynsession: error: cannot {action} the sessions of user {args.user!r}: {reason}",
+            file=sys.stderr,
+        )
     except DynSessionError as exc:
         print(f"dynsession: error: {exc}", file=sys.stderr)
     return 1
+
+
+def _maybe_no_table(exc: StoreError) -> bool:
+    """Whether the failure may be a missing table or index: DynamoDB answers a Query of a missing
+    index with ValidationException, moto with ResourceNotFoundException, as for a missing table."""
+    cause = exc.__cause__ if isinstance(exc.__cause__, StoreError) else exc
+    code = getattr(cause.original, "response", {}).get("Error", {}).get("Code")
+    return code in ("ResourceNotFoundException", "ValidationException")
+
+
+def _table_problems(store: DynamoDBStore, args: argparse.Namespace) -> str | None:
+    """What is wrong with the table or its user index, as ``check-table --user-index`` finds it
+    (no such table in that region at that endpoint, no index, ...), or None if nothing is."""
+    try:
+        with translate_errors("CheckTable", args.table):
+            report = store.table_report()
+    except StoreError:
+        return None
+    return "; ".join(finding.message for finding in report.errors) or None
 
 
 async def _revoke(store: DynamoDBStore, args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -79,7 +80,62 @@ def explain(error: BaseException, *, spelling: Spelling, endpoint_option: str | 
             f"(`dynsession local` runs one on loopback), or {spelling.endpoint_fix} or set "
             f"{ENDPOINT_VARIABLES[0]} to one that runs"
         )
+    if isinstance(original, botocore.exceptions.SSLError):
+        return _tls_failure(original, endpoint_option, spelling)
+    if isinstance(original, botocore.exceptions.ClientError) and _is_foreign(original):
+        return _foreign_answer(original, endpoint_option, spelling)
     return " ".join(str(original).split())
+
+
+def _where(url: str | None, endpoint_option: str | None, spelling: Spelling) -> str:
+    """``the server at URL (from SOURCE)``: the endpoint and where boto3 took it from."""
+    source = endpoint_source(endpoint_option, spelling)
+    if source is None:
+        return f"AWS's DynamoDB endpoint{f' {url}' if url else ''}"
+    url = url or endpoint_option or next(filter(None, map(os.environ.get, ENDPOINT_VARIABLES)), "")
+    return f"the server at {url} (from {source})"
+
+
+def _tls_failure(error: botocore.exceptions.SSLError, endpoint_option: str | None, spelling: Spelling) -> str:
+    url = str(error.kwargs.get("endpoint_url", ""))
+    reason = " ".join(str(error.kwargs.get("error", "")).split())
+    where = _where(url, endpoint_option, spelling)
+    if "WRONG_VERSION_NUMBER" in reason:
+        # The peer answered the TLS hello with plain text: an http server on that port.
+        plain = urlsplit(url)._replace(scheme="http").geturl()
+        return (
+            f"{where} does not speak https: it answered in plain http (TLS: wrong version number); "
+            f"use {plain}"
+        )
+    return f"no TLS connection to {where}: {reason}; check its certificate and {spelling.endpoint_name}"
+
+
+def _is_foreign(error: botocore.exceptions.ClientError) -> bool:
+    """True when the answer was no DynamoDB error: botocore then names the error by its HTTP status."""
+    return str(error.response.get("Error", {}).get("Code", "")).isdigit()
+
+
+def _foreign_answer(
+    error: botocore.exceptions.ClientError, endpoint_option: str | None, spelling: Spelling
+) -> str:
+    """One line for an answer that did not come from DynamoDB (a web server or a proxy's page)."""
+    metadata = error.response.get("ResponseMetadata", {})
+    status = metadata.get("HTTPStatusCode") or error.response.get("Error", {}).get("Code")
+    kind = str(metadata.get("HTTPHeaders", {}).get("content-type", "")).split(";")[0].strip()
+    answer = f"HTTP {status} and {'a ' + kind if kind else 'a'} body to {error.operation_name}"
+    failing = str(status).startswith("5")
+    if endpoint_source(endpoint_option, spelling) is None:
+        cause = "an outage, or a proxy in between" if failing else "a proxy or firewall in between"
+        return (
+            f"AWS's DynamoDB endpoint answered {answer}, not a DynamoDB answer: {cause}? "
+            "check HTTPS_PROXY and the network"
+        )
+    cause = "it failed, or is not DynamoDB" if failing else "it is not DynamoDB"
+    return (
+        f"{_where(None, endpoint_option, spelling)} answered {answer}, not a DynamoDB answer: "
+        f"{cause}; check the host and port of {spelling.endpoint_name} (`dynsession local` prints "
+        "the URL of the server it runs)"
+    )
 
 
 def endpoint_source(endpoint_option: str | None, spelling: Spelling) -> str | None:
@@ -112,9 +168,11 @@ def create_table_command(
     endpoint_url: str | None,
     partition_key: str = "id",
     ttl_attribute: str = "ttl",
+    index_flags: Sequence[str] = (),
 ) -> str:
-    """The ``dynsession create-table`` command line that creates this table where a client looks."""
-    words = ["dynsession", "create-table", "--table", table_name]
+    """The ``dynsession create-table`` command line that creates this table where a client looks;
+    ``index_flags`` ask for the user index (see :func:`dynsession.table_index.index_flags`)."""
+    words = ["dynsession", "create-table", "--table", table_name, *index_flags]
     if partition_key != "id":
         words += ["--partition-key", partition_key]
     if ttl_attribute != "ttl":

@@ -39,6 +39,7 @@ class SessionMiddleware:
     ConfigurationError, naming the option, on bad options.
     """
 
+    @options.logged_when_refused
     def __init__(
         self,
         app: ASGIApp,

@@ -3,12 +3,13 @@ naming the option and what it accepts, so a misconfigured app fails at startup, 
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from .exceptions import ConfigurationError
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("dynsession")
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 # Shorter secrets are accepted (tests everywhere use short ones) but logged: the HMAC key is only
 # as strong as the secret it is derived from.
@@ -101,6 +103,7 @@ def function(name: str, value: T | None, *, none: str | None = None) -> T | None
 def secret_keys(value: object) -> list[str]:
     """One secret or a sequence of them, oldest first; logs one warning when any is short.
 
+    Raises ConfigurationError saying what is wrong with the value: empty, None, or not a string.
     The value itself never appears in a message or log.
     """
     keys: list[object]
@@ -110,19 +113,47 @@ def secret_keys(value: object) -> list[str]:
         keys = list(value)
     else:
         keys = []
-    if not keys or not all(isinstance(key, str) and key for key in keys):
-        shown = "an empty value" if not keys else type(value).__name__
+    problem = _secret_problem(value, keys)
+    if problem is not None:
         raise ConfigurationError(
-            f"secret_key must be a non-empty string or a non-empty list of them (oldest first), not {shown}"
+            f"secret_key must be a non-empty string or a non-empty list of them (oldest first): "
+            f"{problem}; {SECRET_FIX}"
         )
     checked = [key for key in keys if isinstance(key, str)]
-    if any(len(key) < MIN_SECRET_LENGTH for key in checked):
+    short = [len(key) for key in checked if len(key) < MIN_SECRET_LENGTH]
+    if short:
         logger.warning(
-            "secret_key has a key shorter than %d characters: use a long random string "
-            "(for example secrets.token_urlsafe(32)) in production",
+            "secret_key has a key of %d characters, shorter than %d characters: use a long random "
+            "string in production (%s)",
+            min(short),
             MIN_SECRET_LENGTH,
+            SECRET_FIX,
         )
     return checked
+
+
+SECRET_FIX = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def _secret_problem(value: object, keys: list[object]) -> str | None:
+    """What is wrong with a secret_key value (never showing it), or None."""
+    if value is None:
+        return "it is None (an environment variable that is not set?)"
+    if isinstance(value, bytes | bytearray):
+        return f"it is {type(value).__name__}; decode it to str"
+    if isinstance(value, str):
+        return "it is an empty string (an environment variable set to nothing?)" if not value else None
+    if not isinstance(value, Sequence):
+        return f"it is {type(value).__name__}"
+    if not keys:
+        return f"it is an empty {type(value).__name__}"
+    for number, key in enumerate(keys, 1):
+        where = f"key {number} of {len(keys)}"
+        if not isinstance(key, str):
+            return f"{where} is {'None' if key is None else type(key).__name__}, not str"
+        if not key:
+            return f"{where} is an empty string"
+    return None
 
 
 def session_store(value: object) -> SessionStore:
@@ -143,3 +174,26 @@ def exclusive(**given: Any) -> None:
     named = [name for name, value in given.items() if value]
     if len(named) > 1:
         raise ConfigurationError(f"{' and '.join(named)} cannot be used together; choose one")
+
+
+def logged_when_refused(init: Callable[P, None]) -> Callable[P, None]:
+    """Wrap a constructor so a ConfigurationError is also logged at ERROR before it is raised.
+
+    Starlette builds middleware when the first ASGI message arrives; under uvicorn's default
+    ``--lifespan auto`` that is the lifespan startup, whose failure uvicorn only reports as "ASGI
+    'lifespan' protocol appears unsupported" before serving every request a 500. The log line
+    names the problem and its fix where the operator looks: the server's console at startup.
+    """
+
+    @functools.wraps(init)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            init(*args, **kwargs)
+        except ConfigurationError as exc:
+            owner = type(args[0]).__name__ if args else init.__qualname__
+            logger.error(
+                "dynsession: %s refused its settings, so the app cannot serve requests: %s", owner, exc
+            )
+            raise
+
+    return checked

@@ -8,8 +8,10 @@ keys is projected, saves and deadline refreshes of a bound session never write t
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 
+from .explain import is_aws_endpoint
 from .table_report import TableFinding
 
 USER_ATTRIBUTE = "uid"
@@ -27,29 +29,58 @@ def index_definition(name: str) -> dict[str, Any]:
     }
 
 
-def update_table_command(table_name: str, name: str, partition_key: str = "id") -> str:
-    """The AWS CLI command that adds the index to an existing on-demand table. It repeats the hash
-    key's definition, which DynamoDB accepts and some local implementations need to keep it."""
+def index_flags(name: str) -> list[str]:
+    """The ``dynsession create-table`` flags that create the user index ``name``."""
+    return ["--user-index"] + ([] if name == DEFAULT_USER_INDEX else ["--user-index-name", name])
+
+
+def update_table_command(
+    table_name: str,
+    name: str,
+    partition_key: str = "id",
+    *,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+) -> str:
+    """The AWS CLI command that adds the index to an existing on-demand table (in ``region``, at
+    ``endpoint_url`` when they are given). It repeats the hash key's definition, which DynamoDB
+    accepts and some local implementations need to keep it."""
     create = json.dumps([{"Create": index_definition(name)}], separators=(",", ":"))
+    where = "".join(
+        (
+            f" --region {shlex.quote(region)}" if region else "",
+            f" --endpoint-url {shlex.quote(endpoint_url)}"
+            if endpoint_url and not is_aws_endpoint(endpoint_url)
+            else "",
+        )
+    )
     return (
         f"aws dynamodb update-table --table-name {table_name} --attribute-definitions "
         f"AttributeName={partition_key},AttributeType=S AttributeName={USER_ATTRIBUTE},AttributeType=S "
-        f"--global-secondary-index-updates '{create}'"
+        f"--global-secondary-index-updates '{create}'{where}"
     )
 
 
 def index_findings(
-    description: Any, name: str, ttl_attribute: str = "ttl", partition_key: str = "id"
+    description: Any,
+    name: str,
+    ttl_attribute: str = "ttl",
+    partition_key: str = "id",
+    *,
+    region: str | None = None,
+    endpoint_url: str | None = None,
 ) -> list[TableFinding]:
-    """Findings about the user index ``name`` in a DescribeTable ``Table``."""
+    """Findings about the user index ``name`` in a DescribeTable ``Table`` (of a table in
+    ``region`` at ``endpoint_url``, which the suggested command repeats)."""
     table_name = description.get("TableName", "?")
     index = next((i for i in description.get("GlobalSecondaryIndexes", ()) if i["IndexName"] == name), None)
     if index is None:
+        add = update_table_command(table_name, name, partition_key, region=region, endpoint_url=endpoint_url)
         return [
             TableFinding(
                 "error",
                 f"user index {name!r} does not exist (listing and ending a user's sessions need it); "
-                f"add it with: {update_table_command(table_name, name, partition_key)}",
+                f"add it with: {add}",
             )
         ]
     findings = _key_findings(description, index, name)

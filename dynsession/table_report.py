@@ -6,6 +6,7 @@ the calls.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -86,9 +87,11 @@ def missing_table(
     endpoint_url: str | None,
     partition_key: str = "id",
     ttl_attribute: str = "ttl",
+    index_flags: Sequence[str] = (),
 ) -> TableFinding:
     """The error for a table that does not exist where the client looked (``region`` at
-    ``endpoint_url``; None for what is not known), with the command that creates it there."""
+    ``endpoint_url``; None for what is not known), with the command that creates it there (with
+    the user index when ``index_flags`` ask for it)."""
     where = "".join((f" in region {region}" if region else "", f" at {endpoint_url}" if endpoint_url else ""))
     command = create_table_command(
         table_name,
@@ -96,6 +99,7 @@ def missing_table(
         endpoint_url=endpoint_url,
         partition_key=partition_key,
         ttl_attribute=ttl_attribute,
+        index_flags=index_flags,
     )
     return TableFinding(
         "error",

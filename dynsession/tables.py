@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import botocore.exceptions
 
 from .explain import client_location
-from .table_index import DEFAULT_USER_INDEX, USER_ATTRIBUTE, index_definition, index_findings
+from .table_index import DEFAULT_USER_INDEX, USER_ATTRIBUTE, index_definition, index_findings, index_flags
 from .table_report import (
     TTL_API_UNAVAILABLE,
     TableFinding,
@@ -48,10 +48,11 @@ def check_table(
     """
     description = _describe(client, table_name)
     if description is None:
-        return TableReport(table_name, (_missing(client, table_name, partition_key, ttl_attribute),))
+        index = user_index_name if user_index else None
+        return TableReport(table_name, (_missing(client, table_name, partition_key, ttl_attribute, index),))
     findings = table_findings(description, partition_key)
     if user_index and not blocking(findings):
-        findings += index_findings(description, user_index_name, ttl_attribute, partition_key)
+        findings += _index_findings(client, description, user_index_name, ttl_attribute, partition_key)
     if not blocking(findings):
         findings += ttl_findings(_describe_ttl(client, table_name), ttl_attribute)
     return TableReport(table_name, tuple(findings))
@@ -99,11 +100,13 @@ def create_table(
     if description is None:
         missing = TableFinding("error", f"table not found {wait_timeout:g} s after CreateTable")
         if not created:
-            missing = _missing(client, table_name, partition_key, ttl_attribute)
+            missing = _missing(
+                client, table_name, partition_key, ttl_attribute, user_index_name if user_index else None
+            )
         return TableReport(table_name, (missing,), created=created)
     findings = table_findings(description, partition_key)
     if user_index and not blocking(findings):
-        findings += index_findings(description, user_index_name, ttl_attribute, partition_key)
+        findings += _index_findings(client, description, user_index_name, ttl_attribute, partition_key)
     if description["TableStatus"] == "CREATING":
         findings = [
             TableFinding("error", f"table is still CREATING after waiting {wait_timeout:g} s for ACTIVE")
@@ -155,7 +158,9 @@ def table_report(
     )
 
 
-def _missing(client: DynamoDBClient, table_name: str, partition_key: str, ttl_attribute: str) -> TableFinding:
+def _missing(
+    client: DynamoDBClient, table_name: str, partition_key: str, ttl_attribute: str, user_index: str | None
+) -> TableFinding:
     region, endpoint_url = client_location(client)
     return missing_table(
         table_name,
@@ -163,6 +168,16 @@ def _missing(client: DynamoDBClient, table_name: str, partition_key: str, ttl_at
         endpoint_url=endpoint_url,
         partition_key=partition_key,
         ttl_attribute=ttl_attribute,
+        index_flags=() if user_index is None else index_flags(user_index),
+    )
+
+
+def _index_findings(
+    client: DynamoDBClient, description: Any, name: str, ttl_attribute: str, partition_key: str
+) -> list[TableFinding]:
+    region, endpoint_url = client_location(client)
+    return index_findings(
+        description, name, ttl_attribute, partition_key, region=region, endpoint_url=endpoint_url
     )
 
 
@@ -172,11 +187,22 @@ def _code(exc: botocore.exceptions.ClientError) -> str:
 
 def _describe(client: DynamoDBClient, table_name: str) -> Any | None:
     try:
-        return client.describe_table(TableName=table_name)["Table"]
+        answer = client.describe_table(TableName=table_name)
     except botocore.exceptions.ClientError as exc:
         if _code(exc) == "ResourceNotFoundException":
             return None
         raise
+    if "Table" not in answer:
+        # A 2xx without the description: some other HTTP server answered (a catch-all web app).
+        # Raised as botocore raises other non-DynamoDB answers: an error named by its HTTP status.
+        metadata: Any = answer.get("ResponseMetadata", {})
+        status = str(metadata.get("HTTPStatusCode", "200"))
+        response: Any = {
+            "Error": {"Code": status, "Message": "no table description"},
+            "ResponseMetadata": metadata,
+        }
+        raise botocore.exceptions.ClientError(response, "DescribeTable")
+    return answer["Table"]
 
 
 def _wait_active(client: DynamoDBClient, table_name: str, timeout: float, interval: float) -> Any | None:

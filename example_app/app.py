@@ -31,7 +31,7 @@ from dynsession.cache import DistributedCache, DynamoDBCache, MemoryCache
 
 from .devices import device_routes
 from .settings import Settings
-from .status import describe, relative, wall_time
+from .status import DEADLINE_COOKIE, deadline, describe, ended_early, relative, wall_time
 
 DEMO_PASSWORD = "demo"
 CART_PREFIX = "cart:"
@@ -176,7 +176,9 @@ def create_app(
         session_cookie=COOKIE,
         idle_timeout=settings.idle_timeout,
         absolute_timeout=settings.absolute_timeout,
-        # The example serves plain http on loopback, where a Secure cookie would never come back.
+        # Browsers (and curl) keep a Secure cookie from http://127.0.0.1, loopback counting as secure;
+        # Python's cookie jar, in httpx and the TestClient the tests drive the shop with, sends one
+        # over https only.
         https_only=False,
         clock=clock,
     )
@@ -221,13 +223,18 @@ def _page(
 ) -> Response:
     user = request.session.get("user")
     info = session_info(request)
+    now = clock()
+    signed_out = ended_early(request.cookies.get(DEADLINE_COOKIE), now)
     context.update(
         user=user["name"] if user else None,
         info=info,
-        now=clock(),
-        status=describe(info, had_cookie=COOKIE in request.cookies, wrote=wrote),
+        now=now,
+        status=describe(info, had_cookie=COOKIE in request.cookies, wrote=wrote, signed_out=signed_out),
     )
     # Pages show session data: a browser must not show a stored copy once the session has changed.
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request, name, context, status_code=status_code, headers={"Cache-Control": "no-store"}
     )
+    if wrote or not info.is_new:
+        response.set_cookie(DEADLINE_COOKIE, str(deadline(info)), httponly=True, samesite="lax")
+    return response

@@ -18,15 +18,39 @@ class Status:
     stored: bool
 
 
-def describe(info: SessionInfo, *, had_cookie: bool, wrote: bool) -> Status:
+# A plain cookie holding the deadline of the session the browser last saw stored (epoch seconds;
+# nothing secret): when a session cookie comes back without its session before that deadline, the
+# session cannot have expired, so it was ended elsewhere.
+DEADLINE_COOKIE = "shop_deadline"
+
+
+def deadline(info: SessionInfo) -> int:
+    """The earlier of the session's idle and absolute deadlines."""
+    return info.expires if info.absolute_deadline is None else min(info.expires, info.absolute_deadline)
+
+
+def ended_early(deadline_cookie: str | None, now: int) -> bool:
+    """Whether the deadline the browser last saw (``DEADLINE_COOKIE``) is still ahead."""
+    return deadline_cookie is not None and deadline_cookie.isdigit() and now < int(deadline_cookie)
+
+
+def describe(info: SessionInfo, *, had_cookie: bool, wrote: bool, signed_out: bool = False) -> Status:
     """The status of a page's session. ``had_cookie``: the browser sent a session cookie;
-    ``wrote``: the page changed the session, so it is written when the response starts."""
+    ``wrote``: the page changed the session, so it is written when the response starts;
+    ``signed_out``: a session that is gone had not reached its deadline (see :func:`ended_early`)."""
     if not info.is_new:
         if wrote:
             return Status("saved", "Session loaded and saved: this visit changed it.", True)
         return Status("loaded", "Session loaded: this page only read it, so nothing was written.", True)
+    if had_cookie and signed_out:
+        # Gone before its deadline: signed out from another device's Devices page (or by an operator).
+        if wrote:
+            text = "This device was signed out from another device, so this visit started a new session."
+            return Status("restarted", text, True)
+        text = "This device was signed out from another device: nothing is stored until a page changes it."
+        return Status("expired", text, False)
     if had_cookie:
-        # A cookie whose session is gone: it expired, or it was ended elsewhere.
+        # A cookie whose session is gone after its deadline: it expired.
         if wrote:
             text = "Your previous session has expired, so this visit started a new one and stored it."
             return Status("restarted", text, True)
@@ -46,7 +70,10 @@ def wall_time(epoch: int) -> str:
 
 
 def relative(seconds: int) -> str:
-    """A duration from now in words: ``in 45 s``, ``in 29 min``, ``in 7 h 59 min``, ``3 min ago``."""
+    """A duration from now in words: ``just now``, ``in 45 s``, ``in 29 min``, ``in 7 h 59 min``,
+    ``3 min ago``."""
+    if seconds == 0:
+        return "just now"
     span = abs(seconds)
     if span < 60:
         amount = f"{span} s"

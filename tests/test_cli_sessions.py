@@ -123,9 +123,14 @@ def test_a_table_without_the_index_is_one_line_on_stderr(
     assert main(argv) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
+    # What check-table --user-index finds, with the command that adds the index where it looked.
     assert (
-        captured.err.startswith(f"dynsession: error: Query: table {table_name!r} has no usable user index ")
-        and captured.err.endswith(f"; see `dynsession check-table --table {table_name} --user-index`\n")
+        captured.err.startswith(
+            f"dynsession: error: cannot list the sessions of user 'alice': user index 'user-sessions' "
+            f"does not exist (listing and ending a user's sessions need it); add it with: aws dynamodb "
+            f"update-table --table-name {table_name} "
+        )
+        and captured.err.endswith(f" --endpoint-url {dynamodb_endpoint}\n")
         and captured.err.count("\n") == 1
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import botocore.exceptions
 import pytest
 
@@ -82,3 +84,27 @@ def test_other_errors_keep_boto3s_words_on_one_line() -> None:
         "An error occurred (AccessDeniedException) when calling the DescribeTable operation: "
         "User: arn:aws:iam::1:user/x is not authorized"
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "cause"),
+    [(403, "a proxy or firewall in between?"), (503, "an outage, or a proxy in between?")],
+)
+def test_a_foreign_answer_on_aws_endpoint_suspects_what_is_in_between(
+    monkeypatch: pytest.MonkeyPatch, status: int, cause: str
+) -> None:
+    """botocore names an answer without a DynamoDB error by its HTTP status; on AWS's own endpoint
+    that points at a proxy (or an outage), never at the user's settings."""
+    for variable in ENDPOINT_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    response: Any = {
+        "Error": {"Code": str(status), "Message": "<html><body>Access denied</body></html>"},
+        "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {"content-type": "text/html"}},
+    }
+    error = botocore.exceptions.ClientError(response, "DescribeTable")
+    said = explain(StoreUnavailable("DescribeTable", original=error), spelling=STORE)
+    assert said == (
+        f"AWS's DynamoDB endpoint answered HTTP {status} and a text/html body to DescribeTable, not a "
+        f"DynamoDB answer: {cause} check HTTPS_PROXY and the network"
+    )
+    assert "<html" not in said

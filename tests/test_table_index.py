@@ -16,6 +16,7 @@ import pytest
 
 from dynsession import DynamoDBStore, TableConfigError
 from dynsession.cli import main
+from dynsession.explain import is_aws_endpoint
 from dynsession.table_index import update_table_command
 from dynsession.tables import TableReport, check_table, create_table
 
@@ -35,7 +36,11 @@ def warnings(report: TableReport) -> list[str]:
     return [f.message for f in report.warnings if "TTL" not in f.message]
 
 
-def missing_index(table: str) -> str:
+def missing_index(table: str, client: DynamoDBClient) -> str:
+    """The finding, with the command that adds the index where ``client`` looked."""
+    where = f" --region {client.meta.region_name}"
+    if not is_aws_endpoint(client.meta.endpoint_url):
+        where += f" --endpoint-url {client.meta.endpoint_url}"
     return (
         "user index 'user-sessions' does not exist (listing and ending a user's sessions need it); add it "
         "with: aws dynamodb update-table --table-name " + table + " --attribute-definitions "
@@ -43,6 +48,7 @@ def missing_index(table: str) -> str:
         "--global-secondary-index-updates "
         """'[{"Create":{"IndexName":"user-sessions","KeySchema":[{"AttributeName":"uid","KeyType":"HASH"}],"""
         """"Projection":{"ProjectionType":"KEYS_ONLY"}}}]'"""
+        f"{where}"
     )
 
 
@@ -85,9 +91,11 @@ def test_a_table_without_the_index_fails_only_when_the_index_is_wanted(
     create_table(dynamodb_client, fresh_table, poll_interval=0.2)
     assert check_table(dynamodb_client, fresh_table).healthy
     report = check_table(dynamodb_client, fresh_table, user_index=True)
-    assert errors(report) == [missing_index(fresh_table)]
+    assert errors(report) == [missing_index(fresh_table, dynamodb_client)]
     # create_table never changes an existing table: it reports the missing index the same way.
-    assert errors(create_table(dynamodb_client, fresh_table, user_index=True)) == [missing_index(fresh_table)]
+    assert errors(create_table(dynamodb_client, fresh_table, user_index=True)) == [
+        missing_index(fresh_table, dynamodb_client)
+    ]
     store = DynamoDBStore(fresh_table, client=dynamodb_client, user_index=True)
     with pytest.raises(TableConfigError, match="user index 'user-sessions' does not exist"):
         anyio.run(store.prepare)
@@ -209,13 +217,16 @@ def test_an_index_projecting_the_deadline_is_a_warning(
 
 
 def test_the_commands_create_and_check_the_index(
-    dynamodb_endpoint: str, fresh_table: str, capsys: pytest.CaptureFixture[str]
+    dynamodb_endpoint: str,
+    dynamodb_client: DynamoDBClient,
+    fresh_table: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     flags = ["--table", fresh_table, "--endpoint-url", dynamodb_endpoint]
     assert main(["create-table", *flags]) == 0
     capsys.readouterr()
     assert main(["check-table", *flags, "--user-index"]) == 1
-    assert f"error: {missing_index(fresh_table)}" in capsys.readouterr().out.splitlines()
+    assert f"error: {missing_index(fresh_table, dynamodb_client)}" in capsys.readouterr().out.splitlines()
 
     other = fresh_table + "-i"
     try:

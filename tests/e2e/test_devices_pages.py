@@ -13,6 +13,7 @@ from example_app.settings import Settings
 
 from ..devices_app import FIREFOX_LINUX, SAFARI_IPHONE
 from ..support import FakeClock
+from .test_pages import status_text
 
 
 @pytest.fixture
@@ -72,7 +73,14 @@ def test_sign_out_one_device_and_all_others(memory: MemoryStore, clock: FakeCloc
 
     done = laptop.post("/devices/sign-out", data={"handle": phone_handle})
     assert 'id="ended">Signed out 1 session.' in done.text
-    assert "Not logged in" in phone.get("/cart").text
+    cart = phone.get("/cart").text
+    assert "Not logged in" in cart
+    assert status_text(cart) == (
+        "This device was signed out from another device: nothing is stored until a page changes it."
+    )
+    assert status_text(phone.get("/").text) == (
+        "This device was signed out from another device, so this visit started a new session."
+    )
     assert len(rows(laptop)) == 2
 
     done = laptop.post("/devices/sign-out-others")
@@ -80,6 +88,19 @@ def test_sign_out_one_device_and_all_others(memory: MemoryStore, clock: FakeCloc
     assert "Not logged in" in tablet.get("/cart").text
     assert [current for _, current, _ in rows(laptop)] == ["yes"]
     assert "sign-out-others" not in laptop.get("/devices").text
+
+
+def test_a_session_gone_after_its_deadline_still_reads_as_expired(
+    memory: MemoryStore, clock: FakeClock
+) -> None:
+    """Only a session gone before its deadline counts as signed out; one past it has expired."""
+    laptop = browser(memory, clock, FIREFOX_LINUX)
+    log_in(laptop)
+    laptop.get("/cart")
+    clock.advance(1801)  # the default idle timeout, 30 min, has passed
+    assert status_text(laptop.get("/cart").text) == (
+        "Your session has expired: nothing is stored until a page changes the session."
+    )
 
 
 def test_signing_out_this_device_logs_it_out(memory: MemoryStore, clock: FakeClock) -> None:

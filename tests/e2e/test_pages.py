@@ -255,7 +255,7 @@ def test_the_stylesheet_is_served_by_the_app_and_nothing_comes_from_elsewhere(
 @pytest.mark.parametrize(
     ("seconds", "words"),
     [
-        (0, "in 0 s"),
+        (0, "just now"),
         (59, "in 59 s"),
         (60, "in 1 min"),
         (1799, "in 29 min"),

@@ -24,10 +24,11 @@ def banner(example: ExampleProcess) -> str:
 
 
 def set_cookie_from(url: str) -> str | None:
+    """The session cookie's Set-Cookie header (the shop sets its own deadline cookie beside it)."""
     with urllib.request.urlopen(url, timeout=10) as response:
         assert response.status == 200
-        cookie: str | None = response.headers.get("set-cookie")
-        return cookie
+        headers: list[str] = response.headers.get_all("set-cookie") or []
+        return next((header for header in headers if header.startswith("session=")), None)
 
 
 def test_embedded_dynamodb_by_default_and_ctrl_c_stops_it() -> None:
