@@ -70,12 +70,12 @@ class DynamoDBStore(Connected):
 
     ``transport`` chooses how item operations travel (see
     :func:`dynsession.stores.transport.make_transport`): ``"boto3"`` runs boto3 calls in worker
-    threads; ``"aiohttp"`` sends them natively over aiohttp (``dynsession[fast]``) with the same
-    endpoint, credentials, retries and timeouts; ``"auto"`` (the default) picks ``"aiohttp"`` when
-    it is installed and no ``client`` was given, else ``"boto3"``. At most ``max_concurrency``
-    calls are in flight at once; none blocks the event loop. Table administration always uses
-    boto3. The transport in use is :attr:`transport`; :meth:`aclose` releases its connections.
-    Raises ConfigurationError for a ``transport`` that cannot be used.
+    threads; ``"native"`` sends them over dynsession's own HTTP/1.1 client on asyncio with the same
+    endpoint, credentials, retries, timeouts, proxies and TLS trust; ``"auto"`` (the default) picks
+    ``"native"`` unless a ``client`` was given (then ``"boto3"``), and boto3 under trio. At most
+    ``max_concurrency`` calls are in flight at once; none blocks the event loop. Table
+    administration always uses boto3. The transport in use is :attr:`transport`; :meth:`aclose`
+    releases its connections. Raises ConfigurationError for a ``transport`` that cannot be used.
 
     With ``return_consumed_capacity=True`` every call asks for ``ReturnConsumedCapacity="TOTAL"``
     and ``consumed_capacity`` (a :class:`CapacityTally`) adds up the units; otherwise it is ``None``.
