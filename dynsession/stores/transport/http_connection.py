@@ -8,6 +8,7 @@ so a request costs one ``write`` and wakes its caller once, when the whole answe
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 from .http11 import Answer, AnswerParser, MalformedAnswer
 from .wire_errors import ConnectionClosed, ReadTimedOut
@@ -34,8 +35,8 @@ class HTTPConnection(asyncio.Protocol):
     # -- asyncio.Protocol ---------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports have asyncio.Transport's methods without deriving from it.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         parser = self._parser

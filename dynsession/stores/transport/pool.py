@@ -9,6 +9,7 @@ import asyncio
 import base64
 import ssl
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import unquote, urlsplit
 
 from .http11 import Answer
@@ -186,8 +187,7 @@ class Pool:
                     )
                 except (OSError, ssl.SSLError) as exc:
                     raise TLSFailed(str(exc)) from exc
-                assert isinstance(tls, asyncio.Transport)
-                connection.transport = tls
+                connection.transport = cast(asyncio.Transport, tls)
         except BaseException:
             connection.abort()
             raise
