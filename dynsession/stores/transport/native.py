@@ -85,14 +85,15 @@ class NativeTransport:
             if self._fallback is None:
                 raise ConfigurationError(_NOT_ASYNCIO) from None
             return await self._fallback.call(operation, request)
-        body = wire_json.encode(request)
+        rendered = request if type(request) is wire_json.Rendered else None
+        body = wire_json.encode(request) if rendered is None else rendered.body
         with translate_errors(operation, str(request.get("TableName", ""))):
             entry = self._pools.get(loop)
             if entry is None:
                 entry = await self._open(loop)
             payload = await self.send(entry.pool, operation, body)
             try:
-                return wire_json.decode(payload)
+                return wire_json.decode(payload) if rendered is None else rendered.read(payload)
             except ValueError as exc:
                 raise botocore.exceptions.ResponseStreamingError(error=exc) from exc
 
