@@ -34,6 +34,17 @@ _NOT_ASYNCIO = (
 )
 
 
+def _as_botocore(exc: Exception) -> Exception:
+    """``exc`` as botocore would have raised it: its own exceptions as they are, a request value
+    JSON cannot carry as a parameter error, anything else (a CA bundle that cannot be read, a
+    header that cannot be encoded) as an HTTP client error."""
+    if isinstance(exc, botocore.exceptions.BotoCoreError | botocore.exceptions.ClientError):
+        return exc
+    if isinstance(exc, TypeError):
+        return botocore.exceptions.ParamValidationError(report=str(exc))
+    return botocore.exceptions.HTTPClientError(error=exc)
+
+
 class _LoopPool:
     __slots__ = ("keeper", "pool")
 
@@ -86,8 +97,8 @@ class NativeTransport:
                 raise ConfigurationError(_NOT_ASYNCIO) from None
             return await self._fallback.call(operation, request)
         rendered = request if type(request) is wire_json.Rendered else None
-        body = wire_json.encode(request) if rendered is None else rendered.body
-        with translate_errors(operation, str(request.get("TableName", ""))):
+        try:
+            body = wire_json.encode(request) if rendered is None else rendered.body
             entry = self._pools.get(loop)
             if entry is None:
                 entry = await self._open(loop)
@@ -96,6 +107,10 @@ class NativeTransport:
                 return wire_json.decode(payload) if rendered is None else rendered.read(payload)
             except ValueError as exc:
                 raise botocore.exceptions.ResponseStreamingError(error=exc) from exc
+        except Exception as exc:
+            # Off the success path: the one translator sees botocore's exceptions only.
+            with translate_errors(operation, str(request.get("TableName", ""))):
+                raise _as_botocore(exc) from exc
 
     async def send(self, pool: Pool, operation: str, body: bytes) -> bytes:
         """POST ``body`` until it succeeds or the retry policy gives up; return the answer's body.

@@ -146,7 +146,7 @@ class Pool:
                 )
             except ssl.SSLError as exc:  # CertificateError is one too
                 raise TLSFailed(str(exc)) from exc
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # ValueError: a host name IDNA cannot encode
                 raise ConnectFailed(f"cannot connect to {route.host}:{route.port}: {exc}") from exc
             return connection
         return await self._tunnel(route, route.proxy)
@@ -164,7 +164,7 @@ class Pool:
                 ssl=route.proxy_tls,
                 server_hostname=proxy_host if route.proxy_tls is not None else None,
             )
-        except (OSError, ssl.SSLError) as exc:
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
             raise ProxyRefused(f"cannot connect to the proxy: {exc}") from exc
         try:
             target = f"[{route.host}]:{route.port}" if ":" in route.host else f"{route.host}:{route.port}"

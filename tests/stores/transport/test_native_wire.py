@@ -220,3 +220,22 @@ async def test_a_cancelled_call_leaves_no_connection_behind(
     assert await store.load("k") is None
     assert native(store).connections() == 1
     await store.aclose()
+
+
+async def test_every_failure_is_a_store_error(
+    dynamodb_endpoint: str, table_name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    # A value JSON cannot carry: botocore's parameter error, as the boto3 transport raises.
+    for transport in ("native", "boto3"):
+        store = DynamoDBStore(table_name, endpoint_url=dynamodb_endpoint, transport=transport)
+        with pytest.raises(StoreUnavailable) as failed:
+            await store.transport.call("GetItem", {"TableName": table_name, "Key": {"id": {"S": object()}}})
+        assert isinstance(failed.value.original, botocore.exceptions.ParamValidationError)
+        await store.aclose()
+    # A CA bundle that cannot be read: not an OSError escaping to the app.
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(tmp_path / "missing.pem"))
+    store = native_store("https://127.0.0.1:1", table_name)
+    with pytest.raises(StoreUnavailable) as failed:
+        await store.load("k")
+    assert isinstance(failed.value.original, botocore.exceptions.BotoCoreError)
+    await store.aclose()
