@@ -116,7 +116,8 @@ class NativeTransport:
         """POST ``body`` until it succeeds or the retry policy gives up; return the answer's body.
 
         Raises botocore's exceptions: ``ClientError`` for an error answer, its connection errors
-        when no whole answer came, ``ChecksumError`` when answers kept failing their CRC32.
+        when no whole answer came (``ConnectionClosedError`` for an answer cut short, framed
+        wrongly or failing its ``x-amz-crc32``).
         """
         settings = self._settings
         assert settings is not None
@@ -137,12 +138,12 @@ class NativeTransport:
                 payload = answer.body
                 checksum = answer.headers.get("x-amz-crc32")
                 if checksum is not None and checksum != str(zlib.crc32(payload)):
-                    failure = botocore.exceptions.ChecksumError(
-                        checksum_type="crc32",
-                        expected_checksum=checksum,
-                        actual_checksum=str(zlib.crc32(payload)),
+                    # As an answer cut short: the connection delivered something else than was sent.
+                    failure = botocore.exceptions.ConnectionClosedError(
+                        endpoint_url=settings.endpoint_url,
+                        error=ValueError(f"DynamoDB's answer failed its x-amz-crc32 check ({checksum})"),
                     )
-                    outcome = Outcome(answer.status, checksum_mismatch=True)
+                    outcome = Outcome(connection_error=True)
                 elif answer.status == 200:
                     policy.succeeded(quota_taken)
                     return payload

@@ -98,7 +98,7 @@ async def test_an_answer_cut_short_is_retried_then_store_unavailable(
 
 
 BAD = {
-    "crc32-mismatch": (answer(b"{}", crc=1), botocore.exceptions.ChecksumError),
+    "crc32-mismatch": (answer(b"{}", crc=1), botocore.exceptions.ConnectionClosedError),
     "bytes-after-the-answer": (
         answer(b"{}") + b"HTTP/1.1 200 OK\r\n",
         botocore.exceptions.ConnectionClosedError,
