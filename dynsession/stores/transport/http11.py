@@ -39,47 +39,57 @@ class AnswerParser:
     error for a connection that ended before the answer did.
     """
 
-    __slots__ = ("_buffer", "_head", "_length", "_chunked", "no_body", "received")
+    __slots__ = ("_buffer", "_chunked", "_head", "_length", "_start", "no_body", "received")
 
     def __init__(self, *, no_body: bool = False) -> None:
         self.no_body = no_body
         self.received = False  # whether any byte of the answer arrived
-        self._buffer = b""
+        # What arrived so far when the answer came in pieces: appended in place, so a large answer
+        # in many pieces costs one copy, not one per piece; ``_start`` is where the body begins.
+        self._buffer = bytearray()
+        self._start = 0
         self._head: tuple[int, dict[str, str], bool] | None = None
         self._length = -1
         self._chunked = False
 
     def feed(self, data: bytes) -> Answer | None:
         self.received = True
-        buffer = self._buffer + data if self._buffer else data
+        buffer: bytes | bytearray = data
+        if self._buffer:
+            self._buffer += data
+            buffer = self._buffer
+        start = self._start
         while self._head is None:
-            end = buffer.find(b"\r\n\r\n")
+            end = buffer.find(b"\r\n\r\n", start)
             if end < 0:
-                if len(buffer) > MAX_HEAD:
+                if len(buffer) - start > MAX_HEAD:
                     raise MalformedAnswer("the answer's headers are too long")
-                self._buffer = buffer
+                self._keep(buffer)
                 return None
-            head = self._parse_head(buffer[:end])
-            buffer = buffer[end + 4 :]
+            head = self._parse_head(bytes(buffer[start:end]))
+            start = self._start = end + 4
             if head is not None:
                 self._head = head
         status, headers, keep_alive = self._head
         if self._chunked:
-            framed = _unchunk(buffer)
+            framed = _unchunk(buffer, start)
             if framed is None:
-                self._buffer = buffer
+                self._keep(buffer)
                 return None
-            body, rest = framed
+            body, end = framed
         else:
-            length = self._length
-            if len(buffer) < length:
-                self._buffer = buffer
+            end = start + self._length
+            if len(buffer) < end:
+                self._keep(buffer)
                 return None
-            body, rest = (buffer, b"") if len(buffer) == length else (buffer[:length], buffer[length:])
-        if rest:
+            body = bytes(buffer[start:end])
+        if len(buffer) > end:
             raise MalformedAnswer("bytes after the end of the answer")
-        self._buffer = b""
         return Answer(status, headers, body, keep_alive)
+
+    def _keep(self, buffer: bytes | bytearray) -> None:
+        if buffer is not self._buffer:
+            self._buffer = bytearray(buffer)
 
     def eof(self) -> MalformedAnswer:
         """The error for a connection that ended now: before any byte, or inside the answer."""
@@ -128,15 +138,15 @@ class AnswerParser:
         return status, headers, keep_alive
 
 
-def _unchunk(buffer: bytes) -> tuple[bytes, bytes] | None:
-    """The body and what follows it, once every chunk and the trailer have arrived; else ``None``."""
+def _unchunk(buffer: bytes | bytearray, position: int) -> tuple[bytes, int] | None:
+    """The body whose chunks start at ``position`` and where the answer ends, once every chunk and
+    the trailer have arrived; else ``None``."""
     pieces: list[bytes] = []
-    position = 0
     while True:
         line_end = buffer.find(b"\r\n", position)
         if line_end < 0:
             return None
-        size_text = buffer[position:line_end].split(b";", 1)[0].strip()
+        size_text = bytes(buffer[position:line_end]).split(b";", 1)[0].strip()
         try:
             size = int(size_text, 16) if size_text.isalnum() else -1
         except ValueError:
@@ -146,15 +156,15 @@ def _unchunk(buffer: bytes) -> tuple[bytes, bytes] | None:
         start = line_end + 2
         if size == 0:
             if buffer.startswith(b"\r\n", start):
-                return b"".join(pieces), buffer[start + 2 :]
+                return b"".join(pieces), start + 2
             trailer_end = buffer.find(b"\r\n\r\n", start)
             if trailer_end < 0:
                 return None
-            return b"".join(pieces), buffer[trailer_end + 4 :]
+            return b"".join(pieces), trailer_end + 4
         end = start + size
         if len(buffer) < end + 2:
             return None
         if buffer[end : end + 2] != b"\r\n":
             raise MalformedAnswer("a chunk longer than its size")
-        pieces.append(buffer[start:end])
+        pieces.append(bytes(buffer[start:end]))
         position = end + 2
