@@ -20,7 +20,8 @@ from dynsession.stores.base import MovedRecord
 from ...clients import free_port
 from ...faults import FaultProxy
 from ...support import FakeClock
-from .peers import LocalCA, Relay
+from .local_ca import LocalCA
+from .peers import Relay
 
 
 @pytest.fixture
