@@ -144,12 +144,6 @@ def test_connect_through_a_proxy_from_https_proxy_unless_no_proxy(
     monkeypatch.setenv("NO_PROXY", "localhost")
     round_trip(f"https://localhost:{tls.port}", table_name, key_prefix, clock)
     assert len(proxy.requests) == 1 and tls.connections == 2
-    secure = start(peers, connect_proxy=True, tls=ca.server_context("localhost"))
-    config = botocore.config.Config(proxies={"https": f"https://localhost:{secure.port}"})
-    round_trip(
-        f"https://localhost:{tls.port}", table_name, key_prefix, clock, backend_options=uvloop, config=config
-    )
-    assert len(secure.requests) == 1 and tls.connections == 3
 
 
 @pytest.mark.usefixtures("no_proxy_settings")
