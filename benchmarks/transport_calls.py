@@ -1,5 +1,5 @@
-"""Section 6, per DynamoDB call: each transport's ``call()`` alone, the HTTP client alone beneath the
-native transport, and (where it is installed) aiodynamo's low-level ``send_request`` for reference."""
+"""Section 6, per DynamoDB call: each transport's ``call()`` alone, a bare aiohttp POST of the same
+signed request, and (where it is installed) aiodynamo's low-level ``send_request`` for reference."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import aiohttp
 
 from dynsession import DynamoDBStore
 from dynsession.stores.transport import wire_json
-from dynsession.stores.transport.aiohttp_native import AiohttpTransport
+from dynsession.stores.transport.native import NativeTransport
 from dynsession.stores.transport.signer import Credentials
 
 from .timing import CountingTransport, Timed, interleave
 
-NATIVE = "dynsession, transport='aiohttp'"
+NATIVE = "dynsession, transport='native'"
 RAW = "aiohttp POST alone"
 AIODYNAMO = "aiodynamo send_request (reference)"
 
@@ -53,10 +53,10 @@ def _aiodynamo(http: aiohttp.ClientSession, url: str, region: str, credentials: 
     return send
 
 
-def _native(store: DynamoDBStore) -> AiohttpTransport:
+def _native(store: DynamoDBStore) -> NativeTransport:
     transport = store.transport
     inner = transport.inner if isinstance(transport, CountingTransport) else transport
-    assert isinstance(inner, AiohttpTransport)
+    assert isinstance(inner, NativeTransport)
     return inner
 
 
@@ -109,7 +109,8 @@ async def time_calls(
     get_request = {"TableName": table, "Key": key, "ConsistentRead": True}
     body = wire_json.encode(get_request)
     headers = settings.signer.headers(credentials, "GetItem", body)
-    async with aiohttp.ClientSession(timeout=settings.timeout, auto_decompress=False) as http:
+    timeout = aiohttp.ClientTimeout(sock_connect=settings.connect_timeout, sock_read=settings.read_timeout)
+    async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as http:
 
         async def raw() -> None:
             for attempt in (1, 2):

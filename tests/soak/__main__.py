@@ -3,11 +3,11 @@ simulated browsers (own cookie jars, concurrent tabs) write and read their sessi
 killed with SIGKILL every few seconds and restarted. Then, faults off, every acknowledged write is
 checked against the final sessions and the raw table (tests/soak/check.py).
 
-    .ci/dynalite .venv/bin/python -m tests.soak [--seed N] [--seconds S] [--transports boto3,aiohttp]
+    .ci/dynalite .venv/bin/python -m tests.soak [--seed N] [--seconds S] [--transports boto3,native]
 
 The server is DYNSESSION_TEST_ENDPOINT (``.ci/dynalite`` sets it). Each transport runs for
 DYNSESSION_SOAK_SECONDS (default 60) seconds, DYNSESSION_SOAK_TRANSPORTS (default
-``boto3,aiohttp``) names them: a new transport name slots in there. The seed (random unless
+``boto3,native``) names them: a new transport name slots in there. The seed (random unless
 given, or DYNSESSION_SOAK_SEED) fixes every random choice — fault schedule and storms, browsers'
 actions, kill times — though not how the OS interleaves processes; it is printed first, with the
 command that replays it. One summary line per transport; the exit status is 1 on any loss,
@@ -32,7 +32,7 @@ from .browsers import Browser, History, client
 from .check import Verdict, final_sessions, judge, table_sessions
 from .cluster import Apps, Proxy
 
-TRANSPORTS = ("boto3", "aiohttp")
+TRANSPORTS = ("boto3", "native")
 APPS = 4
 BROWSERS = 24
 TABS = 2
