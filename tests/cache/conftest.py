@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 import pytest
 
+from dynsession import StoreUnavailable
 from dynsession.cache import DistributedCache, DynamoDBCache, MemoryCache
+from dynsession.cache.shared import BaseCache
 from dynsession.stores.transport import Transport
 
 from ..support import FakeClock, TransportName
@@ -84,3 +86,55 @@ def cache(cache_kind: str, clock: FakeClock, request: pytest.FixtureRequest) -> 
         clock=clock,
         transport=cast(TransportName, cache_kind.removeprefix("dynamodb-")),
     )
+
+
+SharedFactory = Callable[[], BaseCache]
+"""Builds the shared tier of one simulated process (see ``new_shared``)."""
+
+
+@pytest.fixture
+def new_shared(cache_kind: str, clock: FakeClock, request: pytest.FixtureRequest) -> SharedFactory:
+    """A shared tier per simulated process: the one MemoryCache for all of them, or a DynamoDBCache
+    (each transport) with a connection of its own, all on the same table and key prefix."""
+    if cache_kind == "memory":
+        memory = MemoryCache(clock=clock)
+        return lambda: memory
+    table, endpoint = request.getfixturevalue("table_name"), request.getfixturevalue("dynamodb_endpoint")
+    prefix = request.getfixturevalue("key_prefix")
+    transport = cast(TransportName, cache_kind.removeprefix("dynamodb-"))
+    return lambda: DynamoDBCache(
+        table, endpoint_url=endpoint, key_prefix=prefix, clock=clock, transport=transport
+    )
+
+
+class SharedCalls:
+    """Counts a shared tier's calls by method (``get_entry``, ``get``, ``set``, ``add``, ``remove``,
+    ``refresh``) and, while ``failing``, makes each raise StoreUnavailable instead."""
+
+    def __init__(self, cache: BaseCache) -> None:
+        self.counts: Counter[str] = Counter()
+        self.failing = False
+        get_entry = cache.get_entry
+
+        async def get(key: str) -> bytes | None:  # BaseCache.get, without counting get_entry too
+            entry = await get_entry(key)
+            return None if entry is None else entry.value
+
+        methods = {name: getattr(cache, name) for name in ("get_entry", "set", "add", "remove", "refresh")}
+        for name, method in {**methods, "get": get}.items():
+            setattr(cache, name, self._wrap(name, method))
+
+    def _wrap(self, name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.counts[name] += 1
+            if self.failing:
+                raise StoreUnavailable("the shared tier is down (injected)")
+            return await method(*args, **kwargs)
+
+        return counted
+
+    def take(self) -> dict[str, int]:
+        """The calls counted since the last take."""
+        taken = dict(self.counts)
+        self.counts.clear()
+        return taken
