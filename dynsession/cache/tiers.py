@@ -62,7 +62,9 @@ class Tiers:
         lock_timeout: Duration | None,
         clock: Clock,
     ) -> None:
-        if not isinstance(shared, DistributedCache) or isinstance(shared, Tiers):
+        if isinstance(shared, Tiers):
+            raise ConfigurationError("shared must be the distributed tier itself, not another HybridCache")
+        if not isinstance(shared, DistributedCache):
             raise ConfigurationError("shared must be a DistributedCache (a DynamoDBCache, a MemoryCache)")
         self.shared = shared
         self.local_ttl = int(_seconds("local_ttl", local_ttl, whole=True))
