@@ -38,17 +38,17 @@ class Filler(Tiers):
         now = self.clock()
         copy = self.local.fresh(key, now)
         if copy is not None:  # filled while this caller waited for the flight
-            self.count(**({"stale_served": 1} if copy.outage else {"local_hits": 1}))
+            self._counts["stale_served" if copy.outage else "local_hits"] += 1
             return copy.value
         try:
             found = await self.read(key, now)
         except StoreError:
             return self.serve_stale(key, now, outage=True)
         if found is not None:
-            self.count(shared_hits=1)
+            self._counts["shared_hits"] += 1
             self.maybe_refresh(key, found, factory, plan, now)
             return found.value
-        self.count(misses=1)
+        self._counts["misses"] += 1
         try:
             if self.lock_timeout is None:
                 return await self.compute(key, factory, plan)
@@ -63,7 +63,7 @@ class Filler(Tiers):
         copy = self.local.stale(key, now)
         if copy is None:
             raise  # called only from an except block: the failure being handled goes on
-        self.count(stale_served=1)
+        self._counts["stale_served"] += 1
         logger.warning("cache: serving a stale value, the %s failed", "shared tier" if outage else "factory")
         if outage and self.local_ttl:
             copy.outage = True
@@ -74,7 +74,7 @@ class Filler(Tiers):
 
     async def compute(self, key: str, factory: Factory, plan: Plan) -> bytes:
         """Run the factory and store its value; serve a stale value if it fails (fail-safe)."""
-        self.count(factory_runs=1)
+        self._counts["factory_runs"] += 1
         try:
             produced = await factory()
         except Exception:
@@ -98,7 +98,7 @@ class Filler(Tiers):
         lease = Lease(self.shared, key, self.lease_seconds)
         if await lease.acquire(self.clock()):
             return await self.holding(lease, key, factory, plan)
-        self.count(lock_waits=1)
+        self._counts["lock_waits"] += 1
         give_up = anyio.current_time() + self.lock_timeout
         delay = FIRST_POLL
         while (left := give_up - anyio.current_time()) > 0:
@@ -151,7 +151,8 @@ class Filler(Tiers):
                 copy.refresh_at = None  # another process is refreshing it; read its result later
                 return
             try:
-                self.count(eager_refreshes=1, factory_runs=1)
+                self._counts["eager_refreshes"] += 1
+                self._counts["factory_runs"] += 1
                 value = as_bytes(await factory())
                 await self.write(key, value, plan)
             finally:

@@ -83,10 +83,10 @@ class HybridCache(Filler):
         now = self.clock()
         copy = self.local.fresh(key, now)
         if copy is not None and not copy.outage:
-            self.count(local_hits=1)
+            self._counts["local_hits"] += 1
             return copy.value
         found = await self.read(key, now)
-        self.count(**({"shared_hits": 1} if found is not None else {"misses": 1}))
+        self._counts["misses" if found is None else "shared_hits"] += 1
         return None if found is None else found.value
 
     async def set(
@@ -172,7 +172,7 @@ class HybridCache(Filler):
 
     def hit(self, key: str, copy: Copy, factory: Factory, plan: Plan, now: int) -> bytes:
         """Count a local hit (a stale serve during an outage) and start an eager refresh if due."""
-        self.count(**({"stale_served": 1} if copy.outage else {"local_hits": 1}))
+        self._counts["stale_served" if copy.outage else "local_hits"] += 1
         self.maybe_refresh(key, copy, factory, plan, now)
         return copy.value
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,3 @@ class HybridCacheStats:
     def as_dict(self) -> dict[str, int]:
         """The counts by name, e.g. for a Prometheus collector or a log line."""
         return asdict(self)
-
-    def plus(self, **counts: int) -> HybridCacheStats:
-        """These counts with ``counts`` added."""
-        return replace(self, **{name: getattr(self, name) + n for name, n in counts.items()})

@@ -92,7 +92,7 @@ class Tiers:
         self.local = LocalTier(
             local_ttl=self.local_ttl, max_entries=local_max_entries, fail_safe=self.fail_safe
         )
-        self._stats = HybridCacheStats()
+        self._counts = dict.fromkeys(HybridCacheStats.__dataclass_fields__, 0)  # bumped in place: cheap
         self.flight: SingleFlight[bytes] = SingleFlight()
         self.refreshing: dict[str, asyncio.Task[None]] = {}
         self._default_sliding = shared.default_sliding if isinstance(shared, BaseCache) else None
@@ -100,10 +100,7 @@ class Tiers:
     @property
     def stats(self) -> HybridCacheStats:
         """The counts so far (a snapshot; see HybridCacheStats)."""
-        return self._stats
-
-    def count(self, **counts: int) -> None:
-        self._stats = self._stats.plus(**counts)
+        return HybridCacheStats(**self._counts)
 
     @property
     def lease_seconds(self) -> int:
