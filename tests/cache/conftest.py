@@ -10,7 +10,7 @@ from typing import Any, cast
 import pytest
 
 from dynsession import StoreUnavailable
-from dynsession.cache import DistributedCache, DynamoDBCache, MemoryCache
+from dynsession.cache import DistributedCache, DynamoDBCache, HybridCache, MemoryCache
 from dynsession.cache.shared import BaseCache
 from dynsession.stores.transport import Transport
 
@@ -74,18 +74,31 @@ def cache_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def cache(cache_kind: str, clock: FakeClock, request: pytest.FixtureRequest) -> DistributedCache:
-    """Every cache implementation (DynamoDBCache once per transport), one test run each."""
-    if cache_kind == "memory":
-        return MemoryCache(clock=clock)
-    return DynamoDBCache(
-        request.getfixturevalue("table_name"),
-        endpoint_url=request.getfixturevalue("dynamodb_endpoint"),
-        key_prefix=request.getfixturevalue("key_prefix"),
-        clock=clock,
-        transport=cast(TransportName, cache_kind.removeprefix("dynamodb-")),
-    )
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("dynamodb-boto3", marks=pytest.mark.dynamodb),
+        pytest.param("dynamodb-aiohttp", marks=pytest.mark.dynamodb),
+        "hybrid-memory",
+        pytest.param("hybrid-dynamodb-aiohttp", marks=pytest.mark.dynamodb),
+    ]
+)
+def cache(clock: FakeClock, request: pytest.FixtureRequest) -> DistributedCache:
+    """Every cache implementation (DynamoDBCache once per transport; HybridCache over MemoryCache
+    and over DynamoDBCache), one test run each."""
+    kind = str(request.param)
+    shared: DistributedCache
+    if kind.removeprefix("hybrid-") == "memory":
+        shared = MemoryCache(clock=clock)
+    else:
+        shared = DynamoDBCache(
+            request.getfixturevalue("table_name"),
+            endpoint_url=request.getfixturevalue("dynamodb_endpoint"),
+            key_prefix=request.getfixturevalue("key_prefix"),
+            clock=clock,
+            transport=cast(TransportName, kind.rpartition("-")[2]),
+        )
+    return HybridCache(shared, clock=clock) if kind.startswith("hybrid-") else shared
 
 
 SharedFactory = Callable[[], BaseCache]
