@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import shutil
 import statistics
 import time
 import uuid
@@ -16,7 +17,7 @@ import anyio
 from dynsession.cache import HybridCache, MemoryCache
 from dynsession.testing import FakeClock
 
-from . import dynamo
+from . import dynamo, hit_callgrind
 from .hybrid_failures import Outage, StampedeRow, outage, shared_tier, stampede
 from .servers import redis_server, redis_unavailable
 
@@ -55,6 +56,7 @@ class HybridResult:
     rate: int
     mix: list[MixRow]
     hit_cpu: HitCpu | None
+    hit_instructions: dict[str, float] | None  # callgrind: instructions per local hit / redis GET
     why_no_redis: str | None
     stampede: list[StampedeRow]
     outage: Outage
@@ -132,15 +134,25 @@ async def _hit_cpu(redis_url: str, rounds: int, hits: int) -> HitCpu:
 
 
 def run_hybrid(
-    endpoint_url: str | None, *, gets: int, keys: int = 10_000, tasks: int = 8, name: str | None = None
+    endpoint_url: str | None,
+    *,
+    gets: int,
+    keys: int = 10_000,
+    tasks: int = 8,
+    name: str | None = None,
+    callgrind: bool = False,
 ) -> HybridResult:
     """Run the HybridCache measurements against ``endpoint_url`` (default: moto's server)."""
     with dynamo.endpoint(endpoint_url) as url:
         client = dynamo.make_client(url)
         with dynamo.session_table(client) as table:
-            result = asyncio.run(_all(url, table, gets, keys, tasks))
+            mix, hit_cpu, why, stampedes, down = asyncio.run(_all(url, table, gets, keys, tasks))
+    instructions = None
+    if callgrind and shutil.which("valgrind") and redis_unavailable() is None:
+        with redis_server() as redis_url:
+            instructions = hit_callgrind.measure(redis_url)
     label = "moto's server (in-process, 127.0.0.1)" if endpoint_url is None else (name or endpoint_url)
-    return HybridResult(label, keys, tasks, 1.0, RATE, *result)
+    return HybridResult(label, keys, tasks, 1.0, RATE, mix, hit_cpu, instructions, why, stampedes, down)
 
 
 async def _all(

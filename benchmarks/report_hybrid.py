@@ -51,6 +51,14 @@ def part(r: HybridResult, machine: str) -> str:
         )
     else:
         hit = f"The local hit beside redis-py was not measured: {r.why_no_redis}."
+    if r.hit_instructions is not None:
+        local, remote = r.hit_instructions["local"], r.hit_instructions["redis"]
+        hit += (
+            " Counted by callgrind (user-space instructions, whatever the load): "
+            f"{local:,.0f} per local hit, {remote:,.0f} per redis-py GET, {remote / local:.1f}× "
+            "(the kernel's share of a network round trip, which callgrind does not see, is why "
+            "the CPU-time ratio is larger)."
+        )
     o = r.outage
     return "\n\n".join(
         [

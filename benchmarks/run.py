@@ -186,7 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.section == "hybrid":
         result = hybrid_calls.run_hybrid(
-            args.endpoint_url, gets=300 if args.quick else 20_000, name=args.endpoint_name
+            args.endpoint_url,
+            gets=300 if args.quick else 20_000,
+            name=args.endpoint_name,
+            callgrind=not args.quick,
         )
         print(write_hybrid_part(result, args.output_dir))
         return 0
