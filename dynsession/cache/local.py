@@ -16,10 +16,9 @@ from dataclasses import dataclass
 class Copy:
     """One entry as this process holds it.
 
-    ``expires``: the entry's own expiry (``None``: never). ``set_at``: when it was set, if its
-    envelope says (tags compare against it). ``refresh_at``: from when a hit refreshes it in the
-    background (``None``: never). ``stale_until``: the end of its fail-safe window (``None`` with
-    ``expires`` ``None``: no end; ``None`` otherwise: not kept for fail-safe — see ``usable``).
+    ``expires``: the entry's own expiry (``None``: never); fail-safe may serve the copy until
+    ``fail_safe`` seconds after it. ``set_at``: when it was set, if its envelope says (tags compare
+    against it). ``refresh_at``: from when a hit refreshes it in the background (``None``: never).
     ``outage``: served stale because the shared tier failed, so hits count as stale serves.
     """
 
@@ -29,7 +28,6 @@ class Copy:
     set_at: int | None = None
     tags: tuple[str, ...] = ()
     refresh_at: int | None = None
-    stale_until: int | None = None
     outage: bool = False
 
     def is_fresh(self, now: int) -> bool:
