@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
@@ -127,24 +128,27 @@ class SharedCalls:
     def __init__(self, cache: BaseCache) -> None:
         self.counts: Counter[str] = Counter()
         self.failing = False
-        get_entry = cache.get_entry
+        # The wrappers reach the cache through a weak reference: a cycle through the cache's own
+        # attributes would leave its aiohttp session to the cyclic collector, which finds it unclosed.
+        owner = weakref.ref(cache)
+        kind = type(cache)
 
-        async def get(key: str) -> bytes | None:  # BaseCache.get, without counting get_entry too
-            entry = await get_entry(key)
-            return None if entry is None else entry.value
+        def call(name: str) -> Callable[..., Awaitable[Any]]:
+            method = getattr(kind, "get_entry" if name == "get" else name)
 
-        methods = {name: getattr(cache, name) for name in ("get_entry", "set", "add", "remove", "refresh")}
-        for name, method in {**methods, "get": get}.items():
-            setattr(cache, name, self._wrap(name, method))
+            async def counted(*args: Any, **kwargs: Any) -> Any:
+                self.counts[name] += 1
+                if self.failing:
+                    raise StoreUnavailable("the shared tier is down (injected)")
+                result = await method(owner(), *args, **kwargs)
+                if name == "get":  # BaseCache.get, without counting get_entry too
+                    return None if result is None else result.value
+                return result
 
-    def _wrap(self, name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            self.counts[name] += 1
-            if self.failing:
-                raise StoreUnavailable("the shared tier is down (injected)")
-            return await method(*args, **kwargs)
+            return counted
 
-        return counted
+        for name in ("get_entry", "get", "set", "add", "remove", "refresh"):
+            setattr(cache, name, call(name))
 
     def take(self) -> dict[str, int]:
         """The calls counted since the last take."""
