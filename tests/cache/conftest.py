@@ -116,9 +116,17 @@ def new_shared(cache_kind: str, clock: FakeClock, request: pytest.FixtureRequest
     table, endpoint = request.getfixturevalue("table_name"), request.getfixturevalue("dynamodb_endpoint")
     prefix = request.getfixturevalue("key_prefix")
     transport = cast(TransportName, cache_kind.removeprefix("dynamodb-"))
-    return lambda: DynamoDBCache(
-        table, endpoint_url=endpoint, key_prefix=prefix, clock=clock, transport=transport
-    )
+    # Each cache lives as long as the fixture: an aiohttp transport dropped while its event loop
+    # runs may be collected before the loop closes its session, which then warns.
+    made: list[DynamoDBCache] = []
+
+    def build() -> DynamoDBCache:
+        made.append(
+            DynamoDBCache(table, endpoint_url=endpoint, key_prefix=prefix, clock=clock, transport=transport)
+        )
+        return made[-1]
+
+    return build
 
 
 class SharedCalls:
