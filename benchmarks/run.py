@@ -14,11 +14,13 @@ from . import (
     cache_calls,
     calls,
     cpu,
+    hybrid_calls,
     latency,
     machine,
     plot,
     report,
     report_cache,
+    report_hybrid,
     report_transports,
     security,
     splice,
@@ -178,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output-dir", type=Path, default=HERE, help="where RESULTS.md and results.png go")
     parser.add_argument(
         "--section",
-        choices=["calls", "transports", "cache", "security"],
+        choices=["calls", "transports", "cache", "hybrid", "security"],
         help="run only this section (calls: sections 1-2) and replace its part of the existing RESULTS.md",
     )
     args = parser.parse_args(argv)
@@ -191,6 +193,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.section == "cache":
         print(write_cache_section(run_cache(sizes, args.endpoint_url, args.endpoint_name), args.output_dir))
+        return 0
+    if args.section == "hybrid":
+        result = hybrid_calls.run_hybrid(
+            args.endpoint_url,
+            gets=300 if args.quick else 20_000,
+            name=args.endpoint_name,
+            callgrind=not args.quick,
+        )
+        print(write_hybrid_part(result, args.output_dir))
         return 0
     if args.section == "security":
         print(write_security_section(run_security(sizes), args.output_dir))
@@ -216,7 +227,19 @@ def write_cache_section(result: cache_calls.CacheCallsResult, directory: Path) -
     path = directory / "RESULTS.md"
     existing = path.read_text(encoding="utf-8") if path.exists() else "# dynsession benchmarks\n"
     directory.mkdir(parents=True, exist_ok=True)
-    path.write_text(report_cache.splice(existing, text), encoding="utf-8")
+    path.write_text(
+        report_cache.splice(existing, report_hybrid.carried_over(existing, text)), encoding="utf-8"
+    )
+    return text
+
+
+def write_hybrid_part(result: hybrid_calls.HybridResult, directory: Path) -> str:
+    """Replace section 7's HybridCache part in ``directory``'s RESULTS.md; return the part."""
+    text = report_hybrid.part(result, machine.describe())
+    path = directory / "RESULTS.md"
+    existing = path.read_text(encoding="utf-8") if path.exists() else "# dynsession benchmarks\n"
+    directory.mkdir(parents=True, exist_ok=True)
+    path.write_text(report_hybrid.splice(existing, text), encoding="utf-8")
     return text
 
 

@@ -27,7 +27,7 @@ from dynsession import (
     session_info,
     system_clock,
 )
-from dynsession.cache import DistributedCache, DynamoDBCache, MemoryCache
+from dynsession.cache import DistributedCache, DynamoDBCache, HybridCache, HybridCacheStats, MemoryCache
 
 from .devices import device_routes
 from .settings import Settings
@@ -44,6 +44,8 @@ CATALOGUE: dict[str, tuple[str, int]] = {
 }
 CATALOGUE_DELAY = 1.0  # seconds the simulated product service takes to answer
 CATALOGUE_LIFETIME = 60  # seconds a computed catalogue is served from the cache
+CATALOGUE_LOCAL_TTL = 5  # seconds a process serves its own copy without asking the shared cache
+CATALOGUE_FAIL_SAFE = 3600  # seconds past its lifetime a catalogue may be served if recomputing fails
 
 # Templates and static files are read once at import: reading files per request would block the
 # event loop.
@@ -71,12 +73,13 @@ def create_app(
     catalogue_delay: float = CATALOGUE_DELAY,
 ) -> Starlette:
     """Build the example app with its sessions kept in ``store``, timed by ``clock``. The product
-    catalogue is cached in ``cache`` (default: a DynamoDBCache in the sessions table when ``store``
-    is a DynamoDBStore, else a MemoryCache).
+    catalogue is cached by a HybridCache in front of ``cache`` (default: a DynamoDBCache in the
+    sessions table when ``store`` is a DynamoDBStore, else a MemoryCache); a HybridCache given as
+    ``cache`` is used as it is.
 
     Raises dynsession.ConfigurationError when the settings are not valid middleware options.
     """
-    shared = cache if cache is not None else _default_cache(store, clock)
+    shared = _hybrid(cache if cache is not None else _default_cache(store, clock), clock)
 
     async def home(request: Request) -> Response:
         request.session["visits"] = request.session.get("visits", 0) + 1
@@ -127,10 +130,14 @@ def create_app(
             await anyio.sleep(catalogue_delay)  # a slow product service
             return [{"sku": sku, "name": name, "cents": cents} for sku, (name, cents) in CATALOGUE.items()]
 
+        before = shared.stats
         started = time.perf_counter()
-        products = await shared.get_or_set_json("catalogue", from_service, absolute_in=CATALOGUE_LIFETIME)
+        products = await shared.get_or_set_json(
+            "catalogue", from_service, absolute_in=CATALOGUE_LIFETIME, tags=("catalogue",)
+        )
         elapsed_ms = round((time.perf_counter() - started) * 1000)
-        context = {"products": products, "computed": computed, "elapsed_ms": elapsed_ms}
+        source = _source(shared, before, computed)
+        context = {"products": products, "source": source, "computed": computed, "elapsed_ms": elapsed_ms}
         return _page(request, "catalogue.html", clock, **context)
 
     async def session_page(request: Request) -> Response:
@@ -190,6 +197,29 @@ def _default_cache(store: SessionStore, clock: Clock) -> DistributedCache:
         # The cache shares the sessions table and its client; its items live under "cache:dc:".
         return DynamoDBCache(store.table_name, client=store.client, clock=clock, validate_on_startup=False)
     return MemoryCache(clock=clock)
+
+
+def _hybrid(cache: DistributedCache, clock: Clock) -> HybridCache:
+    if isinstance(cache, HybridCache):
+        return cache
+    # Each process keeps a copy for a few seconds; one process computes a missing catalogue for
+    # all (the others wait for it); an hour-old catalogue beats an error page.
+    return HybridCache(
+        cache, local_ttl=CATALOGUE_LOCAL_TTL, fail_safe=CATALOGUE_FAIL_SAFE, lock_timeout=5, clock=clock
+    )
+
+
+def _source(cache: HybridCache, before: HybridCacheStats, computed: bool) -> str:
+    """Where the answer came from, told by what the cache counted during the call (requests at
+    the same moment can blur it; a demo can live with that)."""
+    after = cache.stats
+    if after.stale_served > before.stale_served:
+        return "stale"
+    if computed:
+        return "computed"
+    if after.local_hits > before.local_hits:
+        return "memory"
+    return "DynamoDB" if isinstance(cache.shared, DynamoDBCache) else "the shared cache"
 
 
 def cart_lines(session: dict[str, Any]) -> list[dict[str, Any]]:

@@ -12,11 +12,13 @@ from benchmarks import (
     calls,
     cpu,
     dynamo,
+    hybrid_calls,
     latency,
     mix,
     report,
     report_cache,
     report_calls,
+    report_hybrid,
     report_transports,
     run,
     security,
@@ -353,3 +355,38 @@ def test_section_calls_rewrites_sections_1_and_2_of_the_committed_results(
     assert f"{splice.NOTE_PREFIX} (now)." in text
     # Splicing again replaces rather than repeats.
     assert splice.splice_calls(text, call_results, "test machine", "now") == text
+
+
+@pytest.fixture(scope="module")
+def hybrid_results(dynamodb_endpoint: str) -> hybrid_calls.HybridResult:
+    return hybrid_calls.run_hybrid(dynamodb_endpoint, gets=400, keys=50, tasks=4)
+
+
+def test_the_hybrid_part_counts_what_the_local_tier_and_the_lease_save(
+    hybrid_results: hybrid_calls.HybridResult,
+) -> None:
+    rows = {row.label: row for row in hybrid_results.mix}
+    alone, local = rows["DynamoDBCache alone"], rows["HybridCache, local_ttl=5"]
+    assert alone.local_hits == 0 and local.local_hits > 0
+    # A read is at most one GetItem (concurrent reads of a key share one); each local hit saves it.
+    assert 0 < local.calls_per_1000["GetItem"] < alone.calls_per_1000["GetItem"] <= 1000
+    assert local.calls_per_1000["GetItem"] <= 1000 - local.local_hits * 1000 / local.gets + 1e-9
+    unlocked, locked = hybrid_results.stampede
+    # Without a lease, how many processes miss before the first stores depends on timing.
+    assert locked.factory_runs == 1 <= unlocked.factory_runs <= 4
+    assert "DeleteItem" not in unlocked.calls and locked.calls["DeleteItem"] >= 1  # the lease given back
+    outage = hybrid_results.outage
+    assert outage.errors == 0 and outage.stale_served == outage.gets == outage.errors_without_fail_safe
+    assert outage.calls_tried < outage.gets
+
+
+def test_the_hybrid_part_sits_inside_section_7_and_survives_its_rerun(
+    hybrid_results: hybrid_calls.HybridResult, cache_results: cache_calls.CacheCallsResult, tmp_path: Path
+) -> None:
+    run.write_cache_section(cache_results, tmp_path)
+    part = run.write_hybrid_part(hybrid_results, tmp_path)
+    run.write_hybrid_part(hybrid_results, tmp_path)
+    run.write_cache_section(cache_results, tmp_path)
+    text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert text.count(report_hybrid.BEGIN) == 1 and part in text
+    assert text.index("## 7.") < text.index(report_hybrid.BEGIN) < text.index(report_cache.END)

@@ -51,6 +51,11 @@ class DistributedCache(Protocol):
         when the stored value is not JSON; ``set_json`` raises
         :class:`~dynsession.cache.CacheValueNotSerializable` for values JSON cannot hold.
 
+    Caches built on the cache base (``DynamoDBCache``, ``MemoryCache``) also offer
+    ``get_entry(key)``: the read ``get`` makes, returning the
+    :class:`~dynsession.cache.CacheEntry` with its TTL, window and deadline, which
+    :class:`~dynsession.cache.HybridCache` uses so a local copy never outlives its entry.
+
     Backend failures raise :class:`~dynsession.StoreError` (usually
     :class:`~dynsession.StoreUnavailable`, with the backend's exception as ``original``); a
     missing table is such an error, never a miss.

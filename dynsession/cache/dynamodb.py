@@ -119,8 +119,9 @@ class DynamoDBCache(Connected, BaseCache):
 
     # -- the cache -------------------------------------------------------------------------------
 
-    async def get(self, key: str) -> bytes | None:
-        """The live value under ``key`` or None; restarts the sliding window when due (see class)."""
+    async def get_entry(self, key: str) -> CacheEntry | None:
+        """The live entry under ``key`` or None; restarts the sliding window when due (see class).
+        Raises StoreError."""
         check_key(key)
         entry = await self._read(key)
         if entry is None:
@@ -132,7 +133,9 @@ class DynamoDBCache(Connected, BaseCache):
             except StoreError as exc:
                 # The value was read; a lost refresh only lets the entry expire sooner.
                 logger.warning("cache: sliding refresh failed, entry returned anyway: %s", exc)
-        return entry.value
+            else:
+                return CacheEntry(entry.value, target, entry.window, entry.deadline)
+        return entry
 
     async def refresh(self, key: str) -> bool:
         """Restart the sliding window of ``key`` (a GetItem, then an UpdateItem of the TTL when it

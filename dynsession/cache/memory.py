@@ -58,14 +58,14 @@ class MemoryCache(BaseCache):
         """The bytes of keys and values held now (what ``max_bytes`` bounds)."""
         return self._bytes
 
-    async def get(self, key: str) -> bytes | None:
+    async def get_entry(self, key: str) -> CacheEntry | None:
         entry = self._live(check_key(key))
         if entry is None:
             return None
         target = refresh_target(entry, self._clock(), self._refresh_after)
         if target is not None:
-            self._entries[key] = CacheEntry(entry.value, target, entry.window, entry.deadline)
-        return entry.value
+            entry = self._entries[key] = CacheEntry(entry.value, target, entry.window, entry.deadline)
+        return entry
 
     async def refresh(self, key: str) -> bool:
         entry = self._live(check_key(key))

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..clock import Clock
 from ..exceptions import ConfigurationError
+from .entry import CacheEntry
 from .errors import CacheValueNotSerializable, InvalidExpiry
 from .expiry import Duration, Expiry, duration, resolve
 from .flight import SingleFlight
@@ -70,10 +71,22 @@ class BaseCache(abc.ABC):
         self._clock = clock
         self._flight: SingleFlight[bytes] = SingleFlight()
 
+    @property
+    def default_sliding(self) -> timedelta | None:
+        """The sliding window ``set`` gives an entry when it gets no expiry (``None``: none)."""
+        return self._default_sliding
+
     # -- the storage primitives ------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def get(self, key: str) -> bytes | None: ...
+    async def get_entry(self, key: str) -> CacheEntry | None:
+        """The live entry under ``key`` with its expiry, or None; a read as ``get`` makes (the
+        sliding window restarts when due, and the entry returned carries the TTL then stored)."""
+
+    async def get(self, key: str) -> bytes | None:
+        """The live value under ``key`` or None (see DistributedCache). Raises StoreError."""
+        entry = await self.get_entry(key)
+        return None if entry is None else entry.value
 
     @abc.abstractmethod
     async def refresh(self, key: str) -> bool: ...

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 import pytest
 
-from dynsession.cache import DistributedCache, DynamoDBCache, MemoryCache
+from dynsession import StoreUnavailable
+from dynsession.cache import DistributedCache, DynamoDBCache, HybridCache, MemoryCache
+from dynsession.cache.shared import BaseCache
 from dynsession.stores.transport import Transport
 
 from ..support import FakeClock, TransportName
@@ -72,15 +75,91 @@ def cache_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("dynamodb-boto3", marks=pytest.mark.dynamodb),
+        pytest.param("dynamodb-aiohttp", marks=pytest.mark.dynamodb),
+        "hybrid-memory",
+        pytest.param("hybrid-dynamodb-aiohttp", marks=pytest.mark.dynamodb),
+    ]
+)
+def cache(clock: FakeClock, request: pytest.FixtureRequest) -> DistributedCache:
+    """Every cache implementation (DynamoDBCache once per transport; HybridCache over MemoryCache
+    and over DynamoDBCache), one test run each."""
+    kind = str(request.param)
+    shared: DistributedCache
+    if kind.removeprefix("hybrid-") == "memory":
+        shared = MemoryCache(clock=clock)
+    else:
+        shared = DynamoDBCache(
+            request.getfixturevalue("table_name"),
+            endpoint_url=request.getfixturevalue("dynamodb_endpoint"),
+            key_prefix=request.getfixturevalue("key_prefix"),
+            clock=clock,
+            transport=cast(TransportName, kind.rpartition("-")[2]),
+        )
+    return HybridCache(shared, clock=clock) if kind.startswith("hybrid-") else shared
+
+
+SharedFactory = Callable[[], BaseCache]
+"""Builds the shared tier of one simulated process (see ``new_shared``)."""
+
+
 @pytest.fixture
-def cache(cache_kind: str, clock: FakeClock, request: pytest.FixtureRequest) -> DistributedCache:
-    """Every cache implementation (DynamoDBCache once per transport), one test run each."""
+def new_shared(cache_kind: str, clock: FakeClock, request: pytest.FixtureRequest) -> SharedFactory:
+    """A shared tier per simulated process: the one MemoryCache for all of them, or a DynamoDBCache
+    (each transport) with a connection of its own, all on the same table and key prefix."""
     if cache_kind == "memory":
-        return MemoryCache(clock=clock)
-    return DynamoDBCache(
-        request.getfixturevalue("table_name"),
-        endpoint_url=request.getfixturevalue("dynamodb_endpoint"),
-        key_prefix=request.getfixturevalue("key_prefix"),
-        clock=clock,
-        transport=cast(TransportName, cache_kind.removeprefix("dynamodb-")),
-    )
+        memory = MemoryCache(clock=clock)
+        return lambda: memory
+    table, endpoint = request.getfixturevalue("table_name"), request.getfixturevalue("dynamodb_endpoint")
+    prefix = request.getfixturevalue("key_prefix")
+    transport = cast(TransportName, cache_kind.removeprefix("dynamodb-"))
+    # Each cache lives as long as the fixture: an aiohttp transport dropped while its event loop
+    # runs may be collected before the loop closes its session, which then warns.
+    made: list[DynamoDBCache] = []
+
+    def build() -> DynamoDBCache:
+        made.append(
+            DynamoDBCache(table, endpoint_url=endpoint, key_prefix=prefix, clock=clock, transport=transport)
+        )
+        return made[-1]
+
+    return build
+
+
+class SharedCalls:
+    """Counts a shared tier's calls by method (``get_entry``, ``get``, ``set``, ``add``, ``remove``,
+    ``refresh``) and, while ``failing``, makes each raise StoreUnavailable instead."""
+
+    def __init__(self, cache: BaseCache) -> None:
+        self.counts: Counter[str] = Counter()
+        self.failing = False
+        # The wrappers reach the cache through a weak reference: a cycle through the cache's own
+        # attributes would leave its aiohttp session to the cyclic collector, which finds it unclosed.
+        owner = weakref.ref(cache)
+        kind = type(cache)
+
+        def call(name: str) -> Callable[..., Awaitable[Any]]:
+            method = getattr(kind, "get_entry" if name == "get" else name)
+
+            async def counted(*args: Any, **kwargs: Any) -> Any:
+                self.counts[name] += 1
+                if self.failing:
+                    raise StoreUnavailable("the shared tier is down (injected)")
+                result = await method(owner(), *args, **kwargs)
+                if name == "get":  # BaseCache.get, without counting get_entry too
+                    return None if result is None else result.value
+                return result
+
+            return counted
+
+        for name in ("get_entry", "get", "set", "add", "remove", "refresh"):
+            setattr(cache, name, call(name))
+
+    def take(self) -> dict[str, int]:
+        """The calls counted since the last take."""
+        taken = dict(self.counts)
+        self.counts.clear()
+        return taken

@@ -30,7 +30,7 @@ def run_example(dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iter
 def run_page_example(runner: ExampleRunner, index: int) -> tuple[dict[str, Any], str]:
     """Run the page's first (FastAPI) or second (Starlette) example; return its namespace and the
     table it was given."""
-    found = [block.code for block in python_blocks(PAGE)]
+    found = [block.code for block in python_blocks(PAGE)][:2]
     assert len(found) == 2 and all(code.count('DynamoDBCache("sessions")') == 1 for code in found)
     namespace = runner.run_code(found[index])
     ((_, table),) = runner.created
@@ -89,3 +89,26 @@ def test_the_iam_example_limits_the_role_to_the_cache_prefix() -> None:
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
     ]
+
+
+@pytest.mark.dynamodb
+def test_hybrid_example_computes_once_and_forgets_by_tag(run_example: ExampleRunner) -> None:
+    (code,) = [block.code for block in python_blocks(PAGE) if "HybridCache(" in block.code]
+    namespace = run_example.run_code(code)
+    loads: list[str] = []
+    original = namespace["load_product"]
+
+    async def counted(sku: str) -> dict[str, Any]:
+        loads.append(sku)
+        result: dict[str, Any] = await original(sku)
+        return result
+
+    namespace["load_product"] = counted
+    with TestClient(namespace["app"]) as client:
+        first = client.get("/products/tea").json()
+        assert first == {"sku": "tea", "name": "Tea", "cents": 320}
+        assert client.get("/products/tea").json() == first and loads == ["tea"]
+        assert client.post("/products/tea/changed").json() == {"status": "invalidated"}
+        assert client.get("/products/tea").json() == first and loads == ["tea", "tea"]
+    cache = namespace["cache"]
+    assert cache.stats.local_hits == 1 and cache.stats.factory_runs == 2 and not cache.refreshing

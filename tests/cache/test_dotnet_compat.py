@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from dynsession.cache import DynamoDBCache
+from dynsession.cache import DynamoDBCache, HybridCache
+from dynsession.cache.envelope import MARKER
 
 from ..support import FakeClock, TransportName
 
@@ -284,3 +285,52 @@ async def test_an_added_entry_is_the_dotnet_item_plus_a_token_dotnet_ignores(
     token = item.pop("tok")
     assert set(token) == {"B"} and len(token["B"]) == 8
     assert item == dotnet_item(unique, b"added", clock.now, window=WINDOWS["20 minutes"])
+
+
+async def test_hybrid_entries_without_tags_or_fail_safe_are_what_dotnet_writes(
+    dynamodb_endpoint: str,
+    dynamodb_client: DynamoDBClient,
+    table_name: str,
+    clock: FakeClock,
+    unique: str,
+    transport: TransportName,
+) -> None:
+    # The promise the docs make: such entries are bare .NET items, so .NET reads them.
+    shared = dotnet_style(dynamodb_endpoint, table_name, clock, transport=transport)
+    cache = HybridCache(shared, clock=clock, lock_timeout=5)
+
+    async def load() -> bytes:
+        return b"from Python"
+
+    await cache.get_or_set(unique, load, absolute_in=timedelta(hours=1))
+    await cache.set(unique + "s", b"slides", sliding=WINDOWS["20 minutes"][0])
+    expected = dotnet_item(unique, b"from Python", clock.now, absolute_in=timedelta(hours=1))
+    assert raw_item(dynamodb_client, table_name, dotnet_key(unique, None)) == expected
+    slides = dotnet_item(unique + "s", b"slides", clock.now, window=WINDOWS["20 minutes"])
+    assert raw_item(dynamodb_client, table_name, dotnet_key(unique + "s", None)) == slides
+    # And what .NET writes, HybridCache reads, with its expiry.
+    dynamodb_client.put_item(
+        TableName=table_name,
+        Item=dotnet_item(unique + "n", b"from .NET", clock.now, absolute_in=timedelta(seconds=30)),
+    )
+    assert await cache.get(unique + "n") == b"from .NET"
+    clock.advance(30)
+    assert await cache.get(unique + "n") is None
+
+
+async def test_hybrid_entries_with_tags_or_fail_safe_carry_a_header_dotnet_would_return(
+    dynamodb_endpoint: str,
+    dynamodb_client: DynamoDBClient,
+    table_name: str,
+    clock: FakeClock,
+    unique: str,
+    transport: TransportName,
+) -> None:
+    shared = dotnet_style(dynamodb_endpoint, table_name, clock, transport=transport)
+    await HybridCache(shared, clock=clock).set(unique, b"v", absolute_in=60, tags=("t",))
+    await HybridCache(shared, clock=clock, fail_safe=600).set(unique + "f", b"v", absolute_in=60)
+    for key in (unique, unique + "f"):
+        item = raw_item(dynamodb_client, table_name, dotnet_key(key, None))
+        assert item is not None and bytes(item["value"]["B"]).startswith(MARKER)
+    fail_safe = raw_item(dynamodb_client, table_name, dotnet_key(unique + "f", None))
+    assert fail_safe is not None and fail_safe["ttl_date"] == {"N": str(clock.now + 660)}

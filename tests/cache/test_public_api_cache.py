@@ -7,15 +7,18 @@ import types
 
 import dynsession
 import dynsession.cache as cache_module
-from dynsession.cache import DistributedCache, DynamoDBCache, MemoryCache
+from dynsession.cache import DistributedCache, DynamoDBCache, HybridCache, MemoryCache
 
 PUBLIC = {
     "MAX_KEY_BYTES",
+    "CacheEntry",
     "CacheValueNotSerializable",
     "CacheValueTooLarge",
     "DistributedCache",
     "Duration",
     "DynamoDBCache",
+    "HybridCache",
+    "HybridCacheStats",
     "InvalidCacheKey",
     "InvalidExpiry",
     "MemoryCache",
@@ -48,6 +51,10 @@ def test_public_names_are_documented_and_say_what_they_raise() -> None:
         cache_module.cached,
         DynamoDBCache.refresh,
         DynamoDBCache.prepare,
+        HybridCache,
+        HybridCache.get_or_set,
+        HybridCache.remove_by_tag,
+        DynamoDBCache.get_entry,
     ):
         assert "Raises" in (documented.__doc__ or ""), documented
 
@@ -55,3 +62,4 @@ def test_public_names_are_documented_and_say_what_they_raise() -> None:
 def test_both_caches_implement_the_protocol() -> None:
     assert isinstance(MemoryCache(), DistributedCache)
     assert isinstance(DynamoDBCache("table"), DistributedCache)
+    assert isinstance(HybridCache(MemoryCache()), DistributedCache)

@@ -9,10 +9,11 @@ from starlette.testclient import TestClient
 
 from dynsession import MemoryStore
 from dynsession.cache import MemoryCache
-from example_app.app import CATALOGUE_LIFETIME, create_app
+from example_app.app import CATALOGUE_LIFETIME, CATALOGUE_LOCAL_TTL, create_app
 from example_app.settings import DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, Settings
 from example_app.status import relative, wall_time
 
+from ..cache.conftest import SharedCalls
 from ..support import FakeClock
 
 SECRET = "pages-secret"
@@ -282,7 +283,21 @@ def test_catalogue_is_computed_once_then_served_from_the_cache(memory: MemorySto
     assert re.findall(r'data-sku="(\w+)"', first.text) == ["apple", "bread", "cheese", "tea"]
     assert int(first.text.split("Computed in ")[1].split(" ms")[0]) >= 50
     second = web.get("/catalogue")
-    assert "Served from cache in" in second.text and "€4.80" in second.text
+    assert "Served from cache (this process's memory) in" in second.text and "€4.80" in second.text
+    clock.advance(CATALOGUE_LOCAL_TTL)
+    assert "Served from cache (the shared cache) in" in web.get("/catalogue").text
     clock.advance(CATALOGUE_LIFETIME)
     assert "Computed in" in web.get("/catalogue").text
     assert len(memory) == 0  # the page reads the session but stores nothing
+
+
+def test_catalogue_is_served_stale_when_recomputing_fails(memory: MemoryStore, clock: FakeClock) -> None:
+    cache = MemoryCache(clock=clock)
+    web = TestClient(
+        create_app(memory, Settings(secret_key=SECRET), clock=clock, cache=cache, catalogue_delay=0)
+    )
+    assert "Computed in" in web.get("/catalogue").text
+    clock.advance(CATALOGUE_LIFETIME)
+    SharedCalls(cache).failing = True  # the shared cache fails from now on
+    page = web.get("/catalogue")
+    assert page.status_code == 200 and "Served a stale copy" in page.text and "€4.80" in page.text
