@@ -79,9 +79,9 @@ def cache_kind(request: pytest.FixtureRequest) -> str:
     params=[
         "memory",
         pytest.param("dynamodb-boto3", marks=pytest.mark.dynamodb),
-        pytest.param("dynamodb-aiohttp", marks=pytest.mark.dynamodb),
+        pytest.param("dynamodb-native", marks=pytest.mark.dynamodb),
         "hybrid-memory",
-        pytest.param("hybrid-dynamodb-aiohttp", marks=pytest.mark.dynamodb),
+        pytest.param("hybrid-dynamodb-native", marks=pytest.mark.dynamodb),
     ]
 )
 def cache(clock: FakeClock, request: pytest.FixtureRequest) -> DistributedCache:
@@ -116,8 +116,8 @@ def new_shared(cache_kind: str, clock: FakeClock, request: pytest.FixtureRequest
     table, endpoint = request.getfixturevalue("table_name"), request.getfixturevalue("dynamodb_endpoint")
     prefix = request.getfixturevalue("key_prefix")
     transport = cast(TransportName, cache_kind.removeprefix("dynamodb-"))
-    # Each cache lives as long as the fixture: an aiohttp transport dropped while its event loop
-    # runs may be collected before the loop closes its session, which then warns.
+    # Each cache lives as long as the fixture: a transport dropped while its event loop
+    # runs may be collected before the loop closes its connections, which then warns.
     made: list[DynamoDBCache] = []
 
     def build() -> DynamoDBCache:
@@ -137,7 +137,7 @@ class SharedCalls:
         self.counts: Counter[str] = Counter()
         self.failing = False
         # The wrappers reach the cache through a weak reference: a cycle through the cache's own
-        # attributes would leave its aiohttp session to the cyclic collector, which finds it unclosed.
+        # attributes would leave its connections to the cyclic collector, which finds them unclosed.
         owner = weakref.ref(cache)
         kind = type(cache)
 
