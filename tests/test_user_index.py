@@ -147,7 +147,9 @@ def test_listing_and_revoking_calls(indexed: DynamoDBStore, clock: FakeClock) ->
     assert counting.calls == {"GetItem": 1, "Query": 1, "BatchGetItem": 1, "DeleteItem": 2}
 
 
-def test_a_capped_login_lists_first_and_evicts_with_one_delete(indexed: DynamoDBStore, clock: FakeClock) -> None:
+def test_a_capped_login_lists_first_and_evicts_with_one_delete(
+    indexed: DynamoDBStore, clock: FakeClock
+) -> None:
     store = indexed
     app = devices_app(store, clock=clock, max_sessions_per_user=2)
     first, second, third = device(app), device(app), device(app)
