@@ -108,7 +108,10 @@ class Writer:
             # The cookie names a session a login moved: nothing may be stored nor any cookie set,
             # or this request could mint a session or undo the login in the browser.
             state.committed = _snapshot(state.data)
-            if not state.ended and state.data:
+            if state.ended or state.data:
+                # A logout too: this request never held the logged-in session, so it cannot end
+                # it (an ID planted before the login must not sign the victim out), and a 200
+                # would claim a logout that did not happen. The client retries with its new cookie.
                 raise SessionConflict(MOVED_BY_LOGIN)
             return None
         change = await self._persist(state)

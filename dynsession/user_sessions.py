@@ -137,16 +137,12 @@ async def evict_over_cap(store: SessionStore, user_id: str, cap: int, *, replaci
 
 async def _end(users: UserSessionStore, sessions: list[BoundSession]) -> int:
     # One conditional delete per session, not a batch: a session renewed or moved by a login
-    # since it was listed must be followed to where it went (see dynsession.ending).
-    ended = [False] * len(sessions)
-
-    async def end(index: int, session: BoundSession) -> None:
-        ended[index] = await end_session_item(users, session.key, session.version)
-
-    async with anyio.create_task_group() as group:
-        for index, session in enumerate(sessions):
-            group.start_soon(end, index, session)
-    return sum(ended)
+    # since it was listed must be followed to where it went (see dynsession.ending). One after
+    # another: a user has a handful of sessions, and the order of the store's calls stays one.
+    ended = 0
+    for session in sessions:
+        ended += await end_session_item(users, session.key, session.version)
+    return ended
 
 
 def _entry(session: BoundSession, current: bool) -> UserSession:
