@@ -89,7 +89,9 @@ async def renew_id(
     )
     await writer.save(state, new_key, renewed, expected_version=None)
     forward = forward_pointer(state.session_id, session_id)
-    marker = MovedRecord("renewed", now + writer.move_grace, forward, successor=new_key)
+    # The grace window starts when the alias is written, however long the copy's write took.
+    expires = writer.timing.clock() + writer.move_grace
+    marker = MovedRecord("renewed", expires, forward, successor=new_key)
     try:
         await markers.move(writer.store, key, marker, expected_version=record.version)
     except SessionConflict as exc:
