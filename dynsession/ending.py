@@ -31,9 +31,10 @@ async def end_session_item(store: SessionStore, key: str, version: int | None) -
     it first), and every session it was moved to; return True when this call deleted a live
     session, False when another request had ended it (or it had expired).
 
-    Costs one conditional delete when nothing raced it; each lost round costs one more delete, and
-    a read where the store did not return what beat it. Raises SessionConflict when the session
-    was written again before each of 12 deletes, StoreError when the store fails.
+    Costs one conditional delete when nothing raced it; each lost round (a newer version, or a
+    move followed) costs one more delete, and a read where the store did not say what beat it.
+    Raises SessionConflict when the session was written again before each of 12 deletes,
+    StoreError when the store fails.
     """
     losses = hops = 0
     while True:
@@ -50,7 +51,8 @@ async def end_session_item(store: SessionStore, key: str, version: int | None) -
         if isinstance(found, MovedRecord):
             if found.successor is None or hops == _MAX_HOPS:
                 return False
-            key, version, hops = found.successor, None, hops + 1
+            # A moved session's new item starts at version 1; a refusal names the one stored.
+            key, version, hops = found.successor, 1, hops + 1
             continue
         if version is not None:
             losses += 1
