@@ -13,7 +13,7 @@ from dynsession.user_sessions import session_handle
 
 from .devices_app import SAFARI_IPHONE, devices_app
 from .stopping import Browser, StoppingStore, key_of, new_cookie, while_stopped
-from .support import FakeClock
+from .support import CountingStore, FakeClock
 
 pytestmark = pytest.mark.anyio
 RENEW, GRACE = 600, 30
@@ -94,6 +94,32 @@ async def test_a_logout_that_loses_to_a_renewal_ends_the_renewed_session(
     assert logout.status_code == 200
     await assert_ended(setup, setup.phone, old, renewed)
     assert not await setup.stored(renewed)
+    await setup.aclose()
+
+
+async def test_a_logout_costs_one_delete_and_one_more_per_move_it_follows(
+    store: SessionStore, clock: FakeClock
+) -> None:
+    counting = CountingStore(store)
+    setup = Setup(counting, clock)
+    alone = await setup.sign_in(setup.laptop)
+    counting.reset()
+    assert (await setup.laptop.send("POST", "/logout", cookie=alone)).status_code == 200
+    assert counting.calls == ["load", "delete"]  # as before: one DeleteItem, now conditional
+
+    old = await setup.sign_in(setup.phone)
+    clock.advance(RENEW - 1)
+    stop = setup.store.stop_before("delete")
+
+    async def renew_in_another_tab() -> str:
+        clock.advance(1)
+        return await setup.renew(setup.phone)
+
+    counting.reset()
+    await while_stopped(stop, lambda: setup.phone.send("POST", "/logout", cookie=old), renew_in_another_tab)
+    # The renewal: load, save, move. The logout: load, a delete refused by the alias, a delete of
+    # the renewed session on version 1.
+    assert sorted(counting.calls) == sorted(["load", "load", "save", "move", "delete", "delete"])
     await setup.aclose()
 
 
