@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from . import conflict, markers, serialization
 from .cookies import new_session_id, store_key
+from .ending import ENDED_MEANWHILE
 from .exceptions import SessionConflict
 from .markers import MOVED_FIRST, follow_alias, forward_pointer
 from .reads import strong_load
@@ -27,8 +28,9 @@ async def move(
     """``regenerate_session``: write the data under a new ID, then turn the old item into a
     moved-by-login marker (delete it, where the store keeps no markers) on the condition that
     nobody wrote it since the load; if somebody did, their changes are merged into the new item
-    and the move is tried again. Raises SessionConflict as ``Writer._write`` does, and when
-    another login or a renewal moved the session first."""
+    and the move is tried again. Raises SessionConflict as ``Writer._write`` does, when another
+    login or a renewal moved the session first, and when it was ended or revoked meanwhile (the
+    new item is then deleted: a move never brings an ended session back)."""
     now = writer.timing.clock()
     if state.fresh_start:
         created, absolute = now, writer.timing.absolute_deadline(now)
@@ -40,7 +42,7 @@ async def move(
     for attempt in range(writer.conflict_attempts):
         await target.hold(raw)
         try:
-            await _retire(writer, old_key, expected)
+            await _retire(writer, old_key, expected, target.key())
             return target.cookie() or EXPIRE
         except SessionConflict as exc:
             try:
@@ -53,8 +55,10 @@ async def move(
                 await target.discard()
                 raise
         if fresh is None:
-            # Another request ended the old session meanwhile; this move stands.
-            return target.cookie()
+            # Another request ended (or revoked) the old session meanwhile: its end wins, and the
+            # copy written under the new ID must not bring it back.
+            await target.discard()
+            raise SessionConflict(ENDED_MEANWHILE)
         if writer.on_conflict != "overwrite":
             try:
                 raw = writer.encode(conflict.merge(state, fresh, writer.codec, old_key))
@@ -89,7 +93,10 @@ async def renew_id(
         owner=record.owner,
     )
     await writer.save(state, new_key, renewed, expected_version=None)
-    marker = MovedRecord("renewed", now + writer.move_grace, forward_pointer(state.session_id, session_id))
+    forward = forward_pointer(state.session_id, session_id)
+    # The grace window starts when the alias is written, however long the copy's write took.
+    expires = writer.timing.clock() + writer.move_grace
+    marker = MovedRecord("renewed", expires, forward, successor=new_key)
     try:
         await markers.move(writer.store, key, marker, expected_version=record.version)
     except SessionConflict as exc:
@@ -103,7 +110,9 @@ async def renew_id(
             raise
         if current is None:
             logger.info("session %s was ended by another request; its deletion wins", key[:8])
-            return None
+            if raw == state.loaded:
+                return None  # a read: nothing was lost
+            raise SessionConflict(ENDED_MEANWHILE) from None
         if raw == state.loaded:
             return None  # a read: the winner's alias (or write) serves it
         if writer.on_conflict == "raise":
@@ -115,16 +124,17 @@ async def renew_id(
     return writer.cookie(session_id, renewed.version)
 
 
-async def _retire(writer: Writer, old_key: str, expected: int) -> None:
+async def _retire(writer: Writer, old_key: str, expected: int, successor: str | None) -> None:
     """Leave the old ID of a regenerated session as a moved-by-login marker for the grace
-    window (a plain delete where the store cannot keep one), if it still holds ``expected``."""
+    window (a plain delete where the store cannot keep one), if it still holds ``expected``;
+    the marker names ``successor``, the new item's store key, for a logout or revoke to follow."""
     if writer.move_grace is None:
         if writer.on_conflict == "overwrite":
             await writer.store.delete(old_key)
         else:
             await writer.store.delete(old_key, expected_version=expected)
         return
-    marker = MovedRecord("privilege", writer.timing.clock() + writer.move_grace)
+    marker = MovedRecord("privilege", writer.timing.clock() + writer.move_grace, successor=successor)
     await markers.move(writer.store, old_key, marker, expected_version=expected)
 
 
@@ -177,6 +187,9 @@ class _NewItem:
         if self.session_id is not None:
             await self.writer.store.delete(store_key(self.session_id))
         self.session_id, self.version, self.written = None, 0, serialization.EMPTY
+
+    def key(self) -> str | None:
+        return None if self.session_id is None else store_key(self.session_id)
 
     def cookie(self) -> CookieChange | None:
         return None if self.session_id is None else self.writer.cookie(self.session_id, self.version)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from . import conflict, serialization
 from .binding import fingerprint
 from .cookies import new_session_id, store_key
+from .ending import ENDED_MEANWHILE, end_session_item
 from .exceptions import ConfigurationError, DynSessionError, SessionConflict, SessionTooLarge
 from .markers import DEFAULT_MOVE_GRACE, MOVED_BY_LOGIN, follow_alias
 from .moves import move, renew_id
@@ -45,7 +46,8 @@ class Writer:
     Every write of a loaded session, emptying it included, is conditional on the version loaded;
     on a conflict the policy decides: ``merge`` re-applies this request's key-level edits onto
     what the other request stored, ``overwrite`` writes this request's snapshot again, ``raise``
-    gives up. Only :func:`~dynsession.end_session` deletes unconditionally.
+    gives up. :func:`~dynsession.end_session` deletes whatever version is stored, following the
+    session where a renewal or a login moved it (see :mod:`dynsession.ending`).
     """
 
     def __init__(
@@ -101,13 +103,16 @@ class Writer:
         """Write what the request changed; return the cookie change the response needs, if any.
 
         Raises SessionConflict (a 409) for a change that cannot be stored: the session moved to a
-        new ID on a login meanwhile, or every attempt lost to concurrent writers.
+        new ID on a login, or was ended, meanwhile, or every attempt lost to concurrent writers.
         """
         if state.moved:
             # The cookie names a session a login moved: nothing may be stored nor any cookie set,
             # or this request could mint a session or undo the login in the browser.
             state.committed = _snapshot(state.data)
-            if not state.ended and state.data:
+            if state.ended or state.data:
+                # A logout too: this request never held the logged-in session, so it cannot end
+                # it (an ID planted before the login must not sign the victim out), and a 200
+                # would claim a logout that did not happen. The client retries with its new cookie.
                 raise SessionConflict(MOVED_BY_LOGIN)
             return None
         change = await self._persist(state)
@@ -122,14 +127,16 @@ class Writer:
         if state.ended:
             state.committed = _snapshot(state.data)
             if record is not None and key is not None:
-                # An explicit logout wins over every concurrent write: this delete has no condition.
-                await self.store.delete(key)
+                # An explicit logout wins over every concurrent write, and ends the session where
+                # a renewal or a login racing it moved it.
+                await end_session_item(self.store, key, record.version)
             return EXPIRE if key is not None else None
         raw = state.committed = self.encode(state.data)
         if record is None or key is None:
             return await self._create(state, raw)
-        renew = state.renew and self.move_grace is not None and raw != serialization.EMPTY
-        renew = renew and not state.unreadable
+        # Every stored session renews, empty or not, unless this request is deleting it.
+        deleting = raw == serialization.EMPTY and record.owner is None and raw != state.loaded
+        renew = state.renew and self.move_grace is not None and not deleting and not state.unreadable
         if raw == state.loaded and not state.regenerate and not renew:
             # An unreadable item is not refreshed: moving its deadline could revive what made it
             # unreadable (a missing TTL); the next write of data replaces it.
@@ -221,7 +228,9 @@ class Writer:
         expected, current = record.version, record
         for attempt in range(self.conflict_attempts):
             try:
-                if raw == serialization.EMPTY:
+                # An empty session is deleted, unless it is bound to a user: only end_session, a
+                # revoke, a timeout or the cap sign a user out.
+                if raw == serialization.EMPTY and current.owner is None:
                     await self.store.delete(key, expected_version=expected)
                     return EXPIRE
                 new = SessionRecord(
@@ -241,10 +250,13 @@ class Writer:
                 # Moved by a renewal meanwhile: go on in the new session (a login: SessionConflict).
                 fresh, key = await follow_alias(self.store, state, found, key)
             if fresh is None:
-                # The request that ended or moved the session already sent the cookie the browser
-                # should keep; expiring it here could log out a login that just happened.
+                # Ended meanwhile (a logout, a revoke, its timeout; or a renewal whose grace window
+                # is over): the change is stored nowhere, so no 200. No cookie either: the request
+                # that ended or moved the session already sent the one the browser should keep.
                 logger.info("session %s was ended by another request; its deletion wins", key[:8])
-                return None
+                if raw == serialization.EMPTY and current.owner is None:
+                    return None  # this request was deleting it too
+                raise SessionConflict(ENDED_MEANWHILE)
             if self.on_conflict == "merge":
                 raw = self.encode(conflict.merge(state, fresh, self.codec, key))
             expected, current = fresh.version, fresh

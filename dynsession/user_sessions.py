@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import anyio
 
 from .clock import Clock, system_clock
+from .ending import end_session_item
 from .exceptions import ConfigurationError
 from .stores.base import SessionStore
 from .stores.users import BoundSession, UserSessionStore
@@ -86,8 +87,9 @@ async def revoke_user_sessions(
     clock: Clock = system_clock,
 ) -> int:
     """End the user's sessions named by ``handles`` (default: all of them) except those in
-    ``keep``; return how many live sessions were ended. Handles that name no live session of
-    this user are ignored.
+    ``keep``; return how many live sessions this call ended. Handles that name no live session
+    of this user are ignored. A session renewed or moved by a login since it was listed is ended
+    where it went; one that another request ended first is not counted.
 
     Listing a user's sessions may miss one bound a moment ago (DynamoDB's index is eventually
     consistent). ``recheck_after`` closes that window when ending all sessions, as after a
@@ -95,7 +97,8 @@ async def revoke_user_sessions(
     before this call started is ended too; sessions bound since are left alone.
 
     Raises ConfigurationError when the store cannot find sessions by user, ValueError when
-    ``recheck_after`` is given with ``handles`` or is negative, StoreError when the store fails.
+    ``recheck_after`` is given with ``handles`` or is negative, StoreError when the store fails
+    (SessionConflict when a session was written again before each of 12 deletes).
     """
     if recheck_after is not None and (handles is not None or recheck_after < 0):
         raise ValueError("recheck_after is a non-negative number of seconds, for ending all sessions")
@@ -133,9 +136,13 @@ async def evict_over_cap(store: SessionStore, user_id: str, cap: int, *, replaci
 
 
 async def _end(users: UserSessionStore, sessions: list[BoundSession]) -> int:
-    if sessions:
-        await users.delete_sessions([session.key for session in sessions])
-    return len(sessions)
+    # One conditional delete per session, not a batch: a session renewed or moved by a login
+    # since it was listed must be followed to where it went (see dynsession.ending). One after
+    # another: a user has a handful of sessions, and the order of the store's calls stays one.
+    ended = 0
+    for session in sessions:
+        ended += await end_session_item(users, session.key, session.version)
+    return ended
 
 
 def _entry(session: BoundSession, current: bool) -> UserSession:

@@ -97,12 +97,13 @@ class Inspector:
         ).get("Item")
         if raw is None or "moved" not in raw:
             return None
-        assert set(raw) <= {"id", "ttl", "moved", "fwd", "tok"}, raw  # no data, no version
-        forward = raw.get("fwd")
+        assert set(raw) <= {"id", "ttl", "moved", "fwd", "next", "tok"}, raw  # no data, no version
+        forward, successor = raw.get("fwd"), raw.get("next")
         return MovedRecord(
             "renewed" if raw["moved"]["S"] == "renewed" else "privilege",
             int(raw["ttl"]["N"]),
             None if forward is None else bytes(forward["B"]),
+            None if successor is None else successor["S"],
         )
 
     def delete(self, session_id: str) -> None:

@@ -309,7 +309,9 @@ def test_regenerate_moves_the_data_to_a_new_id(
     assert new != old
     assert cookie_value(set_cookie(response) or "") != old_cookie
     assert items.item(old) is None
-    assert items.moved(old) == MovedRecord("privilege", clock.now + 30)
+    # The marker names the new item's store key (never its ID), for a racing logout to follow.
+    successor = hashlib.sha256(new.encode()).hexdigest()
+    assert items.moved(old) == MovedRecord("privilege", clock.now + 30, successor=successor)
     item = items.item(new)
     assert item is not None
     assert json.loads(item.data) == {"cart": ["apple"], "user": "ada"}

@@ -63,11 +63,17 @@ class MovedRecord:
     holder of the old ID can read it, see :mod:`dynsession.markers`) or ``"privilege"``
     (``regenerate_session``: no forward, requests carrying the old ID get an empty, read-only
     session). ``expires`` is the end of the grace window (the DynamoDB TTL).
+
+    ``successor`` is the store key of the session that replaced this one (``None`` when none was
+    stored): not a session ID, so it gives no access, but it lets a logout or a revoke that lost
+    the race against the move end the session where it went (see :mod:`dynsession.ending`). A
+    store keeps it as it keeps ``forward``.
     """
 
     reason: MoveReason
     expires: int
     forward: bytes | None = None
+    successor: str | None = None
 
     def is_expired(self, now: int) -> bool:
         """True once the grace window is over."""
@@ -104,13 +110,17 @@ class SessionStore(Protocol):
     ``delete(key, *, expected_version=None)``
         Remove the record. Without ``expected_version`` a missing record is not an error. With
         it, remove the record only if its stored version equals ``expected_version``; otherwise
-        (another version, or no record at all) raise :class:`~dynsession.SessionConflict` as
-        ``save`` does and leave the store unchanged.
+        (another version, a moved ID's marker, or no record at all) raise
+        :class:`~dynsession.SessionConflict` as ``save`` does (``current``: what is stored, when
+        known without another read) and leave the store unchanged. Logouts, revokes and cap
+        evictions end a session with this conditional delete, following moved IDs' markers to
+        their ``successor``, so a renewal or a login racing them cannot leave the session alive.
 
     Stores that also implement ``move`` (:class:`MovingStore`; MemoryStore and DynamoDBStore do)
-    keep the old ID of a renewed or regenerated session as a :class:`MovedRecord`: ``load``
-    returns it until it expires, ``touch`` answers ``False`` for it and changes nothing, and
-    ``save`` conflicts with it (``current`` is the marker). A store without ``move`` still works:
+    keep the old ID of a renewed or regenerated session as a :class:`MovedRecord` (all of its
+    fields, ``successor`` included): ``load`` returns it until it expires, ``touch`` answers
+    ``False`` for it and changes nothing, and ``save`` and a conditional ``delete`` conflict with
+    it (``current`` is the marker). A store without ``move`` still works:
     ``regenerate_session`` then deletes the old item, and ``renew_after`` is refused with
     :class:`~dynsession.ConfigurationError` when the middleware is built.
 

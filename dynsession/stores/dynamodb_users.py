@@ -21,7 +21,7 @@ import anyio
 
 from ..exceptions import StoreUnavailable
 from ..table_index import DEFAULT_USER_INDEX
-from .item_format import ABSOLUTE, BOUND, CREATED, DEVICE, SEEN, USER, ItemFormat, integer_of
+from .item_format import ABSOLUTE, BOUND, CREATED, DEVICE, SEEN, USER, VERSION, ItemFormat, integer_of
 from .users import BoundSession, user_index_key
 
 DEFAULT_INDEX_NAME = DEFAULT_USER_INDEX
@@ -45,7 +45,7 @@ async def list_bound(
     mine = [key for key in found if key.startswith(prefix)]
     if not mine:
         return []
-    names = (partition_key, layout.ttl_attribute, CREATED, ABSOLUTE, SEEN, USER, DEVICE, BOUND)
+    names = (partition_key, layout.ttl_attribute, CREATED, ABSOLUTE, SEEN, USER, DEVICE, BOUND, VERSION)
     items = await batch_get(call, table, partition_key, mine, names, consistent)
     sessions = (_bound_session(item, layout) for item in items)
     # The owner is read back with the exact prefix (see ItemFormat.owner): only this store's items.
@@ -57,7 +57,7 @@ def _bound_session(item: Mapping[str, Any], layout: ItemFormat) -> BoundSession 
     created, expires = integer_of(item.get(CREATED)), integer_of(item.get(layout.ttl_attribute))
     if owner is None or created is None or expires is None:
         return None
-    seen = integer_of(item.get(SEEN))
+    seen, version = integer_of(item.get(SEEN)), integer_of(item.get(VERSION))
     return BoundSession(
         key=item[layout.partition_key]["S"][len(layout.key_prefix) :],
         owner=owner,
@@ -65,6 +65,8 @@ def _bound_session(item: Mapping[str, Any], layout: ItemFormat) -> BoundSession 
         active=created if seen is None else seen,
         expires=expires,
         absolute_deadline=integer_of(item.get(ABSOLUTE)),
+        # Ending it deletes on this version; an unreadable one is read again first.
+        version=version if version is not None and version > 0 else None,
     )
 
 

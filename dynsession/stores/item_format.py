@@ -15,8 +15,9 @@ MAX_ITEM_BYTES = 400 * 1024
 
 DATA, VERSION, CREATED, ABSOLUTE, TOKEN = "data", "ver", "created", "abs", "tok"
 BINDING, ISSUED = "bind", "iss"
-# A moved ID's marker: why it moved and, after a renewal, the masked new ID; no data, no version.
-MOVED, FORWARD = "moved", "fwd"
+# A moved ID's marker: why it moved, after a renewal the masked new ID, and the store key of the
+# session that replaced it (so a logout or revoke can follow); no data, no version.
+MOVED, FORWARD, SUCCESSOR = "moved", "fwd", "next"
 # A session bound to a user: the key prefix and the user ID (the user index's key, spelt by
 # dynsession.stores.users.user_index_key so that no two prefixes' users collide), a device label,
 # the sign-in time. Every write also notes its time in SEEN, the last activity a user's list shows.
@@ -108,6 +109,8 @@ class ItemFormat:
         }
         if marker.forward is not None:
             item[FORWARD] = {"B": marker.forward}
+        if marker.successor is not None:
+            item[SUCCESSOR] = {"S": marker.successor}
         return item
 
     def marker(self, item: Mapping[str, Any]) -> MovedRecord | None:
@@ -120,8 +123,13 @@ class ItemFormat:
         reason = moved.get("S") if isinstance(moved, Mapping) else None
         if expires is None or reason not in ("renewed", "privilege"):
             return MovedRecord("privilege", 0)
+        successor = item.get(SUCCESSOR)
+        successor = successor.get("S") if isinstance(successor, Mapping) else None
         return MovedRecord(
-            "renewed" if reason == "renewed" else "privilege", expires, _binary(item.get(FORWARD))
+            "renewed" if reason == "renewed" else "privilege",
+            expires,
+            _binary(item.get(FORWARD)),
+            successor if isinstance(successor, str) else None,
         )
 
     def size(self, key: str, record: SessionRecord, written: int) -> int:

@@ -87,6 +87,7 @@ class MemoryStore:
                 self._written.get(key, record.created),
                 record.expires,
                 record.absolute_deadline,
+                record.version,
             )
             for key, record in self._records.items()
             if isinstance(record, SessionRecord)

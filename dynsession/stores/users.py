@@ -37,7 +37,8 @@ class BoundSession:
 
     ``key`` is the store key (the SHA-256 of the session ID); ``active`` is when the store last
     wrote the session (a save or a deadline refresh), so it is as precise as ``refresh_after``.
-    Times are integer epoch seconds, UTC.
+    Times are integer epoch seconds, UTC. ``version`` is the stored version when the listing read
+    it (``None``: not known); ending the session starts with a delete conditional on it.
     """
 
     key: str
@@ -46,6 +47,7 @@ class BoundSession:
     active: int
     expires: int
     absolute_deadline: int | None = None
+    version: int | None = None
 
     def is_expired(self, now: int) -> bool:
         """True once the idle deadline or the absolute deadline has been reached."""
@@ -64,7 +66,9 @@ class UserSessionStore(SessionStore, Protocol):
         is unspecified. Raise :class:`~dynsession.ConfigurationError` when the store is not set up
         to find sessions by user.
     ``delete_sessions(keys)``
-        Remove every record in ``keys``; missing records are not an error.
+        Remove every record in ``keys``; missing records are not an error. (dynsession's revokes
+        and cap evictions no longer call it: they end each session with a conditional
+        ``delete`` that follows moved IDs, see :mod:`dynsession.ending`.)
 
     Every other failure is raised as :class:`~dynsession.StoreError`, as for the other methods.
     """

@@ -248,6 +248,25 @@ async def test_a_marker_cannot_be_moved_saved_over_or_touched(store: SessionStor
     assert await store.load(key()) is None
 
 
+async def test_a_marker_keeps_its_successor_and_a_conditional_delete_reports_it(
+    store: SessionStore, clock: FakeClock
+) -> None:
+    # A logout or revoke that lost to a move follows the marker it finds to the session's new key.
+    assert isinstance(store, MovingStore)
+    await store.save(key(), record(clock), expected_version=None)
+    moved = MovedRecord("renewed", clock.now + 30, bytes(32), successor=key("next"))
+    await store.move(key(), moved, expected_version=1)
+    assert await store.load(key()) == moved
+    with pytest.raises(SessionConflict) as raised:
+        await store.delete(key(), expected_version=1)
+    assert raised.value.current == moved  # shipped stores tell without being asked again
+    await store.save(key("gone"), record(clock, version=3), expected_version=None)
+    with pytest.raises(SessionConflict) as raised:
+        await store.delete(key("gone"), expected_version=2)
+    assert raised.value.current == record(clock, version=3)
+    assert await store.load(key()) == moved
+
+
 @pytest.mark.parametrize("consistent", [None, True, False])
 async def test_load_takes_an_optional_consistency_choice(
     store: SessionStore, clock: FakeClock, consistent: bool | None

@@ -75,7 +75,7 @@ async def test_lists_the_users_bound_sessions_only(user_store: UserSessionStore,
 
     assert listed == sorted(
         [
-            BoundSession(key("a1"), owner(clock), clock.now - 30, clock.now, clock.now + 1800),
+            BoundSession(key("a1"), owner(clock), clock.now - 30, clock.now, clock.now + 1800, version=1),
             BoundSession(
                 key("a2"),
                 owner(clock),
@@ -83,6 +83,7 @@ async def test_lists_the_users_bound_sessions_only(user_store: UserSessionStore,
                 clock.now,
                 clock.now + 1800,
                 clock.now + 600,
+                version=1,
             ),
         ],
         key=lambda s: s.key,
