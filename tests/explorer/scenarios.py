@@ -46,6 +46,7 @@ LOGOUTS = [
     Scenario("logout-login", (B,), (LOGOUT, LOGIN)),  # 10
     Scenario("logout-renewal", (B,), (LOGOUT, read()), **DUE),  # 10
     Scenario("logout-renewal-write", (B,), (LOGOUT, read(), write("W")), **DUE, wire_samples=30),  # 3001
+    Scenario("logout-login-write", (B,), (LOGOUT, LOGIN, write("W")), wire_samples=24),
 ]
 
 REVOKES = [
@@ -54,6 +55,14 @@ REVOKES = [
     Scenario("revoke-all-renewal", (OTHER, BOUND), (read(),), revoke_all=True, **DUE),  # 10
     Scenario("revoke-one-login", (OTHER, BOUND), (REVOKE_B, LOGIN), wire_samples=24),  # 43
     Scenario("revoke-all-login", (OTHER, BOUND), (LOGIN,), revoke_all=True),  # 10
+    Scenario(
+        "revoke-all-renewal-write",
+        (OTHER, BOUND),
+        (read(), write("W")),
+        revoke_all=True,
+        **DUE,
+        wire_samples=24,
+    ),
     Scenario(
         "cap-eviction-renewal",
         (OTHER, B),
@@ -78,6 +87,13 @@ EVENTUALS = [
         "eventual-refresh-write-max-age", (B,), (read(), write("W")), options={**EVENTUAL, "max_age": 3600}
     ),  # 20
     Scenario("eventual-two-writes", (B,), (write("W"), write("V")), options=EVENTUAL),  # 20
+    Scenario(
+        "eventual-refresh-two-writes",
+        (B,),
+        (read(), write("W"), write("V")),
+        options=EVENTUAL,
+        wire_samples=24,
+    ),
 ]
 
 GROUPS = {"writes": WRITES, "logout": LOGOUTS, "revoke": REVOKES, "renewal": RENEWALS, "eventual": EVENTUALS}

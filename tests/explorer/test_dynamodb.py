@@ -43,4 +43,5 @@ async def test_dynamodb(scenario: Scenario, wire: tuple[DynamoDBStore, FakeClock
     finally:
         await store.aclose()
     print(report.summary())
-    assert not report.failures, report.message()
+    if report.failures:
+        pytest.fail(report.message(), pytrace=False)

@@ -24,4 +24,5 @@ async def test_memory(scenario: Scenario) -> None:
     clock = FakeClock()
     report = await explore(scenario, "memory", lambda: MemoryStore(clock=clock), clock)
     print(report.summary())
-    assert not report.failures, report.message()
+    if report.failures:
+        pytest.fail(report.message(), pytrace=False)
