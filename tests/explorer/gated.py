@@ -10,6 +10,7 @@ wire) happens while no other actor runs, as one atomic store operation does.
 from __future__ import annotations
 
 from collections.abc import Collection
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 from dynsession import MovedRecord, SessionRecord, SessionStore
@@ -66,7 +67,8 @@ class LaggingReplica:
 
 class GatedStore:
     """Every call of the store contract (``move`` and the user-session calls included) first waits
-    at the current run's gate; outside a run (the scenario's setup) calls go straight through."""
+    at the current run's gate and then runs as one step; outside a run (the scenario's setup and
+    checks) calls go straight through."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -74,51 +76,49 @@ class GatedStore:
         # Every key a call named, so a run over a shared table can delete what it left behind.
         self.keys: set[str] = set()
 
-    async def _gate(self, call: str, key: str = "") -> None:
-        if key:
-            self.keys.add(key)
-        if self.run is not None:
-            await self.run.gate(call, self.run.label(key) if key else "")
+    def _step(self, call: str, *keys: str) -> AbstractAsyncContextManager[None]:
+        self.keys.update(keys)
+        if self.run is None:
+            return nullcontext()
+        return self.run.step(call, ",".join(self.run.label(key) for key in keys))
 
     async def load(self, key: str, *, consistent: bool | None = None) -> SessionRecord | MovedRecord | None:
-        await self._gate("load" if consistent is not False else "load~", key)
         record: SessionRecord | MovedRecord | None
-        if consistent is None:
-            record = await self.inner.load(key)
-        else:
-            record = await self.inner.load(key, consistent=consistent)
+        async with self._step("load" if consistent is not False else "load~", key):
+            if consistent is None:
+                record = await self.inner.load(key)
+            else:
+                record = await self.inner.load(key, consistent=consistent)
         return record
 
     async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
-        await self._gate("save", key)
-        await self.inner.save(key, record, expected_version=expected_version)
+        async with self._step("save", key):
+            await self.inner.save(key, record, expected_version=expected_version)
 
     async def touch(self, key: str, expires: int) -> bool:
-        await self._gate("touch", key)
-        touched: bool = await self.inner.touch(key, expires)
+        async with self._step("touch", key):
+            touched: bool = await self.inner.touch(key, expires)
         return touched
 
     async def delete(self, key: str, *, expected_version: int | None = None) -> None:
-        await self._gate("delete" if expected_version is None else "delete?", key)
-        if expected_version is None:
-            await self.inner.delete(key)
-        else:
-            await self.inner.delete(key, expected_version=expected_version)
+        async with self._step("delete" if expected_version is None else "delete?", key):
+            if expected_version is None:
+                await self.inner.delete(key)
+            else:
+                await self.inner.delete(key, expected_version=expected_version)
 
     async def move(self, key: str, marker: MovedRecord, *, expected_version: int) -> None:
-        await self._gate(f"move-{marker.reason}", key)
-        await self.inner.move(key, marker, expected_version=expected_version)
+        async with self._step(f"move-{marker.reason}", key):
+            await self.inner.move(key, marker, expected_version=expected_version)
 
     async def list_user_sessions(self, user_id: str) -> list[BoundSession]:
-        await self._gate("list")
-        sessions: list[BoundSession] = await self.inner.list_user_sessions(user_id)
+        async with self._step("list"):
+            sessions: list[BoundSession] = await self.inner.list_user_sessions(user_id)
         return sessions
 
     async def delete_sessions(self, keys: Collection[str]) -> None:
-        self.keys.update(keys)
-        if self.run is not None:
-            await self.run.gate("delete-many", ",".join(self.run.label(key) for key in keys))
-        await self.inner.delete_sessions(keys)
+        async with self._step("delete-many", *keys):
+            await self.inner.delete_sessions(keys)
 
 
 def is_store(value: object) -> SessionStore:

@@ -132,8 +132,8 @@ async def run_schedule(scenario: Scenario, inner: Any, clock: FakeClock, chooser
     if scenario.tick:
 
         async def tick() -> None:
-            await run.gate("tick", f"+{scenario.tick}s")
-            clock.advance(scenario.tick)
+            async with run.step("tick", f"+{scenario.tick}s"):
+                clock.advance(scenario.tick)
 
         run.add("T", tick)
     gated.run = run

@@ -1,9 +1,9 @@
 """One seeded scheduler decides the order of every store call of a set of concurrent actors.
 
 Each actor (an HTTP request, an admin job, the clock) runs as its own task until it reaches a
-gated store call (see :mod:`tests.explorer.gated`), where it stops and waits. When every actor is
-waiting or finished, the scheduler lets exactly one of them through; the call runs to completion
-and the actor runs on to its next call or its end. The order chosen is the schedule: the list of
+gated store call (see :mod:`tests.explorer.gated`), where it stops and waits. When nothing can
+run any more, the scheduler lets exactly one waiting call through; the call runs to completion
+and its actor runs on to its next call or its end. The order chosen is the schedule: the list of
 actor names, one per released call, which replays the run exactly.
 
 A :class:`Chooser` picks the actor at each point: :class:`Exhaustive` enumerates every schedule
@@ -17,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import random
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
-# How long an actor may take between being released and reaching its next store call or its end.
-# Only real I/O (one DynamoDB call on loopback) happens in between: a stuck actor is a deadlock.
+# How long one released store call (one DynamoDB request on loopback) may take.
 _STEP_TIMEOUT = 30.0
 
 _current: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("explorer_actor", default=None)
@@ -49,11 +50,21 @@ class Actor:
 
     name: str
     body: Callable[[], Awaitable[None]]
-    pending: Step | None = None
-    release: asyncio.Future[None] | None = None
     done: bool = False
     finished_at: int = -1
     error: BaseException | None = None
+
+
+@dataclass
+class _Waiting:
+    """A call stopped at the gate: by whom (an actor, or ``<actor>.<n>``, the n-th task an actor
+    started that reached a gate: revoking several sessions runs one task per session), and its
+    release."""
+
+    who: str
+    rank: tuple[int, int]
+    step: Step
+    release: asyncio.Future[None]
 
 
 class Chooser:
@@ -120,13 +131,23 @@ class Replay(Chooser):
 
 @dataclass
 class Run:
-    """One execution of a scenario under a chooser. Store wrappers call :meth:`gate` around every call."""
+    """One execution of a scenario under a chooser. Store wrappers wrap every call in :meth:`step`.
+
+    The run is settled when no task is runnable and no released call is in flight: every
+    participant then waits at a gate, waits on another participant (a lock, a task group), or has
+    finished. Only the asyncio event loop is supported (settling reads its queue of ready
+    callbacks), and waits that are only timers (a retry's backoff) must be patched out, as
+    :func:`tests.explorer.explore.explore` does, or a run would depend on timing.
+    """
 
     chooser: Chooser
     actors: list[Actor] = field(default_factory=list)
     trace: list[Step] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _waiting: list[_Waiting] = field(default_factory=list)
+    _subtasks: dict[asyncio.Task[Any], tuple[str, tuple[int, int]]] = field(default_factory=dict)
+    _in_flight: int = 0
+    _landed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def add(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
         self.actors.append(Actor(name, body))
@@ -135,31 +156,50 @@ class Run:
         """A short stable name for a store key in this run: k1, k2, ... in order of first use."""
         return self.labels.setdefault(key, f"k{len(self.labels) + 1}")
 
-    async def gate(self, call: str, target: str = "") -> None:
-        """Stop the calling actor here until the scheduler releases it (no-op outside an actor)."""
+    @asynccontextmanager
+    async def step(self, call: str, target: str = "") -> AsyncIterator[None]:
+        """Stop the calling task until the scheduler releases it, then run the block (the store
+        call) as one step. Outside the run's actors (setup, checks) the block just runs."""
         actor = _current.get()
         if actor is None:
+            yield
             return
-        actor.release = asyncio.get_running_loop().create_future()
-        actor.pending = Step(actor.name, call, target)
-        self._changed.set()
-        await actor.release
+        who, rank = self._identify(actor)
+        release = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Waiting(who, rank, Step(who, call, target), release))
+        await release
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._landed.set()
+
+    def _identify(self, actor: Actor) -> tuple[str, tuple[int, int]]:
+        index = self.actors.index(actor)
+        task = asyncio.current_task()
+        assert task is not None
+        if task.get_name() == f"explorer-{actor.name}":
+            return actor.name, (index, 0)
+        if task not in self._subtasks:
+            count = 1 + sum(1 for _, (i, _) in self._subtasks.values() if i == index)
+            self._subtasks[task] = (f"{actor.name}.{count}", (index, count))
+        return self._subtasks[task]
 
     async def execute(self) -> None:
         """Run every actor to its end, releasing one store call at a time. Raises ScheduleError."""
-        tasks = [asyncio.create_task(self._run(actor)) for actor in self.actors]
+        tasks = [asyncio.create_task(self._run(a), name=f"explorer-{a.name}") for a in self.actors]
         try:
             await self._settle()
-            while True:
-                waiting = [actor for actor in self.actors if actor.pending is not None]
-                if not waiting:
-                    return
-                chosen = waiting[self.chooser.choose([actor.name for actor in waiting])]
-                assert chosen.pending is not None and chosen.release is not None
-                self.trace.append(chosen.pending)
-                chosen.pending = None
+            while self._waiting:
+                self._waiting.sort(key=lambda waiting: waiting.rank)
+                chosen = self._waiting.pop(self.chooser.choose([w.who for w in self._waiting]))
+                self.trace.append(chosen.step)
+                self._in_flight += 1
                 chosen.release.set_result(None)
                 await self._settle()
+            stuck = [actor.name for actor in self.actors if not actor.done]
+            if stuck:
+                raise ScheduleError(f"actors stuck outside the store: {stuck}")
         finally:
             for task in tasks:
                 task.cancel()
@@ -174,20 +214,26 @@ class Run:
         finally:
             actor.done = True
             actor.finished_at = len(self.trace)
-            self._changed.set()
 
     async def _settle(self) -> None:
-        """Wait until every actor is stopped at a gate or finished."""
-        while not all(actor.done or actor.pending is not None for actor in self.actors):
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), _STEP_TIMEOUT)
-            except asyncio.TimeoutError:
-                running = [a.name for a in self.actors if not a.done and a.pending is None]
-                raise ScheduleError(f"actors stuck outside the store: {running}") from None
+        """Return once no released call is in flight and no task is runnable."""
+        loop = asyncio.get_running_loop()
+        ready = getattr(loop, "_ready")  # noqa: B009 - the event loop's queue of runnable callbacks
+        quiet = 0
+        while quiet < 2:
+            if self._in_flight:
+                quiet = 0
+                self._landed.clear()
+                try:
+                    await asyncio.wait_for(self._landed.wait(), _STEP_TIMEOUT)
+                except asyncio.TimeoutError:
+                    raise ScheduleError(f"a store call took over {_STEP_TIMEOUT}s") from None
+                continue
+            quiet = quiet + 1 if not ready else 0
+            await asyncio.sleep(0)
 
     def schedule(self) -> str:
-        """The schedule as actor names, the form DYNSESSION_EXPLORER_REPLAY takes."""
+        """The schedule as participant names, the form DYNSESSION_EXPLORER_REPLAY takes."""
         return " ".join(step.actor for step in self.trace)
 
     def describe(self) -> str:

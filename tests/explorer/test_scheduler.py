@@ -4,9 +4,11 @@ schedules, a replay follows the schedule given, and a stuck actor is reported.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from math import comb
+from typing import Any
 
+import anyio
 import pytest
 
 from .scheduler import Chooser, Exhaustive, Replay, Run, Sampled, ScheduleError
@@ -19,11 +21,11 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def stepper(run: Run, name: str, steps: int, log: list[str]) -> Callable[[], Awaitable[None]]:
+def stepper(run: Run, name: str, steps: int, log: list[str]) -> Callable[[], Coroutine[Any, Any, None]]:
     async def body() -> None:
         for step in range(steps):
-            await run.gate("call", str(step))
-            log.append(f"{name}{step}")
+            async with run.step("call", str(step)):
+                log.append(f"{name}{step}")
 
     return body
 
@@ -57,13 +59,36 @@ async def test_a_seed_repeats_its_schedules_and_a_replay_follows_one() -> None:
         await one_run(Replay(["A", "A", "A", "A"]), {"A": 3, "B": 3})
 
 
-async def test_an_actor_stuck_outside_the_store_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("tests.explorer.scheduler._STEP_TIMEOUT", 0.05)
+def fan_out(run: Run, log: list[str]) -> Callable[[], Awaitable[None]]:
+    """An actor that starts two tasks, making two calls and one."""
+
+    async def body() -> None:
+        async with anyio.create_task_group() as group:
+            for name, steps in (("x", 2), ("y", 1)):
+                group.start_soon(stepper(run, name, steps, log))
+
+    return body
+
+
+async def test_the_tasks_an_actor_starts_are_scheduled_each_on_its_own() -> None:
+    chooser, schedules = Exhaustive(), set()
+    for _ in chooser.runs():
+        run, log = Run(chooser), list[str]()
+        run.add("X", fan_out(run, log))
+        run.add("B", stepper(run, "B", 1, log))
+        await run.execute()
+        schedules.add(run.schedule())
+    # X.1 makes two calls, X.2 and B one each: 4! / 2! orders.
+    assert len(schedules) == 12 and "X.1 X.2 B X.1" in schedules
+
+
+async def test_an_actor_stuck_outside_the_store_is_reported() -> None:
     run = Run(Exhaustive())
 
     async def stuck() -> None:
-        await run.gate("call")
-        await run.gate("call")
+        for _ in range(2):
+            async with run.step("call"):
+                pass
 
     async def waits_elsewhere() -> None:
         await asyncio.Event().wait()  # something no store call will ever set
