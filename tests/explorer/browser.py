@@ -171,11 +171,16 @@ async def view(middleware: SessionMiddleware, cookie: str | None) -> View:
     return View(dict(state.data), state.user_id)
 
 
-def handle_of(middleware: SessionMiddleware, cookie: str) -> str:
-    """The session handle (as list_sessions shows it) of the session a cookie names."""
+def key_of(middleware: SessionMiddleware, cookie: str) -> str:
+    """The store key of the session a cookie names."""
     parsed = middleware.signer.unsign(cookie)
     assert parsed is not None
-    return session_handle(store_key(parsed.session_id))
+    return store_key(parsed.session_id)
+
+
+def handle_of(middleware: SessionMiddleware, cookie: str) -> str:
+    """The session handle (as list_sessions shows it) of the session a cookie names."""
+    return session_handle(key_of(middleware, cookie))
 
 
 def decode(middleware: SessionMiddleware, key: str, blob: bytes) -> dict[str, Any]:

@@ -80,7 +80,7 @@ class GatedStore:
         self.keys.update(keys)
         if self.run is None:
             return nullcontext()
-        return self.run.step(call, ",".join(self.run.label(key) for key in keys))
+        return self.run.step(call, ",".join(sorted(self.run.label(key) for key in keys)))
 
     async def load(self, key: str, *, consistent: bool | None = None) -> SessionRecord | MovedRecord | None:
         record: SessionRecord | MovedRecord | None

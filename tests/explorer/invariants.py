@@ -4,7 +4,8 @@ history against what the browsers' cookies read and what the store lists at the 
 (I1) every 200 that changed a session is visible from the browser's final cookie, whichever
      response arrived last (the browser applies Set-Cookie headers in arrival order, so the final
      cookie is the one set by whichever cookie-setting response arrives last; except a cookie
-     older than an acknowledged login, dead by design);
+     older than an acknowledged login, and a browser whose request carried a renewed cookie
+     past renew_grace: both dead by design);
 (I2) once end_session or a revoke (one, others, all, or eviction by the cap) has returned, no
      cookie of that session issued before it reads any of its data (the data set up before the
      race marks it);
@@ -90,7 +91,7 @@ async def _visible(outcome: Outcome, browser: str, ended: dict[str, int]) -> lis
         foreign = sorted(key for key in answer.data if not key.startswith(f"{browser}."))
         if foreign:
             problems.append(f"I3 {browser}: {request.actor}'s answer shows another browser's keys {foreign}")
-    if browser in ended:
+    if browser in ended or any(_late(outcome, request.actor) for request in mine):
         return problems
     setup = scenario.browser(browser)
     expected = {f"{browser}.{key}": "1" for key in setup.keys}
@@ -123,6 +124,18 @@ async def _visible(outcome: Outcome, browser: str, ended: dict[str, int]) -> lis
         if seen.user != user:
             problems.append(f"I1 {browser}: {where} is signed in as {seen.user!r}, not {user!r}")
     return problems
+
+
+def _late(outcome: Outcome, actor: str) -> bool:
+    """Whether ``actor`` loaded its session only after the clock passed renew_grace following a
+    renewal: the old cookie it carried names nothing by then, by design, and what it writes
+    starts a new session (the browser's older data stays with the renewed one)."""
+    trace = outcome.run.trace
+    tick = next((i for i, step in enumerate(trace) if step.call == "tick"), None)
+    if tick is None or not any(step.call == "move-renewed" for step in trace[:tick]):
+        return False
+    first = next((i for i, step in enumerate(trace) if step.actor == actor), None)
+    return first is not None and first > tick
 
 
 async def _ended(outcome: Outcome, browser: str, at: int) -> list[str]:

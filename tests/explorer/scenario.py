@@ -11,7 +11,7 @@ from typing import Any
 from dynsession import revoke_user_sessions
 from dynsession.testing import FakeClock
 
-from .browser import Answer, build_app, call, handle_of
+from .browser import Answer, build_app, call, handle_of, key_of
 from .gated import GatedStore, LaggingReplica
 from .scheduler import Chooser, Run
 
@@ -120,6 +120,8 @@ async def run_schedule(scenario: Scenario, inner: Any, clock: FakeClock, chooser
     clock.advance(scenario.advance)
 
     run = Run(chooser)
+    for name, cookie in cookies.items():
+        run.labels[key_of(checker, cookie)] = name  # the session set up for browser b is "b"
     outcome = Outcome(scenario, run, user, cookies, {}, base, checker, gated)
     for request in scenario.requests:
         run.add(request.actor, _request_body(request, outcome, build_app(gated, **options)))

@@ -57,12 +57,11 @@ class Actor:
 
 @dataclass
 class _Waiting:
-    """A call stopped at the gate: by whom (an actor, or ``<actor>.<n>``, the n-th task an actor
-    started that reached a gate: revoking several sessions runs one task per session), and its
-    release."""
+    """A call stopped at the gate: by whom (an actor, or one of the tasks an actor started:
+    revoking several sessions may end each in a task of its own), and its release."""
 
     who: str
-    rank: tuple[int, int]
+    rank: tuple[int, str]
     step: Step
     release: asyncio.Future[None]
 
@@ -145,7 +144,7 @@ class Run:
     trace: list[Step] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     _waiting: list[_Waiting] = field(default_factory=list)
-    _subtasks: dict[asyncio.Task[Any], tuple[str, tuple[int, int]]] = field(default_factory=dict)
+    _subtasks: dict[asyncio.Task[Any], tuple[str, tuple[int, str]]] = field(default_factory=dict)
     _in_flight: int = 0
     _landed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -153,8 +152,11 @@ class Run:
         self.actors.append(Actor(name, body))
 
     def label(self, key: str) -> str:
-        """A short stable name for a store key in this run: k1, k2, ... in order of first use."""
-        return self.labels.setdefault(key, f"k{len(self.labels) + 1}")
+        """A short stable name for a store key in this run: the name given to it beforehand (a
+        browser's session from setup), else k1, k2, ... in order of first use."""
+        if key not in self.labels:
+            self.labels[key] = f"k{sum(label.startswith('k') for label in self.labels.values()) + 1}"
+        return self.labels[key]
 
     @asynccontextmanager
     async def step(self, call: str, target: str = "") -> AsyncIterator[None]:
@@ -164,7 +166,7 @@ class Run:
         if actor is None:
             yield
             return
-        who, rank = self._identify(actor)
+        who, rank = self._identify(actor, target)
         release = asyncio.get_running_loop().create_future()
         self._waiting.append(_Waiting(who, rank, Step(who, call, target), release))
         await release
@@ -174,15 +176,21 @@ class Run:
             self._in_flight -= 1
             self._landed.set()
 
-    def _identify(self, actor: Actor) -> tuple[str, tuple[int, int]]:
+    def _identify(self, actor: Actor, target: str) -> tuple[str, tuple[int, str]]:
+        """The actor's name, or for a task it started, ``<actor>.<the key of its first call>``:
+        named by what it does, not by when it started, which can follow the order of random
+        session keys (a user's sessions as the store lists them)."""
         index = self.actors.index(actor)
         task = asyncio.current_task()
         assert task is not None
         if task.get_name() == f"explorer-{actor.name}":
-            return actor.name, (index, 0)
+            return actor.name, (index, "")
         if task not in self._subtasks:
-            count = 1 + sum(1 for _, (i, _) in self._subtasks.values() if i == index)
-            self._subtasks[task] = (f"{actor.name}.{count}", (index, count))
+            taken = {name for name, _ in self._subtasks.values()}
+            name = f"{actor.name}.{target or 'task'}"
+            while name in taken:
+                name += "'"
+            self._subtasks[task] = (name, (index, name))
         return self._subtasks[task]
 
     async def execute(self) -> None:
@@ -201,6 +209,10 @@ class Run:
             if stuck:
                 raise ScheduleError(f"actors stuck outside the store: {stuck}")
         finally:
+            # A run that failed leaves calls waiting: cancel them where they wait, so the tasks
+            # an actor started end as well as the actors do.
+            for waiting in self._waiting:
+                waiting.release.cancel()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
