@@ -143,8 +143,10 @@ async def call(app: ASGIApp, route: str, cookie: str | None, **params: str) -> A
 
 
 def _cookie_effect(header: str) -> str:
-    value = header.split(";", 1)[0].split("=", 1)[1]
-    return "" if "1970" in header else value
+    pair, _, attributes = header.partition(";")
+    # The middleware expires a cookie with a 1970 date (Starlette's form); only the attributes
+    # are looked at, since a random cookie value can contain "1970" too.
+    return "" if "expires=thu, 01 jan 1970" in attributes.lower() else pair.split("=", 1)[1]
 
 
 @dataclass

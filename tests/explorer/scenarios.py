@@ -52,9 +52,9 @@ LOGOUTS = [
 REVOKES = [
     Scenario("revoke-one-renewal", (OTHER, BOUND), (REVOKE_B, read()), **DUE, wire_samples=24),  # 118
     Scenario("revoke-others-renewal", (OTHER, BOUND), (REVOKE_OTHERS, read()), **DUE, wire_samples=24),
-    Scenario("revoke-all-renewal", (OTHER, BOUND), (read(),), revoke_all=True, **DUE),  # 10
+    Scenario("revoke-all-renewal", (OTHER, BOUND), (read(),), revoke_all=True, **DUE, wire_samples=24),  # 10
     Scenario("revoke-one-login", (OTHER, BOUND), (REVOKE_B, LOGIN), wire_samples=24),  # 43
-    Scenario("revoke-all-login", (OTHER, BOUND), (LOGIN,), revoke_all=True),  # 10
+    Scenario("revoke-all-login", (OTHER, BOUND), (LOGIN,), revoke_all=True, wire_samples=24),  # 10
     Scenario(
         "revoke-all-renewal-write",
         (OTHER, BOUND),
