@@ -35,33 +35,33 @@ REVOKE_B = Request("A", "a", "revoke", target="b")
 REVOKE_OTHERS = Request("A", "a", "revoke_others")
 
 WRITES = [
-    Scenario("two-writes-and-a-refresh", (B,), (write("W"), write("V"), read()), wire_samples=24),  # 96
-    Scenario("pop-write-refresh", (Browser("b", ("seed", "p")),), (POP, write("W"), read()), wire_samples=24),
+    Scenario("two-writes-and-a-refresh", (B,), (write("W"), write("V"), read()), wire_samples=16),  # 96
+    Scenario("pop-write-refresh", (Browser("b", ("seed", "p")),), (POP, write("W"), read()), wire_samples=16),
     Scenario("pop-last-key-bound", (Browser("b", ("p",), bound=True),), (POP, read())),  # 6
-    Scenario("login-write-refresh", (B,), (LOGIN, write("W"), read()), wire_samples=24),  # 231
+    Scenario("login-write-refresh", (B,), (LOGIN, write("W"), read()), wire_samples=16),  # 231
 ]
 
 LOGOUTS = [
     Scenario("logout-write", (B,), (LOGOUT, write("W"))),
     Scenario("logout-login", (B,), (LOGOUT, LOGIN)),  # 10
     Scenario("logout-renewal", (B,), (LOGOUT, read()), **DUE),  # 10
-    Scenario("logout-renewal-write", (B,), (LOGOUT, read(), write("W")), **DUE, wire_samples=30),  # 3001
-    Scenario("logout-login-write", (B,), (LOGOUT, LOGIN, write("W")), wire_samples=24),
+    Scenario("logout-renewal-write", (B,), (LOGOUT, read(), write("W")), **DUE, wire_samples=20),  # 3001
+    Scenario("logout-login-write", (B,), (LOGOUT, LOGIN, write("W")), wire_samples=16),
 ]
 
 REVOKES = [
-    Scenario("revoke-one-renewal", (OTHER, BOUND), (REVOKE_B, read()), **DUE, wire_samples=24),  # 118
-    Scenario("revoke-others-renewal", (OTHER, BOUND), (REVOKE_OTHERS, read()), **DUE, wire_samples=24),
-    Scenario("revoke-all-renewal", (OTHER, BOUND), (read(),), revoke_all=True, **DUE, wire_samples=24),  # 10
-    Scenario("revoke-one-login", (OTHER, BOUND), (REVOKE_B, LOGIN), wire_samples=24),  # 43
-    Scenario("revoke-all-login", (OTHER, BOUND), (LOGIN,), revoke_all=True, wire_samples=24),  # 10
+    Scenario("revoke-one-renewal", (OTHER, BOUND), (REVOKE_B, read()), **DUE, wire_samples=16),  # 118
+    Scenario("revoke-others-renewal", (OTHER, BOUND), (REVOKE_OTHERS, read()), **DUE, wire_samples=16),
+    Scenario("revoke-all-renewal", (OTHER, BOUND), (read(),), revoke_all=True, **DUE, wire_samples=16),  # 10
+    Scenario("revoke-one-login", (OTHER, BOUND), (REVOKE_B, LOGIN), wire_samples=16),  # 43
+    Scenario("revoke-all-login", (OTHER, BOUND), (LOGIN,), revoke_all=True, wire_samples=16),  # 10
     Scenario(
         "revoke-all-renewal-write",
         (OTHER, BOUND),
         (read(), write("W")),
         revoke_all=True,
         **DUE,
-        wire_samples=24,
+        wire_samples=16,
     ),
     Scenario(
         "cap-eviction-renewal",
@@ -69,14 +69,14 @@ REVOKES = [
         (LOGIN, read("R", "a")),
         advance=RENEWAL_DUE,
         options={"renew_after": RENEW_AFTER, "max_sessions_per_user": 1},
-        wire_samples=24,
+        wire_samples=16,
     ),  # 118
 ]
 
 RENEWALS = [
     Scenario("renewal-two-writes", (B,), (write("W"), write("V")), **DUE),
     Scenario(
-        "renewal-write-read-grace", (B,), (write("W"), read()), tick=RENEW_GRACE + 1, **DUE, wire_samples=30
+        "renewal-write-read-grace", (B,), (write("W"), read()), tick=RENEW_GRACE + 1, **DUE, wire_samples=20
     ),  # 184
     Scenario("renewal-login-write", (B,), (LOGIN, write("W")), **DUE),  # 20
 ]
@@ -92,7 +92,7 @@ EVENTUALS = [
         (B,),
         (read(), write("W"), write("V")),
         options=EVENTUAL,
-        wire_samples=24,
+        wire_samples=16,
     ),
 ]
 
