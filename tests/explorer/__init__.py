@@ -1,0 +1,1 @@
+"""A deterministic interleaving explorer for dynsession's session operations (see scheduler.py)."""
