@@ -9,8 +9,8 @@ wire) happens while no other actor runs, as one atomic store operation does.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import Collection, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager, nullcontext
 from typing import Any
 
 from dynsession import MovedRecord, SessionRecord, SessionStore
@@ -28,6 +28,15 @@ class LaggingReplica:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self._replica: dict[str, SessionRecord | MovedRecord | None] = {}
+
+    @contextmanager
+    def caught_up(self) -> Iterator[None]:
+        """Within the block every read is of the real item, as once the replicas have caught up."""
+        replica, self._replica = self._replica, {}
+        try:
+            yield
+        finally:
+            self._replica = replica
 
     async def _before_write(self, key: str) -> None:
         self._replica[key] = await self.inner.load(key, consistent=True)

@@ -29,7 +29,7 @@ def wire(dynamodb_endpoint: str, user_table_name: str, key_prefix: str) -> tuple
         endpoint_url=dynamodb_endpoint,
         key_prefix=key_prefix,
         clock=clock,
-        transport="aiohttp",
+        transport="native",
         user_index=True,
     )
     return store, clock
