@@ -4,7 +4,9 @@ times are never asserted."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 
 from benchmarks import (
@@ -12,6 +14,7 @@ from benchmarks import (
     calls,
     cpu,
     dynamo,
+    floor,
     latency,
     mix,
     report,
@@ -21,8 +24,11 @@ from benchmarks import (
     run,
     security,
     splice,
+    tls,
+    transport_calls,
     transports,
 )
+from dynsession.stores.transport.signer import Credentials
 
 pytestmark = pytest.mark.bench_smoke
 
@@ -260,31 +266,69 @@ def test_transports_section_times_every_row_and_counts_its_calls(
 ) -> None:
     result = transport_results
     expected = {"read": {"GetItem": 1.0}, "write": {"GetItem": 1.0, "PutItem": 1.0}}
-    for name in (transports.BOTO3, transports.NATIVE):
-        for kind, calls_per_request in expected.items():
-            row = result.request(name, kind)
-            assert row is not None and len(row.cpu) == 1 and row.cpu_us > 0
-            assert dict(row.calls_per_request) == calls_per_request, (name, kind)
+    tls_ran = tls.unavailable() is None
+    suffixes = ("", transport_calls.TLS) if tls_ran else ("",)
+    for name in transports.TRANSPORTS:
+        for suffix in suffixes:
+            for kind, calls_per_request in expected.items():
+                row = result.request(name + suffix, kind)
+                assert row is not None and len(row.cpu) == 1 and row.cpu_us > 0
+                assert dict(row.calls_per_request) == calls_per_request, (name, kind)
     bare = result.request(transports.BARE, "read")
     assert bare is not None and dict(bare.calls_per_request) == {}
-    # starsessions with Redis runs where redis-server is installed; elsewhere the report says how.
+    clients = [*transports.TRANSPORTS, transport_calls.FLOOR]
+    # starsessions and redis-py run where redis-server is installed; elsewhere the report says how.
     if result.request(transports.REDIS, "read") is None:
         assert "apt-get install redis-server" in result.unavailable[transports.REDIS]
     else:
         assert transports.REDIS not in result.unavailable
-    expected_calls = {
-        (transports.BOTO3, "GetItem"),
-        (transports.BOTO3, "PutItem"),
-        (transports.NATIVE, "GetItem"),
-        (transports.NATIVE, "PutItem"),
-        (transports.RAW, "GetItem"),
+        clients.append(transport_calls.REDIS_PY)
+    if tls_ran:
+        clients += [client + transport_calls.TLS for client in clients]
+        if transports.REDIS in result.unavailable:
+            clients.remove(transport_calls.REDIS_PY + transport_calls.TLS)
+    else:  # stunnel is missing: the report names it instead of the TLS rows
+        assert "apt-get install stunnel4" in result.unavailable["over TLS"]
+    assert {(row.name, row.kind) for row in result.calls} == {
+        (client, operation) for client in clients for operation in transport_calls.OPERATIONS
     }
-    if transports.AIODYNAMO not in result.unavailable:  # a reference, where aiodynamo is installed
-        expected_calls |= {(transports.AIODYNAMO, "GetItem"), (transports.AIODYNAMO, "PutItem")}
-    assert {(row.name, row.kind) for row in result.calls} == expected_calls
-    assert [load.name for load in result.load] == [transports.BOTO3, transports.NATIVE]
+    assert [load.name for load in result.load] == list(transports.TRANSPORTS)
     assert all(load.clients == 3 and load.requests_per_second > 0 for load in result.load)
-    assert [target for target, _, _ in report_transports.targets(result)][0].startswith("Native transport")
+    assert [target for target, _, _ in report_transports.targets(result)][0].startswith("Read-only request")
+    assert result.instructions_note == "not counted in this run"
+
+
+def test_the_counted_call_workload_runs_without_callgrind(
+    dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What `python -m benchmarks.counted call` runs under callgrind; outside it the markers are no-ops.
+    with (
+        dynamo.endpoint(dynamodb_endpoint),
+        dynamo.session_table(dynamo.make_client(dynamodb_endpoint)) as table,
+    ):
+        for name, value in transport_calls.Endpoints(dynamodb_endpoint, table).environment().items():
+            monkeypatch.setenv(name, value)
+        for spec in ("floor", transports.TRANSPORTS[transports.NATIVE]):
+            transport_calls.run_counted(spec, "GetItem", 3)
+
+
+def test_the_floor_client_reads_what_it_wrote(dynamodb_endpoint: str) -> None:
+    with (
+        dynamo.endpoint(dynamodb_endpoint),
+        dynamo.session_table(dynamo.make_client(dynamodb_endpoint)) as table,
+    ):
+        credentials = Credentials("testing", "testing", None)
+        item = {"id": {"S": "floor"}, "data": {"B": b"\x00\xff" * 600}, "ver": {"N": "1"}}
+
+        async def scenario() -> dict[str, Any]:
+            client = floor.FloorClient(dynamodb_endpoint, "us-east-1", credentials)
+            try:
+                await client.call("PutItem", {"TableName": table, "Item": item})
+                return await client.call("GetItem", {"TableName": table, "Key": {"id": {"S": "floor"}}})
+            finally:
+                await client.aclose()
+
+        assert anyio.run(scenario) == {"Item": item}
 
 
 def test_transports_section_replaces_its_part_of_results(
