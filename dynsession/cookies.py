@@ -26,6 +26,7 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 # base64 to its url-safe alphabet (what base64.urlsafe_b64encode does, without its two wrappers).
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
+_SHA256 = hashlib.sha256()
 _BLOCK = 64  # SHA-256's block size: HMAC pads its key to it
 _IPAD = bytes(byte ^ 0x36 for byte in range(256))
 _OPAD = bytes(byte ^ 0x5C for byte in range(256))
@@ -38,7 +39,9 @@ def new_session_id() -> str:
 
 def store_key(session_id: str) -> str:
     """Return the key stores see for a session ID: its SHA-256 hex digest (the ID never leaves)."""
-    return hashlib.sha256(session_id.encode("ascii")).hexdigest()
+    digest = _SHA256.copy()  # cheaper than building a hash object by name (OpenSSL 3)
+    digest.update(session_id.encode("ascii"))
+    return digest.hexdigest()
 
 
 class CookieValue(NamedTuple):

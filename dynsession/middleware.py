@@ -223,7 +223,8 @@ class SessionMiddleware:
 
         Raises StoreError when the store cannot be read, TableConfigError when its check fails.
         """
-        await self.preparation.ensure()
+        if not self.preparation.done:
+            await self.preparation.ensure()
         state = await self.loader.load(scope)
         state.store = self.store
         return state
