@@ -125,7 +125,7 @@ def key_prefix() -> str:
     return f"t{uuid.uuid4().hex[:10]}:"
 
 
-@pytest.fixture(params=["boto3", "aiohttp"])
+@pytest.fixture(params=["boto3", "native"])
 def transport(request: pytest.FixtureRequest) -> TransportName:
     """Each DynamoDBStore transport, one test run each."""
     return cast(TransportName, request.param)
@@ -168,7 +168,7 @@ def proxied_store(
     params=[
         "memory",
         pytest.param("dynamodb-boto3", marks=pytest.mark.dynamodb),
-        pytest.param("dynamodb-aiohttp", marks=pytest.mark.dynamodb),
+        pytest.param("dynamodb-native", marks=pytest.mark.dynamodb),
     ]
 )
 def store_kind(request: pytest.FixtureRequest) -> str:

@@ -17,7 +17,7 @@ from dynsession.testing import FakeClock as FakeClock  # re-exported for the tes
 
 SECRET = "test-secret-key-for-dynsession"
 
-TransportName = Literal["boto3", "aiohttp"]
+TransportName = Literal["boto3", "native"]
 """A DynamoDBStore transport the tests run over (the ``transport`` fixture's values)."""
 
 

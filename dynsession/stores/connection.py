@@ -66,7 +66,10 @@ class TableConnection:
     async def call(self, operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
         """One item operation through the transport, asking for consumed capacity when tallying.
         Raises StoreUnavailable, or ConditionFailed for a failed condition."""
-        response = await self.transport.call(operation, {**request, **self._extra})
+        # Without extras the request goes as it is: it may carry its JSON rendered (see item_wire).
+        response = await self.transport.call(
+            operation, {**request, **self._extra} if self._extra else request
+        )
         if self.consumed_capacity is not None:
             self.consumed_capacity.add(operation, response)
         return response

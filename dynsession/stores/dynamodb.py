@@ -31,6 +31,7 @@ from .item_format import (
     new_token,
     token_of,
 )
+from .item_wire import render
 from .transport import DEFAULT_TRANSPORT, TransportChoice
 from .users import BoundSession
 
@@ -70,12 +71,12 @@ class DynamoDBStore(Connected):
 
     ``transport`` chooses how item operations travel (see
     :func:`dynsession.stores.transport.make_transport`): ``"boto3"`` runs boto3 calls in worker
-    threads; ``"aiohttp"`` sends them natively over aiohttp (``dynsession[fast]``) with the same
-    endpoint, credentials, retries and timeouts; ``"auto"`` (the default) picks ``"aiohttp"`` when
-    it is installed and no ``client`` was given, else ``"boto3"``. At most ``max_concurrency``
-    calls are in flight at once; none blocks the event loop. Table administration always uses
-    boto3. The transport in use is :attr:`transport`; :meth:`aclose` releases its connections.
-    Raises ConfigurationError for a ``transport`` that cannot be used.
+    threads; ``"native"`` sends them over dynsession's own HTTP/1.1 client on asyncio with the same
+    endpoint, credentials, retries, timeouts, proxies and TLS trust; ``"auto"`` (the default) picks
+    ``"native"`` unless a ``client`` was given (then ``"boto3"``), and boto3 under trio. At most
+    ``max_concurrency`` calls are in flight at once; none blocks the event loop. Table
+    administration always uses boto3. The transport in use is :attr:`transport`; :meth:`aclose`
+    releases its connections. Raises ConfigurationError for a ``transport`` that cannot be used.
 
     With ``return_consumed_capacity=True`` every call asks for ``ReturnConsumedCapacity="TOTAL"``
     and ``consumed_capacity`` (a :class:`CapacityTally`) adds up the units; otherwise it is ``None``.
@@ -156,7 +157,7 @@ class DynamoDBStore(Connected):
             raise SessionTooLarge(size, MAX_ITEM_BYTES)
         request = {"TableName": self.table_name, "Item": item, **self._condition(expected_version)}
         try:
-            await self._table.call("PutItem", request)
+            await self._table.call("PutItem", render(request))
         except ConditionFailed as exc:
             current = exc.item
             if current is None:
@@ -179,7 +180,7 @@ class DynamoDBStore(Connected):
             **self._condition(expected_version),
         }
         try:
-            await self._table.call("PutItem", request)
+            await self._table.call("PutItem", render(request))
         except ConditionFailed as exc:
             current = exc.item if exc.item is not None else await self._get_item(key, consistent=True)
             if token_of(current) == token:
@@ -194,16 +195,21 @@ class DynamoDBStore(Connected):
         try:
             await self._table.call(
                 "UpdateItem",
-                {
-                    "TableName": self.table_name,
-                    "Key": self._key(key),
-                    # Neither attribute is in the user index, so a refresh never writes to it.
-                    "UpdateExpression": "SET #t = :t, #s = :s",
-                    # A session item, not a moved one's marker: that keeps its grace window.
-                    "ConditionExpression": "attribute_exists(#v)",
-                    "ExpressionAttributeNames": {"#t": self.ttl_attribute, "#s": SEEN, "#v": VERSION},
-                    "ExpressionAttributeValues": {":t": {"N": str(expires)}, ":s": {"N": str(self._clock())}},
-                },
+                render(
+                    {
+                        "TableName": self.table_name,
+                        "Key": self._key(key),
+                        # Neither attribute is in the user index, so a refresh never writes to it.
+                        "UpdateExpression": "SET #t = :t, #s = :s",
+                        # A session item, not a moved one's marker: that keeps its grace window.
+                        "ConditionExpression": "attribute_exists(#v)",
+                        "ExpressionAttributeNames": {"#t": self.ttl_attribute, "#s": SEEN, "#v": VERSION},
+                        "ExpressionAttributeValues": {
+                            ":t": {"N": str(expires)},
+                            ":s": {"N": str(self._clock())},
+                        },
+                    }
+                ),
             )
         except ConditionFailed:
             return False
@@ -212,10 +218,10 @@ class DynamoDBStore(Connected):
     async def delete(self, key: str, *, expected_version: int | None = None) -> None:
         request: dict[str, Any] = {"TableName": self.table_name, "Key": self._key(key)}
         if expected_version is None:
-            await self._table.call("DeleteItem", request)
+            await self._table.call("DeleteItem", render(request))
             return
         try:
-            await self._table.call("DeleteItem", {**request, **self._condition(expected_version)})
+            await self._table.call("DeleteItem", render({**request, **self._condition(expected_version)}))
         except ConditionFailed as exc:
             raise SessionConflict(
                 "session was changed by another request",
@@ -231,7 +237,8 @@ class DynamoDBStore(Connected):
 
     async def _get_item(self, key: str, *, consistent: bool) -> dict[str, Any] | None:
         response = await self._table.call(
-            "GetItem", {"TableName": self.table_name, "Key": self._key(key), "ConsistentRead": consistent}
+            "GetItem",
+            render({"TableName": self.table_name, "Key": self._key(key), "ConsistentRead": consistent}),
         )
         item: dict[str, Any] | None = response.get("Item")
         return item

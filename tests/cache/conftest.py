@@ -65,7 +65,7 @@ def dynamodb_cache(
     params=[
         "memory",
         pytest.param("dynamodb-boto3", marks=pytest.mark.dynamodb),
-        pytest.param("dynamodb-aiohttp", marks=pytest.mark.dynamodb),
+        pytest.param("dynamodb-native", marks=pytest.mark.dynamodb),
     ]
 )
 def cache_kind(request: pytest.FixtureRequest) -> str:

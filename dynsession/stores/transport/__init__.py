@@ -22,36 +22,27 @@ __all__ = [
     "make_transport",
 ]
 
-TransportChoice = Literal["auto", "boto3", "aiohttp"] | Transport
+TransportChoice = Literal["auto", "boto3", "native"] | Transport
 """A store's ``transport=`` option: a name, or a :class:`Transport` to use as it is."""
 
 DEFAULT_TRANSPORT: TransportChoice = "auto"
 
-_NAMES = ("auto", "boto3", "aiohttp")
-_INSTALL = "install dynsession[fast] (it brings aiohttp)"
-
-
-def aiohttp_installed() -> bool:
-    """Whether the native transport's HTTP client can be imported."""
-    try:
-        import aiohttp  # noqa: F401
-    except ImportError:
-        return False
-    return True
+_NAMES = ("auto", "boto3", "native")
 
 
 def make_transport(transport: TransportChoice, client: Boto3Client, *, max_concurrency: int) -> Transport:
     """Build the transport a store asked for.
 
-    ``"boto3"``: boto3 calls in worker threads (:class:`Boto3Transport`). ``"aiohttp"``: the native
-    asynchronous transport, with the same endpoint, region, credentials, retries and timeouts as
-    ``client`` would use. ``"auto"``: the native transport when aiohttp is installed and ``client``
-    was not given (a DAX or hand-built client always means boto3), else boto3; under an event
-    loop other than asyncio's (trio) it falls back to boto3. A :class:`Transport` instance is used
-    as it is. At most ``max_concurrency`` calls are in flight at once.
+    ``"boto3"``: boto3 calls in worker threads (:class:`Boto3Transport`). ``"native"``: dynsession's
+    own HTTP/1.1 client on asyncio (:class:`~dynsession.stores.transport.native.NativeTransport`),
+    with the same endpoint, region, credentials, retries, timeouts, proxies and TLS trust as
+    ``client`` would use. ``"auto"``: the native transport unless ``client`` was given (a DAX or
+    hand-built client always means boto3); under an event loop other than asyncio's (trio) it
+    falls back to boto3. A :class:`Transport` instance is used as it is. At most
+    ``max_concurrency`` calls are in flight at once.
 
-    Raises ConfigurationError, naming ``transport``, for an unknown name, for ``"aiohttp"``
-    without aiohttp installed, and for ``"aiohttp"`` together with a given client.
+    Raises ConfigurationError, naming ``transport``, for an unknown name and for ``"native"``
+    together with a given client.
     """
     if not isinstance(transport, str):
         if not callable(getattr(transport, "call", None)) or not callable(getattr(transport, "aclose", None)):
@@ -60,17 +51,15 @@ def make_transport(transport: TransportChoice, client: Boto3Client, *, max_concu
     if transport not in _NAMES:
         raise ConfigurationError(f"transport must be one of {_NAMES} or a Transport, not {transport!r}")
     threaded = Boto3Transport(client.get, max_concurrency=max_concurrency)
-    if transport == "boto3" or (transport == "auto" and (client.injected or not aiohttp_installed())):
+    if transport == "boto3" or (transport == "auto" and client.injected):
         return threaded
     if client.injected:
         raise ConfigurationError(
-            "transport='aiohttp' cannot send through a client given as client= (such as DAX): "
+            "transport='native' cannot send through a client given as client= (such as DAX): "
             "pass transport='boto3' or leave client unset"
         )
-    if not aiohttp_installed():
-        raise ConfigurationError(f"transport='aiohttp' needs aiohttp: {_INSTALL}")
-    from .aiohttp_native import AiohttpTransport
+    from .native import NativeTransport
 
-    return AiohttpTransport(
+    return NativeTransport(
         client, max_concurrency=max_concurrency, fallback=threaded if transport == "auto" else None
     )

@@ -10,8 +10,8 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-import aiohttp
 import botocore
 import botocore.httpsession
 import botocore.utils
@@ -19,6 +19,7 @@ import botocore.utils
 from ... import __version__
 from .boto3_client import Boto3Client
 from .credentials import CredentialSource
+from .pool import Route, route_for
 from .retry import ModeledErrors, RetryPolicy
 from .signer import Signer, host_of, request_path, request_url
 
@@ -30,15 +31,18 @@ DYNAMODB_DEFAULT_ATTEMPTS = 4
 class NativeSettings:
     endpoint_url: str
     url: str  # what requests are POSTed to
+    request_target: str  # the URL's path (and query), as the request line names it
     region: str
     signer: Signer
     credentials: CredentialSource
     policy: RetryPolicy
-    timeout: aiohttp.ClientTimeout
+    connect_timeout: float | None
+    read_timeout: float | None
     proxy: str | None
-    ssl: ssl.SSLContext | bool
+    ssl: ssl.SSLContext | None  # None for plain HTTP
     user_agent: str
     exceptions: Any  # the client's ``exceptions``: ``from_code(code)`` gives the modeled class
+    route: Route  # where the connections go
 
 
 def resolve(source: Boto3Client) -> NativeSettings:
@@ -53,21 +57,41 @@ def resolve(source: Boto3Client) -> NativeSettings:
     retries: Mapping[str, Any] = config.retries or {}
     attempts = retries.get("total_max_attempts") or DYNAMODB_DEFAULT_ATTEMPTS
     secure = endpoint_url.lower().startswith("https:")
+    proxy = _proxy(endpoint_url, config.proxies)
+    context = _ssl_context(session, config.client_cert) if secure else None
+    connect_timeout, read_timeout = _seconds(config.connect_timeout), _seconds(config.read_timeout)
     return NativeSettings(
         endpoint_url=endpoint_url,
         url=request_url(endpoint_url),
+        request_target=_target(request_url(endpoint_url)),
         region=region,
         signer=Signer(region, host_of(endpoint_url), request_path(endpoint_url)),
         credentials=CredentialSource(session.get_credentials if session is not None else lambda: None),
         policy=RetryPolicy(int(attempts), modeled_errors(meta.service_model)),
-        timeout=aiohttp.ClientTimeout(
-            total=None, connect=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
-        ),
-        proxy=_proxy(endpoint_url, config.proxies),
-        ssl=_ssl_context(session, config.client_cert) if secure else False,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        proxy=proxy,
+        ssl=context,
         user_agent=_user_agent(config.user_agent_extra),
         exceptions=client.exceptions,
+        route=route_for(
+            endpoint_url,
+            context,
+            proxy,
+            _proxy_context(session, config) if proxy and proxy.lower().startswith("https:") else None,
+            connect_timeout,
+            read_timeout,
+        ),
     )
+
+
+def _target(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def _seconds(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def modeled_errors(service_model: Any) -> ModeledErrors:
@@ -97,13 +121,29 @@ def _ssl_context(session: Any, client_cert: str | tuple[str, str] | None) -> ssl
     """Trust what botocore trusts: ``AWS_CA_BUNDLE``/``ca_bundle``, else its default bundle."""
     bundle = session.get_config_variable("ca_bundle") if session is not None else None
     context = ssl.create_default_context(cafile=botocore.httpsession.get_cert_path(bundle or True))
+    _load_client_cert(context, client_cert)
+    return context
+
+
+def _proxy_context(session: Any, config: Any) -> ssl.SSLContext | None:
+    """Trust for an ``https://`` proxy: ``proxies_config``'s ``proxy_ca_bundle`` (and client
+    certificate), else the endpoint's trust."""
+    options: Mapping[str, Any] = config.proxies_config or {}
+    bundle = options.get("proxy_ca_bundle")
+    if bundle is None:
+        return _ssl_context(session, options.get("proxy_client_cert"))
+    context = ssl.create_default_context(cafile=bundle)
+    _load_client_cert(context, options.get("proxy_client_cert"))
+    return context
+
+
+def _load_client_cert(context: ssl.SSLContext, client_cert: str | tuple[str, str] | None) -> None:
     if isinstance(client_cert, str):
         context.load_cert_chain(client_cert)
     elif client_cert is not None:
         context.load_cert_chain(*client_cert)
-    return context
 
 
 def _user_agent(extra: str | None) -> str:
-    agent = f"dynsession/{__version__} aiohttp/{aiohttp.__version__} botocore/{botocore.__version__}"
+    agent = f"dynsession/{__version__} botocore/{botocore.__version__}"
     return f"{agent} {extra}" if extra else agent

@@ -1,8 +1,8 @@
 """Failures of the native transport as botocore reports them, so that
 :func:`dynsession.stores.dynamodb_wire.translate_errors` (the one translator) and everything that
 reads ``StoreError.original`` see the same exceptions whichever transport ran: error answers
-become botocore's parsed error response (and ``ClientError``), aiohttp's connection failures
-become botocore's connection exceptions.
+become botocore's parsed error response (and ``ClientError``), connection failures
+(:class:`WireFailure` and its kinds) become botocore's connection exceptions.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import http
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
 import botocore.exceptions
 
 from . import wire_json
@@ -49,19 +48,52 @@ def _reason(status: int) -> str:
         return ""
 
 
+class WireFailure(Exception):
+    """No complete answer came over the native transport's connection (see the subclasses)."""
+
+
+class ConnectFailed(WireFailure):
+    """The endpoint (or the proxy) could not be reached: DNS, refused, unreachable."""
+
+
+class ConnectTimedOut(WireFailure):
+    """Connecting (TCP, the proxy's tunnel and TLS) took longer than the connect timeout."""
+
+
+class ReadTimedOut(WireFailure):
+    """The answer took longer than the read timeout."""
+
+
+class ProxyRefused(WireFailure):
+    """The proxy could not be reached, or would not open a tunnel to the endpoint."""
+
+
+class TLSFailed(WireFailure):
+    """The TLS handshake failed (such as a certificate not trusted or not for the endpoint's name)."""
+
+
+class ConnectionClosed(WireFailure):
+    """The connection ended, or carried what is not a whole answer, before the answer was complete.
+    ``received`` says whether any byte of the answer had arrived."""
+
+    def __init__(self, message: str, *, received: bool = True) -> None:
+        super().__init__(message)
+        self.received = received
+
+
 def connection_failure(
     exc: BaseException, endpoint_url: str, proxy: str | None
 ) -> botocore.exceptions.BotoCoreError:
     """The botocore exception for a request that got no complete answer: connect and read
     timeouts, refused or failed connections, TLS failures, connections closed mid-answer."""
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+    if isinstance(exc, ConnectTimedOut):
         return botocore.exceptions.ConnectTimeoutError(endpoint_url=endpoint_url, error=exc)
-    if isinstance(exc, asyncio.TimeoutError):  # aiohttp's read timeouts included
+    if isinstance(exc, ReadTimedOut | asyncio.TimeoutError):
         return botocore.exceptions.ReadTimeoutError(endpoint_url=endpoint_url, error=exc)
-    if isinstance(exc, aiohttp.ClientProxyConnectionError) and proxy is not None:
-        return botocore.exceptions.ProxyConnectionError(proxy_url=proxy, error=exc)
-    if isinstance(exc, aiohttp.ClientSSLError):
+    if isinstance(exc, ProxyRefused):
+        return botocore.exceptions.ProxyConnectionError(proxy_url=proxy or "", error=exc)
+    if isinstance(exc, TLSFailed):
         return botocore.exceptions.SSLError(endpoint_url=endpoint_url, error=exc)
-    if isinstance(exc, aiohttp.ClientConnectorError):
+    if isinstance(exc, ConnectFailed):
         return botocore.exceptions.EndpointConnectionError(endpoint_url=endpoint_url, error=exc)
     return botocore.exceptions.ConnectionClosedError(endpoint_url=endpoint_url, error=exc)

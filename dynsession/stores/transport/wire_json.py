@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import Any
 
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=lambda value: _default(value))
@@ -71,3 +72,17 @@ def decode(body: bytes) -> dict[str, Any]:
         except binascii.Error as exc:
             raise ValueError(f"malformed Binary value in DynamoDB's answer: {exc}") from exc
     return result  # type: ignore[no-any-return]
+
+
+class Rendered(dict[str, Any]):
+    """A request as boto3 takes it that also carries its JSON ``body``, rendered beforehand (by
+    template, see :mod:`dynsession.stores.item_wire`), and ``read``, which turns its answer's JSON
+    into what boto3 would return for the parts the caller reads. The native transport sends
+    ``body`` and answers with ``read(...)``; other transports see a plain dict."""
+
+    __slots__ = ("body", "read")
+
+    def __init__(self, request: dict[str, Any], body: bytes, read: Callable[[bytes], dict[str, Any]]) -> None:
+        super().__init__(request)
+        self.body = body
+        self.read = read

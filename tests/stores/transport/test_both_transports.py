@@ -19,7 +19,7 @@ from ...support import FakeClock, TransportName
 
 pytestmark = pytest.mark.anyio
 
-BOTH: tuple[TransportName, TransportName] = ("boto3", "aiohttp")
+BOTH: tuple[TransportName, TransportName] = ("boto3", "native")
 
 
 @pytest.fixture
@@ -102,10 +102,8 @@ async def test_any_operation_answers_as_boto3_does(
         )
         seen.append(await call("DeleteItem", {"TableName": table_name, "Key": {"id": {"S": f"{key}-2"}}}))
         await store.aclose()
-    assert [without_metadata(a) for a in answers["aiohttp"]] == [
-        without_metadata(a) for a in answers["boto3"]
-    ]
-    fetched = answers["aiohttp"][1]["Responses"][table_name][0]
+    assert [without_metadata(a) for a in answers["native"]] == [without_metadata(a) for a in answers["boto3"]]
+    fetched = answers["native"][1]["Responses"][table_name][0]
     assert fetched["nested"]["M"]["list"]["L"][0] == {"B": b"x"} and fetched["blobs"] == {
         "BS": [b"one", b"two"]
     }
@@ -136,7 +134,7 @@ async def test_failures_are_the_same_botocore_errors(
             await store.transport.call("GetItem", {"TableName": table_name, "Key": {"nope": {"S": "x"}}})
         originals[transport] = [failed.value.original, invalid.value.original]
         await store.aclose()
-    for boto3_error, native_error in zip(originals["boto3"], originals["aiohttp"], strict=True):
+    for boto3_error, native_error in zip(originals["boto3"], originals["native"], strict=True):
         assert isinstance(boto3_error, botocore.exceptions.ClientError)
         assert isinstance(native_error, botocore.exceptions.ClientError)
         assert type(native_error).__name__ == type(boto3_error).__name__  # each client has its own classes
@@ -144,7 +142,7 @@ async def test_failures_are_the_same_botocore_errors(
         assert native_error.operation_name == boto3_error.operation_name
     # The item that failed the condition comes back where the server sends it (moto, DynamoDB;
     # dynalite does not), decoded alike.
-    native_item = getattr(originals["aiohttp"][0], "response", {}).get("Item")
+    native_item = getattr(originals["native"][0], "response", {}).get("Item")
     boto3_item = getattr(originals["boto3"][0], "response", {}).get("Item")
     assert (native_item is None) == (boto3_item is None)
     if native_item is not None and boto3_item is not None:

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 import botocore.exceptions
 import botocore.parsers
 import botocore.session
 import pytest
 
-from dynsession.stores.transport.wire_errors import connection_failure, error_response
+from dynsession.stores.transport.wire_errors import (
+    ConnectFailed,
+    ConnectionClosed,
+    ConnectTimedOut,
+    ProxyRefused,
+    ReadTimedOut,
+    TLSFailed,
+    connection_failure,
+    error_response,
+)
 
 MODEL = botocore.session.get_session().get_service_model("dynamodb")
 
@@ -71,19 +79,27 @@ def test_the_item_sent_back_with_a_failed_condition_is_decoded() -> None:
 @pytest.mark.parametrize(
     ("failure", "expected"),
     [
-        (aiohttp.ConnectionTimeoutError("connect"), botocore.exceptions.ConnectTimeoutError),
-        (aiohttp.SocketTimeoutError("read"), botocore.exceptions.ReadTimeoutError),
+        (ConnectTimedOut("connect"), botocore.exceptions.ConnectTimeoutError),
+        (ReadTimedOut("read"), botocore.exceptions.ReadTimeoutError),
         (asyncio.TimeoutError(), botocore.exceptions.ReadTimeoutError),
-        (aiohttp.ServerDisconnectedError(), botocore.exceptions.ConnectionClosedError),
-        (aiohttp.ClientPayloadError("truncated"), botocore.exceptions.ConnectionClosedError),
-        (aiohttp.ClientOSError(104, "reset"), botocore.exceptions.ConnectionClosedError),
+        (ConnectFailed("refused"), botocore.exceptions.EndpointConnectionError),
+        (TLSFailed("certificate verify failed"), botocore.exceptions.SSLError),
+        (ProxyRefused("407"), botocore.exceptions.ProxyConnectionError),
+        (ConnectionClosed("closed inside the body"), botocore.exceptions.ConnectionClosedError),
+        (ConnectionResetError(104, "reset"), botocore.exceptions.ConnectionClosedError),
     ],
 )
 def test_connection_failures_become_botocores_exceptions(
     failure: Exception, expected: type[Exception]
 ) -> None:
-    converted = connection_failure(failure, "http://127.0.0.1:1", None)
+    converted = connection_failure(failure, "http://127.0.0.1:1", "http://proxy.internal:3128")
     assert type(converted) is expected
-    assert "http://127.0.0.1:1" in str(converted)
+    # Each names where it failed: the proxy when the tunnel failed, else the endpoint.
+    where = (
+        "http://proxy.internal:3128"
+        if expected is botocore.exceptions.ProxyConnectionError
+        else "127.0.0.1:1"
+    )
+    assert where in str(converted)
     # Every one of them is one botocore's standard retry mode retries.
     assert isinstance(converted, botocore.exceptions.ConnectionError | botocore.exceptions.HTTPClientError)

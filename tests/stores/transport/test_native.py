@@ -1,4 +1,4 @@
-"""The native transport's own concerns: event loops (one HTTP session per loop, closed with it or at
+"""The native transport's own concerns: event loops (one connection pool per loop, closed with it or at
 lifespan shutdown; trio), settings resolved from botocore, and credentials from botocore's chain."""
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ from starlette.testclient import TestClient
 from dynsession import ConfigurationError, DynamoDBStore, SessionRecord
 from dynsession.stores.base import MovedRecord
 from dynsession.stores.transport import Boto3Client
-from dynsession.stores.transport.aiohttp_native import AiohttpTransport
+from dynsession.stores.transport.native import NativeTransport
 from dynsession.stores.transport.settings import resolve
 
 from ...faults import FaultProxy
 from ...support import FakeClock, session_app
 
 
-def native(store: DynamoDBStore) -> AiohttpTransport:
+def native(store: DynamoDBStore) -> NativeTransport:
     transport = store.transport
-    assert isinstance(transport, AiohttpTransport)
+    assert isinstance(transport, NativeTransport)
     return transport
 
 
@@ -36,7 +36,7 @@ def record(clock: FakeClock) -> SessionRecord:
 @pytest.fixture
 def native_store(dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock) -> DynamoDBStore:
     return DynamoDBStore(
-        table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock, transport="aiohttp"
+        table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock, transport="native"
     )
 
 
@@ -52,7 +52,7 @@ def test_every_new_event_loop_gets_a_session_that_closes_with_the_loop(
         return await native_store.load(key)
 
     # A new loop per call, as tests and Lambda adapters make them: each works, and when its loop
-    # shuts down its HTTP session is closed (an unclosed one would warn, and warnings fail tests).
+    # shuts down its connections are closed (an unclosed one would warn, and warnings fail tests).
     for n in range(3):
         assert anyio.run(save_then_load, f"k{n}") == record(clock)
         assert native(native_store).open_sessions == 0
@@ -93,7 +93,7 @@ def test_under_trio_the_default_falls_back_to_boto3(
     dynamodb_endpoint: str, table_name: str, key_prefix: str, clock: FakeClock
 ) -> None:
     store = DynamoDBStore(table_name, endpoint_url=dynamodb_endpoint, key_prefix=key_prefix, clock=clock)
-    assert isinstance(store.transport, AiohttpTransport)  # "auto", with aiohttp installed
+    assert isinstance(store.transport, NativeTransport)  # "auto"
 
     async def save_then_load() -> SessionRecord | MovedRecord | None:
         await store.save("k", record(clock), expected_version=None)
@@ -135,22 +135,22 @@ def test_the_default_endpoint_is_botocores(
     assert settings.url == url
     assert settings.region == region
     assert settings.signer.host == url.split("/")[2]
-    assert settings.proxy is None and settings.ssl is not False
+    assert settings.proxy is None and settings.ssl is not None
 
 
 @pytest.mark.usefixtures("no_configured_endpoint")
 def test_retries_timeouts_and_proxies_follow_the_store_options(monkeypatch: pytest.MonkeyPatch) -> None:
     defaults = resolve(Boto3Client(region_name="eu-west-1"))
     assert defaults.policy.max_attempts == 4  # dynsession's default: three retries
-    assert (defaults.timeout.sock_connect, defaults.timeout.sock_read) == (2.0, 5.0)
+    assert (defaults.connect_timeout, defaults.read_timeout) == (2.0, 5.0)
 
     config = botocore.config.Config(
         connect_timeout=1.5, read_timeout=7, retries={"mode": "standard", "total_max_attempts": 6}
     )
     custom = resolve(Boto3Client(region_name="eu-west-1", config=config, endpoint_url="http://127.0.0.1:1"))
     assert custom.policy.max_attempts == 6
-    assert (custom.timeout.sock_connect, custom.timeout.sock_read) == (1.5, 7)
-    assert custom.url == "http://127.0.0.1:1/" and custom.ssl is False
+    assert (custom.connect_timeout, custom.read_timeout) == (1.5, 7)
+    assert custom.url == "http://127.0.0.1:1/" and custom.ssl is None
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     assert resolve(Boto3Client(region_name="eu-west-1")).proxy == "http://proxy.internal:3128"
@@ -198,7 +198,7 @@ def test_credential_process_credentials_are_fetched_and_refreshed_off_the_event_
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     store = DynamoDBStore(
-        table_name, endpoint_url=faults.url, key_prefix=key_prefix, clock=clock, transport="aiohttp"
+        table_name, endpoint_url=faults.url, key_prefix=key_prefix, clock=clock, transport="native"
     )
 
     async def save_then_load() -> Any:
