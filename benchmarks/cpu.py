@@ -70,7 +70,7 @@ class CpuResult:
 
     def instructions_ratio(self, name: str, other: str) -> float | None:
         mine, theirs = self.instructions_over(name), self.instructions_over(other)
-        return None if mine is None or theirs is None else mine / theirs
+        return None if mine is None or not theirs else mine / theirs
 
 
 def variants() -> tuple[dict[str, Callable[[], Starlette]], dict[str, str]]:

@@ -56,13 +56,13 @@ FULL = Sizes(
     probe_seconds=2.0,
     probe_phases=5,
     throughput_seconds=1.0,
-    transport_requests=200,
-    transport_rounds=15,
+    transport_requests=100,
+    transport_rounds=9,
     load_clients=64,
     load_seconds=3.0,
     cache_operations=10_000,
     counted_requests=500,
-    counted_calls=200,
+    counted_calls=50,
 )
 TINY = Sizes(
     repeats=2,

@@ -3,6 +3,7 @@ times are never asserted."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -246,6 +247,25 @@ def test_cpu_section_runs_every_variant(cpu_results: cpu.CpuResult) -> None:
     names = {row.name for row in result.rows} | set(result.unavailable)
     assert names == {cpu.BASELINE, cpu.DYNSESSION, cpu.EVENTUAL, cpu.STARLETTE, cpu.STARSESSIONS}
     assert all(len(row.samples) == 2 and row.median_us > 0 for row in result.rows)
+    assert result.instructions == {} and result.instructions_note == "not counted in this run"
+
+
+def test_section_cpu_rewrites_section_3_and_its_targets(cpu_results: cpu.CpuResult) -> None:
+    committed = (Path(run.HERE) / "RESULTS.md").read_text(encoding="utf-8")
+    text = report.splice_cpu(committed, cpu_results, "test machine")
+    assert report.cpu_section(cpu_results, "test machine") in text
+    assert text.count("## 3. Middleware CPU overhead") == 1 and text.index("## 3.") < text.index("## 4.")
+    for target, measured, met in report.cpu_targets(cpu_results):
+        assert f"| {target} | {measured} | {'yes' if met else '**no**'} |" in text
+    assert text.count("| CPU overhead ≤ ") == len(report.cpu_targets(cpu_results))
+    assert report.splice_cpu(text, cpu_results, "test machine") == text
+    # With instruction counts (as callgrind gives them), each row shows its own and the ratio.
+    counts = {row.name: 100_000.0 + 10_000 * index for index, row in enumerate(cpu_results.rows)}
+    counted = dataclasses.replace(cpu_results, instructions=counts, instructions_note=None)
+    over = counts[cpu.DYNSESSION] - counts[cpu.BASELINE]
+    ratio = over / (counts[cpu.STARLETTE] - counts[cpu.BASELINE])
+    assert f"| {over / 1000:,.1f} k | 1.00× |" in report.cpu_section(counted, "test machine")
+    assert f"| {ratio:.2f}× |" in report.cpu_section(counted, "test machine")
 
 
 def test_blocking_probe_runs_both_phases(blocking_results: latency.BlockingResult) -> None:
