@@ -159,13 +159,13 @@ def _body(result: TransportsResult, machine: str) -> str:
         "is the least a client can do per call: one keep-alive connection on an `asyncio.Protocol`, "
         "dynsession's signer and JSON codec, the answer's head parsed for status and Content-Length "
         "only, no retries, timeouts or checksum. redis-py's GET and SET of a 1 KB value stand beside "
-        "GetItem and PutItem. Instructions per call are callgrind's count over "
+        "GetItem and PutItem. "
         + (
-            f"{result.instructions_note}"
+            f"Instructions per call were not counted: {result.instructions_note}."
             if result.instructions_note
-            else "a few hundred calls after a warm-up, each row in a process of its own"
-        )
-        + ".",
+            else "Instructions per call are callgrind's count, each row in a process of its own after a "
+            "warm-up (`benchmarks/callgrind.py`); over TLS for GetItem and GET only."
+        ),
         table(
             [
                 "client",
