@@ -28,6 +28,10 @@ class FloorError(Exception):
     """The server answered something other than 200, or closed the connection mid-answer."""
 
 
+class _ClosedUnanswered(FloorError):
+    """The connection closed before any byte of the answer arrived."""
+
+
 class _Answer(asyncio.Protocol):
     """One connection: collects bytes until a whole answer (head and body) has arrived."""
 
@@ -69,7 +73,8 @@ class _Answer(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(FloorError("the server closed the connection mid-answer"))
+            error = _ClosedUnanswered if not self.buffer else FloorError
+            self.waiter.set_exception(error("the server closed the connection mid-answer"))
 
 
 class FloorClient:
@@ -115,12 +120,20 @@ class FloorClient:
             len(body),
             body,
         )
-        connection = await self._connect()
-        waiter: asyncio.Future[tuple[int, bytes]] = asyncio.get_running_loop().create_future()
-        connection.waiter = waiter
-        assert connection.transport is not None
-        connection.transport.write(message)
-        status, answer = await waiter
+        for attempt in (1, 2):
+            connection = await self._connect()
+            waiter: asyncio.Future[tuple[int, bytes]] = asyncio.get_running_loop().create_future()
+            connection.waiter = waiter
+            assert connection.transport is not None
+            connection.transport.write(message)
+            try:
+                status, answer = await waiter
+                break
+            except _ClosedUnanswered:
+                # The server closed the idle connection as the request went out (Node.js does after
+                # 5 s): sent again on a fresh one, as any keep-alive client must, not a retry.
+                if attempt == 2:
+                    raise
         if status != 200:
             raise FloorError(f"{operation} answered {status}: {answer[:200]!r}")
         return wire_json.decode(answer)
