@@ -8,16 +8,19 @@ from __future__ import annotations
 import contextlib
 import datetime
 import ipaddress
+import os
 import shutil
 import socket
 import ssl
 import subprocess
+import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import servers
+from .transport_calls import TLS, Endpoints
 
 STUNNEL_INSTALL = "stunnel is not installed (`apt-get install stunnel4`)"
 REDIS_TLS = "redis-server has no TLS support here (Debian's redis-server 6+ has it)"
@@ -35,7 +38,7 @@ def stunnel() -> str | None:
     return shutil.which("stunnel4") or shutil.which("stunnel")
 
 
-def unavailable() -> str | None:
+def unavailable_here() -> str | None:
     """Why the TLS rows cannot run here, or None when they can."""
     if stunnel() is None:
         return STUNNEL_INSTALL
@@ -181,3 +184,42 @@ def redis_tls_server(certificates: Certificates) -> Iterator[str]:
     ]
     with servers.process(command, lambda: _handshakes(port, certificates), "redis-server (TLS)"):
         yield f"rediss://127.0.0.1:{port}/0"
+
+
+def with_tls(
+    stack: ExitStack, endpoints: Endpoints, unavailable: dict[str, str], *, redis_row: str
+) -> Endpoints:
+    """``endpoints`` with TLS ones added (stunnel in front of the emulator, redis-server's TLS port),
+    each stopped when ``stack`` closes; ``AWS_CA_BUNDLE`` names the test CA until then. What cannot
+    run here goes into ``unavailable`` with the reason (``redis_row`` for Redis over TLS)."""
+    why = unavailable_here()
+    if why is not None:
+        unavailable[TLS.removeprefix(", ")] = why
+        return endpoints
+    directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dynsession-tls-")))
+    certificates = make_certificates(directory)
+    # Both transports, like boto3, trust the CA bundle named here; plain-http endpoints ignore it.
+    previous = os.environ.get("AWS_CA_BUNDLE")
+    os.environ["AWS_CA_BUNDLE"] = str(certificates.bundle)
+    stack.callback(_restore, "AWS_CA_BUNDLE", previous)
+    tls_dynamodb = stack.enter_context(tls_proxy(endpoints.dynamodb, certificates, directory))
+    tls_redis = None
+    if endpoints.redis is not None and redis_tls_supported():
+        tls_redis = stack.enter_context(redis_tls_server(certificates))
+    elif endpoints.redis is not None:
+        unavailable[redis_row] = REDIS_TLS
+    return Endpoints(
+        endpoints.dynamodb,
+        endpoints.table,
+        endpoints.redis,
+        tls_dynamodb,
+        tls_redis,
+        str(certificates.bundle),
+    )
+
+
+def _restore(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value

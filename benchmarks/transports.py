@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import gc
 import os
-import tempfile
 import time
 import typing
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import anyio
 from starlette.applications import Starlette
@@ -127,7 +125,7 @@ def run_transports(
             unavailable[REDIS] = unavailable[REDIS_PY] = why
         endpoints = Endpoints(url, table, redis_url)
         if with_tls:
-            endpoints = _with_tls(stack, endpoints, unavailable)
+            endpoints = tls.with_tls(stack, endpoints, unavailable, redis_row=REDIS + TLS)
         sizes = (requests_per_round, rounds, load_clients, load_seconds)
         requests, calls, load = anyio.run(_measure, endpoints, *sizes)
         instructions, note = transport_calls.count_calls(endpoints, TRANSPORTS, counted_calls)
@@ -144,40 +142,6 @@ def run_transports(
         instructions,
         note,
     )
-
-
-def _with_tls(stack: ExitStack, endpoints: Endpoints, unavailable: dict[str, str]) -> Endpoints:
-    why = tls.unavailable()
-    if why is not None:
-        unavailable[TLS.removeprefix(", ")] = why
-        return endpoints
-    directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dynsession-tls-")))
-    certificates = tls.make_certificates(directory)
-    # Both transports, like boto3, trust the CA bundle named here; plain-http endpoints ignore it.
-    previous = os.environ.get("AWS_CA_BUNDLE")
-    os.environ["AWS_CA_BUNDLE"] = str(certificates.bundle)
-    stack.callback(_restore, "AWS_CA_BUNDLE", previous)
-    tls_dynamodb = stack.enter_context(tls.tls_proxy(endpoints.dynamodb, certificates, directory))
-    tls_redis = None
-    if endpoints.redis is not None and tls.redis_tls_supported():
-        tls_redis = stack.enter_context(tls.redis_tls_server(certificates))
-    elif endpoints.redis is not None:
-        unavailable[REDIS + TLS] = tls.REDIS_TLS
-    return Endpoints(
-        endpoints.dynamodb,
-        endpoints.table,
-        endpoints.redis,
-        tls_dynamodb,
-        tls_redis,
-        str(certificates.bundle),
-    )
-
-
-def _restore(name: str, value: str | None) -> None:
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
 
 
 @contextmanager
