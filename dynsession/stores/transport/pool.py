@@ -71,8 +71,9 @@ class Pool:
 
     @property
     def connections(self) -> int:
-        """How many connections are open (idle or carrying a request)."""
-        return len(self._open)
+        """How many connections are open (idle or carrying a request); one the server closed while
+        idle is no longer counted, though it leaves the idle list only when next looked at."""
+        return sum(1 for connection in self._open if not connection.closed)
 
     async def send(self, request: bytes) -> Answer:
         """Send ``request`` on an idle connection, or a new one. A reused connection that ends

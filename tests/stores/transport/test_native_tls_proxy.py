@@ -20,7 +20,8 @@ from dynsession.stores.base import MovedRecord
 from ...clients import free_port
 from ...faults import FaultProxy
 from ...support import FakeClock
-from .peers import LocalCA, Relay
+from .local_ca import LocalCA
+from .peers import Relay
 
 
 @pytest.fixture
@@ -168,6 +169,11 @@ def test_proxies_from_the_config_plain_and_over_tls(
     config = botocore.config.Config(proxies={"http": f"https://localhost:{secure.port}"})
     round_trip(faults.url, table_name, key_prefix, clock, config=config)
     assert len(secure.requests) == 1
+    # And TLS to the endpoint inside the TLS to the proxy.
+    tls = start(peers, upstream(faults), tls=ca.server_context("localhost"))
+    config = botocore.config.Config(proxies={"https": f"https://localhost:{secure.port}"})
+    round_trip(f"https://localhost:{tls.port}", table_name, key_prefix, clock, config=config)
+    assert len(secure.requests) == 2 and tls.connections == 1
 
     config = botocore.config.Config(proxies={"http": f"http://127.0.0.1:{free_port()}"})
     original = fails_with(faults.url, table_name, clock, config=config)
@@ -207,3 +213,9 @@ def test_under_uvloop_tls_and_proxies_work_unchanged(
         f"https://localhost:{tls.port}", table_name, key_prefix, clock, backend_options=uvloop, config=config
     )
     assert len(proxy.requests) == 1 and tls.connections == 2
+    secure = start(peers, connect_proxy=True, tls=ca.server_context("localhost"))
+    config = botocore.config.Config(proxies={"https": f"https://localhost:{secure.port}"})
+    round_trip(
+        f"https://localhost:{tls.port}", table_name, key_prefix, clock, backend_options=uvloop, config=config
+    )
+    assert len(secure.requests) == 1 and tls.connections == 3
