@@ -6,14 +6,14 @@ import gc
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio
 from starlette.applications import Starlette
 
 from dynsession import MemoryStore
 
-from . import apps
+from . import apps, callgrind
 from .driver import Browser, request
 
 BASELINE = "no session middleware"
@@ -22,6 +22,13 @@ EVENTUAL = "dynsession, eventually consistent reads (MemoryStore)"
 STARLETTE = "Starlette SessionMiddleware (cookie)"
 STARSESSIONS = "starsessions (InMemoryStore)"
 _BROWSERS = 50
+# The variants whose instructions are counted, by the name ``python -m benchmarks.counted cpu`` takes.
+COUNTED = {
+    "baseline": BASELINE,
+    "dynsession": DYNSESSION,
+    "starlette": STARLETTE,
+    "starsessions": STARSESSIONS,
+}
 WRITE_EVERY = 10  # one request in ten writes a key
 
 
@@ -38,6 +45,9 @@ class CpuResult:
     requests_per_round: int
     rounds: int
     unavailable: dict[str, str]  # variant -> why it could not be measured
+    # Instructions per request by callgrind (see benchmarks.callgrind), where they were counted.
+    instructions: dict[str, float] = field(default_factory=dict)
+    instructions_note: str | None = None  # why they were not, if they were not
 
     def median(self, name: str) -> float:
         return next(row.median_us for row in self.rows if row.name == name)
@@ -51,6 +61,16 @@ class CpuResult:
 
     def has(self, name: str) -> bool:
         return any(row.name == name for row in self.rows)
+
+    def instructions_over(self, name: str) -> float | None:
+        """Instructions per request over the app with no session middleware, if counted."""
+        if name not in self.instructions or BASELINE not in self.instructions:
+            return None
+        return self.instructions[name] - self.instructions[BASELINE]
+
+    def instructions_ratio(self, name: str, other: str) -> float | None:
+        mine, theirs = self.instructions_over(name), self.instructions_over(other)
+        return None if mine is None or not theirs else mine / theirs
 
 
 def variants() -> tuple[dict[str, Callable[[], Starlette]], dict[str, str]]:
@@ -78,12 +98,26 @@ async def _check(app: Starlette) -> None:
             raise RuntimeError(f"{path} answered {reply.status} without a session cookie")
 
 
-def run_cpu(*, requests_per_round: int, rounds: int) -> CpuResult:
-    """Interleave the variants round by round in one process; report each one's median."""
+def run_cpu(*, requests_per_round: int, rounds: int, counted_requests: int = 0) -> CpuResult:
+    """Interleave the variants round by round in one process; report each one's median. With
+    ``counted_requests``, also count each variant's instructions per request under callgrind."""
     builders, unavailable = variants()
     samples = anyio.run(_measure, builders, requests_per_round, rounds)
     rows = tuple(CpuRow(name, statistics.median(values), tuple(values)) for name, values in samples.items())
-    return CpuResult(rows, requests_per_round, rounds, unavailable)
+    instructions, note = count_instructions(counted_requests, unavailable)
+    return CpuResult(rows, requests_per_round, rounds, unavailable, instructions, note)
+
+
+def count_instructions(requests: int, unavailable: dict[str, str]) -> tuple[dict[str, float], str | None]:
+    """Instructions per request of each variant that runs here (``requests`` counted per variant),
+    or why none were counted."""
+    if requests <= 0:
+        return {}, "not counted in this run"
+    why = callgrind.unavailable()
+    if why is not None:
+        return {}, why
+    workloads = {name: ["cpu", variant] for variant, name in COUNTED.items() if name not in unavailable}
+    return callgrind.per_unit(workloads, count=requests), None
 
 
 async def _measure(

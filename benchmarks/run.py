@@ -44,6 +44,8 @@ class Sizes:
     load_clients: int  # concurrent clients under load (section 6)
     load_seconds: float
     cache_operations: int  # section 7's mix
+    counted_requests: int = 0  # per variant under callgrind (section 3); 0: not counted
+    counted_calls: int = 0  # per call row under callgrind (section 6); 0: not counted
     limiter_sizes: tuple[int, ...] = (4, 16, 64)
     client_counts: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
 
@@ -56,11 +58,13 @@ FULL = Sizes(
     probe_seconds=2.0,
     probe_phases=5,
     throughput_seconds=1.0,
-    transport_requests=200,
-    transport_rounds=15,
+    transport_requests=100,
+    transport_rounds=7,
     load_clients=64,
     load_seconds=3.0,
     cache_operations=10_000,
+    counted_requests=500,
+    counted_calls=50,
 )
 TINY = Sizes(
     repeats=2,
@@ -91,6 +95,16 @@ def run_transports(
         load_clients=sizes.load_clients,
         load_seconds=sizes.load_seconds,
         name=endpoint_name,
+        counted_calls=sizes.counted_calls,
+    )
+
+
+def run_cpu(sizes: Sizes) -> cpu.CpuResult:
+    """Run section 3 alone."""
+    return cpu.run_cpu(
+        requests_per_round=sizes.cpu_requests,
+        rounds=sizes.cpu_rounds,
+        counted_requests=sizes.counted_requests,
     )
 
 
@@ -115,7 +129,7 @@ def run_all(
     call_results = calls.run_calls(
         endpoint_url, repeats=sizes.repeats, mix_requests=sizes.mix_requests, name=endpoint_name
     )
-    cpu_results = cpu.run_cpu(requests_per_round=sizes.cpu_requests, rounds=sizes.cpu_rounds)
+    cpu_results = run_cpu(sizes)
     blocking = latency.run_blocking(phase_seconds=sizes.probe_seconds, phases=sizes.probe_phases)
     throughput = latency.run_throughput(
         seconds=sizes.throughput_seconds, limiter_sizes=sizes.limiter_sizes, client_counts=sizes.client_counts
@@ -180,13 +194,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output-dir", type=Path, default=HERE, help="where RESULTS.md and results.png go")
     parser.add_argument(
         "--section",
-        choices=["calls", "transports", "cache", "hybrid", "security"],
-        help="run only this section (calls: sections 1-2) and replace its part of the existing RESULTS.md",
+        choices=["calls", "cpu", "transports", "cache", "hybrid", "security"],
+        help="run only this section (calls: sections 1-2, cpu: 3) and replace its part of the existing "
+        "RESULTS.md",
     )
     args = parser.parse_args(argv)
     sizes = TINY if args.quick else FULL
     if args.section == "calls":
         print(rewrite_calls(sizes, args.endpoint_url, args.endpoint_name, args.output_dir))
+        return 0
+    if args.section == "cpu":
+        print(write_cpu_section(run_cpu(sizes), args.output_dir))
         return 0
     if args.section == "transports":
         print(write_section(run_transports(sizes, args.endpoint_url, args.endpoint_name), args.output_dir))
@@ -219,6 +237,14 @@ def write_section(result: transports.TransportsResult, directory: Path) -> str:
     directory.mkdir(parents=True, exist_ok=True)
     path.write_text(report_transports.splice(existing, text), encoding="utf-8")
     return text
+
+
+def write_cpu_section(result: cpu.CpuResult, directory: Path) -> str:
+    """Replace section 3 of ``directory``'s RESULTS.md and its CPU target rows; return the section."""
+    path = directory / "RESULTS.md"
+    text = report.splice_cpu(path.read_text(encoding="utf-8"), result, machine.describe())
+    path.write_text(text, encoding="utf-8")
+    return report.cpu_section(result, machine.describe())
 
 
 def write_cache_section(result: cache_calls.CacheCallsResult, directory: Path) -> str:

@@ -37,7 +37,7 @@ def _wait(
 
 
 @contextmanager
-def _process(command: list[str], ready: Callable[[], bool], what: str) -> Iterator[None]:
+def process(command: list[str], ready: Callable[[], bool], what: str) -> Iterator[None]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait(ready, process, what)
@@ -65,7 +65,7 @@ def moto_server() -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    with _process(command, lambda: _answers(url + "/moto-api/"), "moto's server"):
+    with process(command, lambda: _answers(url + "/moto-api/"), "moto's server"):
         yield url
 
 
@@ -105,5 +105,5 @@ def redis_server() -> Iterator[str]:
         "--dir",
         os.environ.get("TMPDIR", "/tmp"),
     ]
-    with _process(command, ready, "redis-server"):
+    with process(command, ready, "redis-server"):
         yield f"redis://127.0.0.1:{port}/0"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import hmac
 import re
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import itsdangerous
 
@@ -25,6 +24,12 @@ _SALT = "dynsession.cookie"
 _SIGNED_FORMAT = re.compile(r"[A-Za-z0-9_-]{43}(?:\.[1-9][0-9]{0,17})?\.[A-Za-z0-9_-]{43}")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
+# base64 to its url-safe alphabet (what base64.urlsafe_b64encode does, without its two wrappers).
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_SHA256 = hashlib.sha256()
+_BLOCK = 64  # SHA-256's block size: HMAC pads its key to it
+_IPAD = bytes(byte ^ 0x36 for byte in range(256))
+_OPAD = bytes(byte ^ 0x5C for byte in range(256))
 
 
 def new_session_id() -> str:
@@ -34,14 +39,38 @@ def new_session_id() -> str:
 
 def store_key(session_id: str) -> str:
     """Return the key stores see for a session ID: its SHA-256 hex digest (the ID never leaves)."""
-    return hashlib.sha256(session_id.encode("ascii")).hexdigest()
+    digest = _SHA256.copy()  # cheaper than building a hash object by name (OpenSSL 3)
+    digest.update(session_id.encode("ascii"))
+    return digest.hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class CookieValue:
+class CookieValue(NamedTuple):
+    """A verified cookie's contents."""
+
     session_id: str
     signed_with_current_key: bool
     version: int | None = None  # the session version the cookie was issued with, if it carries one
+
+
+class _KeyedMac:
+    """HMAC-SHA256 under one key, its padded key blocks hashed once."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > _BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(key.translate(_IPAD))
+        self._outer = hashlib.sha256(key.translate(_OPAD))
+
+    def signature(self, payload: bytes) -> bytes:
+        """itsdangerous's format: url-safe base64 of the HMAC-SHA256, "=" padding stripped."""
+        inner = self._inner.copy()
+        inner.update(payload)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return binascii.b2a_base64(outer.digest(), newline=False).translate(_URLSAFE)[:-1]
 
 
 class CookieSigner:
@@ -60,18 +89,15 @@ class CookieSigner:
             itsdangerous.Signer(key, salt=_SALT, digest_method=hashlib.sha256) for key in reversed(keys)
         ]
         # itsdangerous derives the HMAC key again on every verify; deriving it once halves the cost
-        # of reading a cookie, which every request with a session pays.
-        self._keys = [signer.derive_key() for signer in self._signers]
+        # of reading a cookie, which every request with a session pays. The HMAC's inner and outer
+        # SHA-256 states are keyed here too (RFC 2104): each cookie then costs two hash copies,
+        # about a third of what hmac.digest spends setting up OpenSSL's HMAC on every call.
+        self._keys = [_KeyedMac(signer.derive_key()) for signer in self._signers]
 
     def sign(self, session_id: str, version: int | None = None) -> str:
         """Sign a session ID, and with it the session's version when one is given."""
         payload = session_id if version is None else f"{session_id}.{version}"
-        return f"{payload}.{self._signature(self._keys[0], payload.encode('ascii')).decode('ascii')}"
-
-    @staticmethod
-    def _signature(key: bytes, payload: bytes) -> bytes:
-        # itsdangerous's format: url-safe base64 of the HMAC-SHA256, "=" padding stripped.
-        return base64.urlsafe_b64encode(hmac.digest(key, payload, "sha256"))[:-1]
+        return f"{payload}.{self._keys[0].signature(payload.encode('ascii')).decode('ascii')}"
 
     def unsign(self, value: str) -> CookieValue | None:
         """Return the session ID (and version) in a cookie value, or None if it is malformed or
@@ -81,7 +107,7 @@ class CookieSigner:
         signed, _, signature = value.rpartition(".")
         payload, given = signed.encode("ascii"), signature.encode("ascii")
         for index, key in enumerate(self._keys):
-            if hmac.compare_digest(self._signature(key, payload), given):
+            if hmac.compare_digest(key.signature(payload), given):
                 session_id, _, version = signed.partition(".")
                 return CookieValue(session_id, index == 0, int(version) if version else None)
         return None

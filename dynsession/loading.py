@@ -70,7 +70,12 @@ class Loader:
         if not candidates:
             return RequestSession(self.timing, client=client)
         # Several cookies of one name (one set for a parent domain, say): the first that verifies.
-        parsed = next(filter(None, map(self.signer.unsign, candidates)), None)
+        unsign = self.signer.unsign
+        parsed = (
+            unsign(candidates[0])
+            if len(candidates) == 1
+            else next(filter(None, map(unsign, candidates)), None)
+        )
         if parsed is None:
             logger.debug("ignoring a session cookie that is malformed or badly signed")
             return RequestSession(self.timing, client=client)
@@ -87,7 +92,11 @@ class Loader:
             found, forwarded = None, target is not None
             if target is not None:
                 session_id, key, found = target
-        if found is not None and not await self._bound(scope, found, session_id, key, client):
+        if (
+            self.binding is not None
+            and found is not None
+            and not await self._bound(scope, found, session_id, key, client)
+        ):
             return RequestSession(self.timing, client=client)
         state = RequestSession(
             self.timing,

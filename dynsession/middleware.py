@@ -140,11 +140,12 @@ class SessionMiddleware:
         self._late_change_logged = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self.preparation.lifespan(self.app, scope, receive, send)
-            return
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            if kind == "lifespan":
+                await self.preparation.lifespan(self.app, scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         state: RequestSession | None = None
         pending: PendingSession | None = None
@@ -159,12 +160,16 @@ class SessionMiddleware:
             # Loaded only if the app asks (load_session); until then nothing reads or writes it.
             pending = PendingSession(scope, self.load)
 
-        def loaded() -> RequestSession | None:
-            return state if pending is None else pending.state
-
-        if scope["type"] == "websocket":
+        if kind == "websocket":
             try:
-                await websocket_session(self.app, self.store, loaded, scope, receive, send)
+                await websocket_session(
+                    self.app,
+                    self.store,
+                    lambda: state if pending is None else pending.state,
+                    scope,
+                    receive,
+                    send,
+                )
             except StoreError as exc:
                 if pending is None or not pending.failed:
                     raise
@@ -179,8 +184,8 @@ class SessionMiddleware:
             if failure is not None:
                 return  # the app's response was replaced
             started = True
-            session = loaded()
             if message["type"] == "http.response.start":
+                session = state if pending is None else pending.state
                 try:
                     if session is not None:
                         await self._commit(session, message)
@@ -209,8 +214,8 @@ class SessionMiddleware:
                 # handlers (which could no longer answer) never see it.
                 raise failure
             return
-        session = loaded()
-        if session is not None:
+        session = state if pending is None else pending.state
+        if session is not None and session.data.accessed and not self._late_change_logged:
             self._check_late_changes(session)
 
     async def load(self, scope: Scope) -> RequestSession:
@@ -219,7 +224,8 @@ class SessionMiddleware:
 
         Raises StoreError when the store cannot be read, TableConfigError when its check fails.
         """
-        await self.preparation.ensure()
+        if not self.preparation.done:
+            await self.preparation.ensure()
         state = await self.loader.load(scope)
         state.store = self.store
         return state

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import json.decoder
+import json.encoder
+import json.scanner
+import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -39,6 +43,44 @@ def _refuse_constant(name: str) -> Any:
 # NaN and Infinity are refused on reading too: a session holding one could never be written again.
 _decoder = json.JSONDecoder(parse_constant=_refuse_constant)
 
+# Every request with a session encodes it (to find out whether it changed) and most decode one, so
+# the encoder and scanner are built once here: JSONEncoder.encode and JSONDecoder.decode rebuild
+# them on each call, most of their cost for a small session. Without the C accelerator (PyPy, a
+# build without _json) the standard methods are used.
+# (Typeshed leaves these module attributes out, hence getattr.)
+_make_c_encoder: Callable[..., Callable[[Any, int], Sequence[str]]] | None = getattr(
+    json.encoder, "c_make_encoder", None
+)
+_encoder_arguments = (_encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+_make_c_scanner: Callable[[json.JSONDecoder], Callable[[str, int], tuple[Any, int]]] | None = getattr(
+    json.scanner, "c_make_scanner", None
+)
+_c_scanner = None if _make_c_scanner is None else _make_c_scanner(_decoder)
+_WHITESPACE: Callable[[str, int], re.Match[str]] = getattr(json.decoder, "WHITESPACE").match  # noqa: B009
+
+
+def _encode(data: Mapping[str, Any]) -> str:
+    if _make_c_encoder is None:
+        return _encoder.encode(data)
+    # A fresh markers dict per call: the encoder's circular-reference check leaves entries behind
+    # when it raises.
+    return "".join(_make_c_encoder({}, *_encoder_arguments)(data, 0))
+
+
+def _decode(text: str) -> Any:
+    """``_decoder.decode(text)``: the same values and the same errors, without its wrappers."""
+    if _c_scanner is None or not text.startswith("{"):
+        return _decoder.decode(text)
+    try:
+        value, end = _c_scanner(text, 0)
+    except StopIteration as exc:  # pragma: no cover - a text starting with "{" always has a value
+        raise json.JSONDecodeError("Expecting value", text, exc.value) from None
+    if end != len(text):
+        end = _WHITESPACE(text, end).end()
+        if end != len(text):
+            raise json.JSONDecodeError("Extra data", text, end)
+    return value
+
 
 class BlobDecodeError(ValueError):
     """A stored blob is corrupted, in an unknown format, or over the size or nesting limits."""
@@ -51,7 +93,7 @@ def dumps(data: Mapping[str, Any]) -> bytes:
     deeper than :data:`MAX_DEPTH`.
     """
     try:
-        text = _encoder.encode(data)
+        text = _encode(data)
     except (TypeError, ValueError) as exc:
         raise _explain(data, exc) from exc
     except RecursionError as exc:
@@ -106,7 +148,7 @@ def loads(raw: bytes) -> dict[str, Any]:
     JSON, NaN or Infinity, nesting deeper than :data:`MAX_DEPTH`, or a value that is not an object.
     """
     try:
-        value = _decoder.decode(raw.decode("utf-8"))
+        value = _decode(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         # ValueError covers UnicodeDecodeError and JSONDecodeError.
         raise BlobDecodeError("stored session is not valid JSON") from exc

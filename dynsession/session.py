@@ -24,7 +24,10 @@ class Session(dict[str, Any]):
     ``Vary: Cookie``. Changes are found by comparing encoded bytes, so no other tracking is needed.
     """
 
-    accessed: bool = False
+    # A slot, not an instance dict: every request sets it at least once. RequestSession, which
+    # makes every Session, sets it first.
+    __slots__ = ("accessed",)
+    accessed: bool
 
     def mark_accessed(self) -> None:
         self.accessed = True
@@ -134,7 +137,8 @@ class RequestSession:
         self.key = key
         self.record = record
         self.loaded = loaded
-        self.data = Session(data or {})
+        session = self.data = Session(data or {})
+        session.accessed = False
         self.signed_with_current_key = signed_with_current_key
         # The bound client properties of this request (with client binding), for new fingerprints.
         self.client = client

@@ -34,6 +34,11 @@ class StorePreparation:
         self._failure: BaseException | None = None
         self._lock = anyio.Lock()
 
+    @property
+    def done(self) -> bool:
+        """True once the store is prepared (or has nothing to prepare): ``ensure`` would return."""
+        return self._prepare is None
+
     async def ensure(self) -> None:
         """Prepare the store unless that has been done. Raises what ``prepare`` raises (see above)."""
         if self._prepare is None:

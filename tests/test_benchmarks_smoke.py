@@ -3,8 +3,11 @@ times are never asserted."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 
 from benchmarks import (
@@ -12,6 +15,7 @@ from benchmarks import (
     calls,
     cpu,
     dynamo,
+    floor,
     hybrid_calls,
     latency,
     mix,
@@ -23,8 +27,11 @@ from benchmarks import (
     run,
     security,
     splice,
+    tls,
+    transport_calls,
     transports,
 )
+from dynsession.stores.transport.signer import Credentials
 
 pytestmark = pytest.mark.bench_smoke
 
@@ -242,6 +249,25 @@ def test_cpu_section_runs_every_variant(cpu_results: cpu.CpuResult) -> None:
     names = {row.name for row in result.rows} | set(result.unavailable)
     assert names == {cpu.BASELINE, cpu.DYNSESSION, cpu.EVENTUAL, cpu.STARLETTE, cpu.STARSESSIONS}
     assert all(len(row.samples) == 2 and row.median_us > 0 for row in result.rows)
+    assert result.instructions == {} and result.instructions_note == "not counted in this run"
+
+
+def test_section_cpu_rewrites_section_3_and_its_targets(cpu_results: cpu.CpuResult) -> None:
+    committed = (Path(run.HERE) / "RESULTS.md").read_text(encoding="utf-8")
+    text = report.splice_cpu(committed, cpu_results, "test machine")
+    assert report.cpu_section(cpu_results, "test machine") in text
+    assert text.count("## 3. Middleware CPU overhead") == 1 and text.index("## 3.") < text.index("## 4.")
+    for target, measured, met in report.cpu_targets(cpu_results):
+        assert f"| {target} | {measured} | {'yes' if met else '**no**'} |" in text
+    assert text.count("| CPU overhead ≤ ") == len(report.cpu_targets(cpu_results))
+    assert report.splice_cpu(text, cpu_results, "test machine") == text
+    # With instruction counts (as callgrind gives them), each row shows its own and the ratio.
+    counts = {row.name: 100_000.0 + 10_000 * index for index, row in enumerate(cpu_results.rows)}
+    counted = dataclasses.replace(cpu_results, instructions=counts, instructions_note=None)
+    over = counts[cpu.DYNSESSION] - counts[cpu.BASELINE]
+    ratio = over / (counts[cpu.STARLETTE] - counts[cpu.BASELINE])
+    assert f"| {over / 1000:,.1f} k | 1.00× |" in report.cpu_section(counted, "test machine")
+    assert f"| {ratio:.2f}× |" in report.cpu_section(counted, "test machine")
 
 
 def test_blocking_probe_runs_both_phases(blocking_results: latency.BlockingResult) -> None:
@@ -262,31 +288,69 @@ def test_transports_section_times_every_row_and_counts_its_calls(
 ) -> None:
     result = transport_results
     expected = {"read": {"GetItem": 1.0}, "write": {"GetItem": 1.0, "PutItem": 1.0}}
-    for name in (transports.BOTO3, transports.NATIVE):
-        for kind, calls_per_request in expected.items():
-            row = result.request(name, kind)
-            assert row is not None and len(row.cpu) == 1 and row.cpu_us > 0
-            assert dict(row.calls_per_request) == calls_per_request, (name, kind)
+    tls_ran = tls.unavailable_here() is None
+    suffixes = ("", transport_calls.TLS) if tls_ran else ("",)
+    for name in transports.TRANSPORTS:
+        for suffix in suffixes:
+            for kind, calls_per_request in expected.items():
+                row = result.request(name + suffix, kind)
+                assert row is not None and len(row.cpu) == 1 and row.cpu_us > 0
+                assert dict(row.calls_per_request) == calls_per_request, (name, kind)
     bare = result.request(transports.BARE, "read")
     assert bare is not None and dict(bare.calls_per_request) == {}
-    # starsessions with Redis runs where redis-server is installed; elsewhere the report says how.
+    clients = [*transports.TRANSPORTS, transport_calls.FLOOR]
+    # starsessions and redis-py run where redis-server is installed; elsewhere the report says how.
     if result.request(transports.REDIS, "read") is None:
         assert "apt-get install redis-server" in result.unavailable[transports.REDIS]
     else:
         assert transports.REDIS not in result.unavailable
-    expected_calls = {
-        (transports.BOTO3, "GetItem"),
-        (transports.BOTO3, "PutItem"),
-        (transports.NATIVE, "GetItem"),
-        (transports.NATIVE, "PutItem"),
-        (transports.RAW, "GetItem"),
+        clients.append(transport_calls.REDIS_PY)
+    if tls_ran:
+        clients += [client + transport_calls.TLS for client in clients]
+        if transports.REDIS + transport_calls.TLS in result.unavailable:  # a redis-server without TLS
+            clients.remove(transport_calls.REDIS_PY + transport_calls.TLS)
+    else:  # stunnel is missing: the report names it instead of the TLS rows
+        assert "apt-get install stunnel4" in result.unavailable["over TLS"]
+    assert {(row.name, row.kind) for row in result.calls} == {
+        (client, operation) for client in clients for operation in transport_calls.OPERATIONS
     }
-    if transports.AIODYNAMO not in result.unavailable:  # a reference, where aiodynamo is installed
-        expected_calls |= {(transports.AIODYNAMO, "GetItem"), (transports.AIODYNAMO, "PutItem")}
-    assert {(row.name, row.kind) for row in result.calls} == expected_calls
-    assert [load.name for load in result.load] == [transports.BOTO3, transports.NATIVE]
+    assert [load.name for load in result.load] == list(transports.TRANSPORTS)
     assert all(load.clients == 3 and load.requests_per_second > 0 for load in result.load)
-    assert [target for target, _, _ in report_transports.targets(result)][0].startswith("Native transport")
+    assert [target for target, _, _ in report_transports.targets(result)][0].startswith("Read-only request")
+    assert result.instructions_note == "not counted in this run"
+
+
+def test_the_counted_call_workload_runs_without_callgrind(
+    dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What `python -m benchmarks.counted call` runs under callgrind; outside it the markers are no-ops.
+    with (
+        dynamo.endpoint(dynamodb_endpoint),
+        dynamo.session_table(dynamo.make_client(dynamodb_endpoint)) as table,
+    ):
+        for name, value in transport_calls.Endpoints(dynamodb_endpoint, table).environment().items():
+            monkeypatch.setenv(name, value)
+        for spec in ("floor", transports.TRANSPORTS[transports.NATIVE]):
+            transport_calls.run_counted(spec, "GetItem", 3)
+
+
+def test_the_floor_client_reads_what_it_wrote(dynamodb_endpoint: str) -> None:
+    with (
+        dynamo.endpoint(dynamodb_endpoint),
+        dynamo.session_table(dynamo.make_client(dynamodb_endpoint)) as table,
+    ):
+        credentials = Credentials("testing", "testing", None)
+        item = {"id": {"S": "floor"}, "data": {"B": b"\x00\xff" * 600}, "ver": {"N": "1"}}
+
+        async def scenario() -> dict[str, Any]:
+            client = floor.FloorClient(dynamodb_endpoint, "us-east-1", credentials)
+            try:
+                await client.call("PutItem", {"TableName": table, "Item": item})
+                return await client.call("GetItem", {"TableName": table, "Key": {"id": {"S": "floor"}}})
+            finally:
+                await client.aclose()
+
+        assert anyio.run(scenario) == {"Item": item}
 
 
 def test_transports_section_replaces_its_part_of_results(

@@ -17,6 +17,35 @@ from .users import BoundSession
 _MIN_SWEEP = 256
 
 
+# Attribute names, the key prefix, the write token and up to nine numbers below 10**30 (at most 16
+# bytes each by DynamoDB's rules) stay well under this many bytes.
+_FIXED_PART_BOUND = 1024
+_NUMBER_BOUND = 10**30
+
+
+def _surely_fits(key: str, record: SessionRecord, now: int) -> bool:
+    """True when the item for ``record`` is under DynamoDB's limit by a cheap upper bound: building
+    the item to measure it exactly costs more than the rest of a MemoryStore write."""
+    numbers = (
+        record.version,
+        record.created,
+        record.expires,
+        record.absolute_deadline or 0,
+        record.issued or 0,
+        now,
+    )
+    if max(numbers) >= _NUMBER_BOUND or min(numbers) <= -_NUMBER_BOUND:
+        return False
+    # UTF-8 takes at most four bytes per character.
+    bound = _FIXED_PART_BOUND + len(record.data) + len(record.binding or b"") + 4 * len(key)
+    owner = record.owner
+    if owner is not None:
+        if not -_NUMBER_BOUND < owner.since < _NUMBER_BOUND:
+            return False
+        bound += 4 * (len(owner.user_id) + len(owner.device))
+    return bound <= MAX_ITEM_BYTES
+
+
 class MemoryStore:
     """Keeps sessions in a dict of this process. Expired records read as missing and are dropped,
     and a periodic sweep on writes drops the ones never read again. Records are refused with
@@ -48,12 +77,14 @@ class MemoryStore:
         return record
 
     async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
-        size = self._format.size(key, record, self._clock())
-        if size > MAX_ITEM_BYTES:
-            raise SessionTooLarge(size, MAX_ITEM_BYTES)
+        now = self._clock()
+        if not _surely_fits(key, record, now):
+            size = self._format.size(key, record, now)
+            if size > MAX_ITEM_BYTES:
+                raise SessionTooLarge(size, MAX_ITEM_BYTES)
         self._check(key, expected_version)
         self._records[key] = record
-        self._written[key] = self._clock()
+        self._written[key] = now
         if len(self._records) >= self._sweep_at:
             self._sweep()
 
