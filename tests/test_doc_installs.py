@@ -108,9 +108,31 @@ def closure(extras: set[str], packages: set[str]) -> set[str]:
     return {key.split("[")[0] for key in seen}
 
 
+def _top_level_names() -> dict[str, list[str]]:
+    """``{importable top-level name: [distribution, ...]}`` for every installed distribution.
+
+    ``importlib.metadata.packages_distributions`` reads only ``top_level.txt`` on Python 3.10,
+    which installers such as uv do not write; the names are taken from each distribution's
+    RECORD as well, as Python 3.11 does."""
+    names: dict[str, list[str]] = {}
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"]
+        tops = set((dist.read_text("top_level.txt") or "").split())
+        for file in dist.files or ():
+            top = file.parts[0] if file.parts else ""
+            if len(file.parts) > 1 and top.isidentifier():
+                tops.add(top)
+            elif file.suffix == ".py" and len(file.parts) == 1:
+                tops.add(file.stem)
+        for top in tops:
+            if name not in names.setdefault(top, []):
+                names[top].append(name)
+    return names
+
+
 def needs(path: Path) -> dict[str, str]:
     """What the page's examples need: ``{package or "[extra]": why}``."""
-    distributions = importlib.metadata.packages_distributions()
+    distributions = _top_level_names()
     found: dict[str, str] = {}
     for block in python_blocks(path):
         if block.not_run is not None:

@@ -17,6 +17,8 @@ import pytest
 
 from .doc_examples import REPO
 
+pytestmark = pytest.mark.docs_site
+
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
