@@ -53,7 +53,8 @@ class Scenario:
     ``tick``: an actor ``T`` whose one step moves the clock that far (0: none); ``revoke_all``:
     an admin actor ``X`` calling revoke_user_sessions for the user; ``options``: the middleware's;
     ``wire_samples``: over the DynamoDB wire, where a schedule costs more, draw this many seeded
-    random schedules instead of taking them all."""
+    random schedules instead of taking them all; ``samples``: the same over MemoryStore, for the
+    few scenarios whose every schedule would take minutes (None: every schedule)."""
 
     name: str
     browsers: tuple[Browser, ...]
@@ -63,6 +64,7 @@ class Scenario:
     revoke_all: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     wire_samples: int | None = None
+    samples: int | None = None
 
     def browser(self, name: str) -> Browser:
         return next(b for b in self.browsers if b.name == name)

@@ -62,7 +62,8 @@ REVOKES = [
         revoke_all=True,
         **DUE,
         wire_samples=16,
-    ),
+        samples=3000,
+    ),  # 35,287 schedules: about 90 s of CPU for all of them
     Scenario(
         "cap-eviction-renewal",
         (OTHER, B),

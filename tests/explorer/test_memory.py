@@ -22,7 +22,9 @@ def anyio_backend() -> str:
 @pytest.mark.parametrize("scenario", ALL, ids=lambda s: s.name)
 async def test_memory(scenario: Scenario) -> None:
     clock = FakeClock()
-    report = await explore(scenario, "memory", lambda: MemoryStore(clock=clock), clock)
+    report = await explore(
+        scenario, "memory", lambda: MemoryStore(clock=clock), clock, samples=scenario.samples
+    )
     print(report.summary())
     if report.failures:
         pytest.fail(report.message(), pytrace=False)
