@@ -25,7 +25,7 @@ import botocore.config
 from dynsession import DynamoDBStore
 from dynsession.clock import Clock
 from dynsession.stores.dynamodb import item_size
-from dynsession.table_index import USER_ATTRIBUTE, index_definition
+from dynsession.tables.index import USER_ATTRIBUTE, index_definition
 from dynsession.testing import local_dynamodb
 
 if TYPE_CHECKING:

@@ -1,8 +1,12 @@
 """Server-side sessions for Starlette and FastAPI, stored in Amazon DynamoDB."""
 
-from .binding import ClientBinding
+from ._envelope.binding import ClientBinding
+from ._request.devices import list_sessions, revoke_other_sessions, revoke_session
+from ._request.lazy import load_session
+from ._request.session import SessionInfo, end_session, regenerate_session, session_info
+from ._users.user_sessions import UserSession, list_user_sessions, revoke_user_sessions
+from ._version import __version__ as __version__
 from .clock import Clock, system_clock
-from .devices import list_sessions, revoke_other_sessions, revoke_session
 from .exceptions import (
     ConfigurationError,
     DynSessionError,
@@ -14,9 +18,7 @@ from .exceptions import (
     StoreUnavailable,
     TableConfigError,
 )
-from .lazy import load_session
 from .middleware import SessionMiddleware
-from .session import SessionInfo, end_session, regenerate_session, session_info
 from .stores import (
     BoundSession,
     DynamoDBStore,
@@ -29,9 +31,6 @@ from .stores import (
     UserSessionStore,
 )
 from .tables import TableFinding, TableReport
-from .user_sessions import UserSession, list_user_sessions, revoke_user_sessions
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BoundSession",

@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeAlias
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
-from .lazy import load_session
+from ._request.lazy import load_session
 
 __all__ = ["Session", "get_session"]
 

@@ -9,24 +9,27 @@ from datetime import timedelta
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import failures, options, serialization
-from .binding import ClientBinding
+from . import _options as options
+from . import _serialization as serialization
+from ._envelope.binding import ClientBinding
+from ._envelope.cookies import CookieFormatter, CookieSigner, SameSite
+from ._envelope.encryption import SessionCipher
+from ._request import failures
+from ._request.conflict import ConflictPolicy
+from ._request.failures import StoreErrorResponse
+from ._request.lazy import Autoload, PendingSession, autoload_rule, install
+from ._request.loading import Loader, renewal_settings
+from ._request.markers import DEFAULT_MOVE_GRACE
+from ._request.persistence import DEFAULT_CONFLICT_ATTEMPTS, Writer
+from ._request.plain_http import PlainHttpWarning
+from ._request.reads import SessionReads
+from ._request.session import RequestSession, Timing
+from ._request.startup import StorePreparation
+from ._request.websocket import websocket_session
 from .clock import Clock, checked_clock, system_clock
-from .cookies import CookieFormatter, CookieSigner, SameSite
-from .encryption import SessionCipher
 from .exceptions import ConfigurationError, DynSessionError, StoreError
-from .failures import StoreErrorResponse
-from .lazy import Autoload, PendingSession, autoload_rule, install
-from .loading import Loader, renewal_settings
-from .markers import DEFAULT_MOVE_GRACE
-from .persistence import DEFAULT_CONFLICT_ATTEMPTS, ConflictPolicy, Writer
-from .plain_http import PlainHttpWarning
-from .reads import SessionReads
-from .session import RequestSession, Timing
-from .startup import StorePreparation
-from .stores.base import SessionStore
+from .stores.base import SessionStore, session_store
 from .stores.users import UserSessionStore
-from .websocket import websocket_session
 
 logger = logging.getLogger("dynsession")
 
@@ -73,7 +76,7 @@ class SessionMiddleware:
         max_sessions_per_user: int | None = None,
     ) -> None:
         self.app = app
-        self.store = options.session_store(store)
+        self.store = session_store(store)
         idle = options.seconds("idle_timeout", idle_timeout, minimum=1)
         refresh = options.optional_seconds(
             "refresh_after", refresh_after, minimum=0, none="min(60, idle_timeout / 10)"

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from dynsession import DynamoDBStore, MemoryStore, MovedRecord, SessionMiddleware, SessionRecord, SessionStore
-from dynsession.cookies import CookieSigner, store_key
+from dynsession._envelope.cookies import CookieSigner, store_key
 
 from .support import SECRET, CountingStore
 

@@ -11,7 +11,7 @@ import httpx
 from starlette.types import ASGIApp
 
 from dynsession import MovedRecord, MovingStore, SessionRecord, SessionStore, UserSessionStore
-from dynsession.cookies import CookieSigner, store_key
+from dynsession._envelope.cookies import CookieSigner, store_key
 from dynsession.stores.users import BoundSession
 
 from .devices_app import FIREFOX_LINUX

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from dynsession import MovedRecord, MovingStore, SessionConflict, SessionRecord, SessionStore
-from dynsession.cookies import CookieSigner, store_key
+from dynsession._envelope.cookies import CookieSigner, store_key
 
 from .items import cookie_value, is_expiry, set_cookie
 from .support import SECRET, FakeClock, session_app

@@ -15,8 +15,8 @@ from starlette.testclient import TestClient
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dynsession import ClientBinding, ConfigurationError, SessionRecord, SessionStore
-from dynsession.binding import fingerprint
-from dynsession.cookies import store_key
+from dynsession._envelope.binding import fingerprint
+from dynsession._envelope.cookies import store_key
 
 from .items import cookie_value, issued_id, set_cookie
 from .support import FakeClock, session_app

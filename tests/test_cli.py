@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 
-from dynsession.cli import main
+from dynsession._operator.cli import main
 
 from .clients import free_port, make_table
 

@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from dynsession import DynamoDBStore, SessionOwner, SessionRecord, list_user_sessions
-from dynsession.cli import main
+from dynsession._operator.cli import main
 
 from .conftest import IndexedStore
 from .support import FakeClock

@@ -27,7 +27,7 @@ from dynsession import (
     end_session,
     regenerate_session,
 )
-from dynsession.cookies import CookieSigner, store_key
+from dynsession._envelope.cookies import CookieSigner, store_key
 
 from .items import is_expiry
 from .support import SECRET, CountingStore, FakeClock

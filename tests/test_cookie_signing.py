@@ -6,7 +6,7 @@ import hashlib
 
 import itsdangerous
 
-from dynsession.cookies import CookieSigner, new_session_id
+from dynsession._envelope.cookies import CookieSigner, new_session_id
 
 
 def _itsdangerous(key: str, session_id: str) -> str:

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from dynsession import ConfigurationError
-from dynsession.cookies import MAX_COOKIE_BYTES, CookieFormatter, CookieSigner, new_session_id, store_key
+from dynsession._envelope.cookies import (
+    MAX_COOKIE_BYTES,
+    CookieFormatter,
+    CookieSigner,
+    new_session_id,
+    store_key,
+)
 
 FORMAT = re.compile(r"[A-Za-z0-9_-]{43}")
 

@@ -19,8 +19,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from dynsession import DynamoDBStore, MovedRecord, SessionMiddleware, SessionRecord, SessionStore, end_session
-from dynsession import serialization as ser
-from dynsession.cookies import CookieSigner, new_session_id, store_key
+from dynsession import _serialization as ser
+from dynsession._envelope.cookies import CookieSigner, new_session_id, store_key
 
 from .items import is_expiry
 from .support import SECRET, FakeClock

@@ -14,9 +14,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from dynsession import ConfigurationError, DynamoDBStore, SessionRecord, SessionStore, SessionTooLarge
-from dynsession.cookies import store_key
-from dynsession.encryption import SessionCipher
-from dynsession.serialization import BlobDecodeError
+from dynsession._envelope.cookies import store_key
+from dynsession._envelope.encryption import SessionCipher
+from dynsession._serialization import BlobDecodeError
 
 from .items import cookie_value, issued_id, set_cookie
 from .support import CountingStore, FakeClock, session_app

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dynsession import SessionStore, UserSessionStore, revoke_user_sessions
-from dynsession.user_sessions import session_handle
+from dynsession._users.user_sessions import session_handle
 
 from .devices_app import SAFARI_IPHONE, devices_app
 from .stopping import Browser, StoppingStore, key_of, new_cookie, while_stopped

@@ -19,7 +19,7 @@ from dynsession import (
     SessionRecord,
     SessionStore,
 )
-from dynsession.cookies import CookieSigner
+from dynsession._envelope.cookies import CookieSigner
 
 from .items import Inspector, cookie_value, is_expiry, issued_id, set_cookie
 from .support import SECRET, CountingStore, FakeClock, PlainStore, session_app

@@ -8,8 +8,8 @@ import botocore.exceptions
 import pytest
 
 from dynsession import StoreUnavailable
-from dynsession.explain import CLI, ENDPOINT_VARIABLES, STORE, create_table_command, explain
-from dynsession.table_report import missing_table
+from dynsession.tables.explain import CLI, ENDPOINT_VARIABLES, STORE, create_table_command, explain
+from dynsession.tables.report import missing_table
 
 from .clients import client_error
 

@@ -34,7 +34,7 @@ from dynsession import (
     StoreUnavailable,
     end_session,
 )
-from dynsession.cookies import CookieSigner
+from dynsession._envelope.cookies import CookieSigner
 
 from .faults import Fault, FaultProxy
 from .items import stored_item

@@ -26,7 +26,7 @@ from starlette.routing import Route
 from starlette.types import Message
 
 from dynsession import MemoryStore, SessionMiddleware
-from dynsession.cookies import CookieSigner, store_key
+from dynsession._envelope.cookies import CookieSigner, store_key
 
 from .support import SECRET, CountingStore, FakeClock
 

@@ -30,7 +30,7 @@ from dynsession import (
     regenerate_session,
     session_info,
 )
-from dynsession.lazy import NOT_LOADED
+from dynsession._request.lazy import NOT_LOADED
 
 from .faults import Fault, FaultProxy
 from .items import Inspector, is_expiry, issued_id, set_cookie

@@ -30,7 +30,7 @@ from dynsession import (
     regenerate_session,
     session_info,
 )
-from dynsession.cookies import CookieSigner
+from dynsession._envelope.cookies import CookieSigner
 
 from .items import Inspector, RecordingClient, cookie_value, is_expiry, issued_id, set_cookie
 from .support import SECRET, CountingStore, FakeClock, session_app

@@ -16,8 +16,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from dynsession import DynamoDBStore, MemoryStore, SessionRecord, SessionStore, SessionTooLarge
-from dynsession import serialization as ser
-from dynsession.cookies import CookieSigner, new_session_id, store_key
+from dynsession import _serialization as ser
+from dynsession._envelope.cookies import CookieSigner, new_session_id, store_key
 from dynsession.stores.dynamodb import MAX_ITEM_BYTES, item_size
 
 from .support import SECRET, CountingStore, FakeClock, session_app

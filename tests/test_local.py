@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from dynsession.cli import main
+from dynsession._operator.cli import main
 
 from .clients import free_port
 

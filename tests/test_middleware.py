@@ -23,7 +23,7 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from dynsession import DynamoDBStore, SessionMiddleware, SessionStore, end_session, regenerate_session
-from dynsession.cookies import CookieSigner
+from dynsession._envelope.cookies import CookieSigner
 
 from .items import (
     Inspector,

@@ -28,8 +28,8 @@ from dynsession import (
     end_session,
     regenerate_session,
 )
-from dynsession.cookies import CookieSigner
-from dynsession.markers import follow
+from dynsession._envelope.cookies import CookieSigner
+from dynsession._request.markers import follow
 
 from .support import SECRET, CountingStore, FakeClock, PlainStore
 from .test_concurrency import Gate

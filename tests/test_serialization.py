@@ -18,8 +18,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from dynsession import MovedRecord, SessionMiddleware, SessionNotSerializable, SessionRecord, SessionStore
-from dynsession import serialization as ser
-from dynsession.cookies import CookieSigner, new_session_id, store_key
+from dynsession import _serialization as ser
+from dynsession._envelope.cookies import CookieSigner, new_session_id, store_key
 
 from .support import SECRET, CountingStore, FakeClock, session_app
 

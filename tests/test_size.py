@@ -16,7 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from dynsession import DynamoDBStore, SessionRecord, SessionTooLarge
-from dynsession.cookies import CookieSigner, new_session_id, store_key
+from dynsession._envelope.cookies import CookieSigner, new_session_id, store_key
 from dynsession.stores.dynamodb import MAX_ITEM_BYTES, item_size
 
 from .faults import Fault, FaultProxy

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import aiohttp
 
-from dynsession.cookies import CookieSigner, new_session_id, store_key
+from dynsession._envelope.cookies import CookieSigner, new_session_id, store_key
 
 from .soak.browsers import Browser, History, Write
 from .soak.check import judge

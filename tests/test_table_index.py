@@ -15,10 +15,10 @@ import botocore.exceptions
 import pytest
 
 from dynsession import DynamoDBStore, TableConfigError
-from dynsession.cli import main
-from dynsession.explain import is_aws_endpoint
-from dynsession.table_index import update_table_command
+from dynsession._operator.cli import main
 from dynsession.tables import TableReport, check_table, create_table
+from dynsession.tables.explain import is_aws_endpoint
+from dynsession.tables.index import update_table_command
 
 from .doc_examples import REPO, in_chapter
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dynsession.user_agent import MAX_DEVICE_LENGTH, UNKNOWN_DEVICE, check_device, device_label
+from dynsession._users.user_agent import MAX_DEVICE_LENGTH, UNKNOWN_DEVICE, check_device, device_label
 
 from .devices_app import CHROME_WINDOWS, FIREFOX_LINUX, SAFARI_IPHONE
 

@@ -14,7 +14,7 @@ from dynsession import (
     list_user_sessions,
     revoke_user_sessions,
 )
-from dynsession.cookies import CookieSigner, store_key
+from dynsession._envelope.cookies import CookieSigner, store_key
 
 from .conftest import IndexedStore
 from .devices_app import SAFARI_IPHONE, device, devices_app, listed, sign_in, user_of

@@ -18,7 +18,7 @@ from dynsession import (
     list_user_sessions,
     revoke_user_sessions,
 )
-from dynsession.cookies import CookieSigner, store_key
+from dynsession._envelope.cookies import CookieSigner, store_key
 
 from .devices_app import (
     CHROME_WINDOWS,
@@ -317,7 +317,7 @@ def test_a_device_label_without_a_user_is_an_error() -> None:
     from starlette.requests import Request
 
     from dynsession import regenerate_session
-    from dynsession.session import STATE_KEY, RequestSession, Timing
+    from dynsession._request.session import STATE_KEY, RequestSession, Timing
 
     scope = {"type": "http", "headers": [], STATE_KEY: RequestSession(Timing(lambda: 0, 10, None, 1))}
     with pytest.raises(ValueError, match="pass user_id too"):

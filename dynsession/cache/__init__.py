@@ -13,10 +13,10 @@ from .dynamodb import DynamoDBCache
 from .entry import CacheEntry
 from .errors import CacheValueNotSerializable, CacheValueTooLarge, InvalidCacheKey, InvalidExpiry
 from .expiry import Duration
-from .hybrid import HybridCache
+from .hybrid.cache import HybridCache
+from .hybrid.stats import HybridCacheStats
 from .keys import MAX_KEY_BYTES
 from .memory import MemoryCache
-from .stats import HybridCacheStats
 
 __all__ = [
     "MAX_KEY_BYTES",

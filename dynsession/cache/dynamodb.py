@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 import botocore.config
 
 from .. import tables
+from .._serialization import BlobDecodeError
 from ..clock import Clock, system_clock
 from ..exceptions import ConfigurationError, StoreError
-from ..explain import Spelling
-from ..serialization import BlobDecodeError
 from ..stores.connection import DEFAULT_MAX_CONCURRENCY, Connected, TableConnection
 from ..stores.dynamodb_wire import ConditionFailed
 from ..stores.item_format import new_token
 from ..stores.transport import DEFAULT_TRANSPORT, TransportChoice
+from ..tables.explain import Spelling
 from .entry import CacheEntry, refresh_target
 from .expiry import Duration, Expiry
 from .item import ItemLayout

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from .._serialization import BlobDecodeError, pack, unpack
 from ..exceptions import ConfigurationError
-from ..serialization import BlobDecodeError, pack, unpack
 from ..stores.dynamodb_wire import MAX_ITEM_BYTES, item_size
 from .entry import CacheEntry
 from .errors import CacheValueTooLarge

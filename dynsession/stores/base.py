@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
+from ..exceptions import ConfigurationError
+
 
 @dataclass(frozen=True, slots=True)
 class SessionOwner:
@@ -20,7 +22,7 @@ class SessionOwner:
 class SessionRecord:
     """One stored session, as a store returns and accepts it.
 
-    ``data`` is the encoded session (see :mod:`dynsession.serialization`); ``version`` starts at 1
+    ``data`` is the encoded session (see :mod:`dynsession._serialization`); ``version`` starts at 1
     and grows by one on every save; times are integer epoch seconds, UTC. ``expires`` is the idle
     deadline (the DynamoDB TTL); ``absolute_deadline`` is ``None`` when no absolute timeout applies.
     ``binding`` is the client-binding fingerprint (opaque bytes; ``None`` when the session is not
@@ -60,13 +62,13 @@ class MovedRecord:
     own type, never a session.
 
     ``reason`` is ``"renewed"`` (ID renewal: ``forward`` is the new ID, masked so that only a
-    holder of the old ID can read it, see :mod:`dynsession.markers`) or ``"privilege"``
+    holder of the old ID can read it, see :mod:`dynsession._request.markers`) or ``"privilege"``
     (``regenerate_session``: no forward, requests carrying the old ID get an empty, read-only
     session). ``expires`` is the end of the grace window (the DynamoDB TTL).
 
     ``successor`` is the store key of the session that replaced this one (``None`` when none was
     stored): not a session ID, so it gives no access, but it lets a logout or a revoke that lost
-    the race against the move end the session where it went (see :mod:`dynsession.ending`). A
+    the race against the move end the session where it went (see :mod:`dynsession._users.ending`). A
     store keeps it as it keeps ``forward``.
     """
 
@@ -154,3 +156,13 @@ class MovingStore(SessionStore, Protocol):
 def can_move(store: SessionStore) -> bool:
     """True when ``store`` implements ``move``."""
     return callable(getattr(store, "move", None))
+
+
+def session_store(value: object) -> SessionStore:
+    """An object with the SessionStore methods (``load``, ``save``, ``touch``, ``delete``)."""
+    if not isinstance(value, SessionStore):
+        raise ConfigurationError(
+            "store must be a SessionStore (DynamoDBStore, MemoryStore, or an object with async "
+            f"load, save, touch and delete methods), not {type(value).__name__}"
+        )
+    return value

@@ -11,7 +11,7 @@ import anyio.to_thread
 import botocore.config
 
 from ..exceptions import StoreUnavailable
-from ..explain import Spelling, explain
+from ..tables.explain import Spelling, explain
 from .capacity import CapacityTally
 from .dynamodb_wire import translate_errors
 from .transport import Boto3Client, Transport, TransportChoice, make_transport

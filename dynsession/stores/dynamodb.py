@@ -8,15 +8,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import botocore.config
 
-from .. import options, tables
+from .. import _options as options
+from .. import tables
 from ..clock import Clock, checked_clock, system_clock
-from ..exceptions import (
-    ConfigurationError,
-    SessionConflict,
-    SessionTooLarge,
-    TableConfigError,
-)
-from ..explain import STORE
+from ..exceptions import ConfigurationError, SessionConflict, SessionTooLarge, TableConfigError
+from ..tables.explain import STORE
 from . import dynamodb_users as users
 from .base import MovedRecord, SessionRecord
 from .connection import DEFAULT_MAX_CONCURRENCY, Connected, TableConnection

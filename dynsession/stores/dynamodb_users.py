@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 
 from ..exceptions import StoreUnavailable
-from ..table_index import DEFAULT_USER_INDEX
+from ..tables.index import DEFAULT_USER_INDEX
 from .item_format import ABSOLUTE, BOUND, CREATED, DEVICE, SEEN, USER, VERSION, ItemFormat, integer_of
 from .users import BoundSession, user_index_key
 

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from ..table_index import USER_ATTRIBUTE
+from ..tables.index import USER_ATTRIBUTE
 from .base import MovedRecord, SessionOwner, SessionRecord
 from .users import user_in_index_key, user_index_key
 

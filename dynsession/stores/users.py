@@ -68,7 +68,7 @@ class UserSessionStore(SessionStore, Protocol):
     ``delete_sessions(keys)``
         Remove every record in ``keys``; missing records are not an error. (dynsession's revokes
         and cap evictions no longer call it: they end each session with a conditional
-        ``delete`` that follows moved IDs, see :mod:`dynsession.ending`.)
+        ``delete`` that follows moved IDs, see :mod:`dynsession._users.ending`.)
 
     Every other failure is raised as :class:`~dynsession.StoreError`, as for the other methods.
     """

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from dynsession.cache import DynamoDBCache, HybridCache
-from dynsession.cache.envelope import MARKER
+from dynsession.cache.hybrid.envelope import MARKER
 
 from ..support import FakeClock, TransportName
 

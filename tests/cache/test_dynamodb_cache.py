@@ -11,8 +11,8 @@ import pytest
 from botocore.config import Config
 
 from dynsession import DynamoDBStore, SessionRecord, StoreUnavailable, TableConfigError
+from dynsession._operator.cli import main as cli_main
 from dynsession.cache import CacheValueTooLarge, DynamoDBCache
-from dynsession.cli import main as cli_main
 
 from ..faults import Fault, FaultProxy
 from ..support import FakeClock, TransportName

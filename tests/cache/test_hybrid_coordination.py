@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 from dynsession.cache import HybridCache
-from dynsession.cache.coordination import LEASE_PREFIX, Lease
+from dynsession.cache.hybrid.coordination import LEASE_PREFIX, Lease
 
 from ..support import FakeClock
 from .conftest import SharedCalls, SharedFactory

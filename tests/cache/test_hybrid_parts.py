@@ -9,9 +9,9 @@ import pytest
 
 from dynsession import ConfigurationError
 from dynsession.cache import HybridCache, MemoryCache
-from dynsession.cache.coordination import TAG_PREFIX, reserved_key
-from dynsession.cache.envelope import MARKER, Envelope, decode
-from dynsession.cache.local import Copy, LocalTier
+from dynsession.cache.hybrid.coordination import TAG_PREFIX, reserved_key
+from dynsession.cache.hybrid.envelope import MARKER, Envelope, decode
+from dynsession.cache.hybrid.local import Copy, LocalTier
 
 from ..support import FakeClock
 

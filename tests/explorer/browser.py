@@ -20,11 +20,11 @@ from dynsession import (
     regenerate_session,
     revoke_other_sessions,
     revoke_session,
-    serialization,
     session_info,
 )
-from dynsession.cookies import store_key
-from dynsession.user_sessions import session_handle
+from dynsession import _serialization as serialization
+from dynsession._envelope.cookies import store_key
+from dynsession._users.user_sessions import session_handle
 
 from ..support import SECRET
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dynsession import conflict
+from dynsession._users import ending
 from dynsession.testing import FakeClock
 
 from .invariants import check
@@ -125,7 +125,7 @@ async def explore(
 
     # A retry's randomised backoff is a timer, so the order of the retry against the other calls
     # would depend on timing; with no wait, the scheduler decides that order like every other.
-    backoff, conflict.backoff = conflict.backoff, _no_wait
+    backoff, ending.backoff = ending.backoff, _no_wait
     try:
         if isinstance(chooser, Exhaustive):
             for _ in chooser.runs():
@@ -134,7 +134,7 @@ async def explore(
             for _ in range(count):
                 await once()
     finally:
-        conflict.backoff = backoff
+        ending.backoff = backoff
     report.distinct = len(seen)
     report.seconds = time.perf_counter() - started
     report.cpu = time.process_time() - cpu

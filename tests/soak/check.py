@@ -20,8 +20,9 @@ from typing import Any
 
 import boto3
 
-from dynsession import DynamoDBStore, SessionRecord, serialization
-from dynsession.cookies import CookieSigner, store_key
+from dynsession import DynamoDBStore, SessionRecord
+from dynsession import _serialization as serialization
+from dynsession._envelope.cookies import CookieSigner, store_key
 
 from ..support import SECRET
 from .browsers import Browser, History

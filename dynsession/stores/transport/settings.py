@@ -16,7 +16,7 @@ import botocore
 import botocore.httpsession
 import botocore.utils
 
-from ... import __version__
+from ..._version import __version__
 from .boto3_client import Boto3Client
 from .credentials import CredentialSource
 from .pool import Route, route_for
