@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from dynsession import MemoryStore, MovedRecord, MovingStore, SessionMiddleware, SessionRecord, SessionStore
 from dynsession.clock import Clock, system_clock
-from dynsession.testing import FakeClock as FakeClock
+from dynsession.testing import FakeClock as FakeClock  # re-exported for the tests
 
 SECRET = "test-secret-key-for-dynsession"
 
