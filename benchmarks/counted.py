@@ -1,4 +1,4 @@
-"""The workloads that benchmarks.callgrind counts, each run in a process of its own:
+"""The workloads that benchmarks.harness.callgrind counts, each run in a process of its own:
 
     python -m benchmarks.counted cpu VARIANT COUNT      section 3's request mix, COUNT requests
     python -m benchmarks.counted call ROW OPERATION COUNT  one of section 6's per-call rows
@@ -14,8 +14,9 @@ from collections.abc import Sequence
 import anyio
 from starlette.types import ASGIApp
 
-from . import callgrind, cpu
-from .driver import Browser, request
+from .cpu import cpu
+from .harness import callgrind
+from .harness.driver import Browser, request
 
 _WARM_UP = 200
 
@@ -47,7 +48,7 @@ def main(argv: Sequence[str]) -> int:
         anyio.run(_cpu, builders[name](), int(count))
         return 0
     if kind == "call":
-        from . import transport_calls
+        from .transports import transport_calls
 
         spec, operation, count = rest
         transport_calls.run_counted(spec, operation, int(count))

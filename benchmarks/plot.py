@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import cpu
+from .cpu import cpu
 from .report import Results
 
 

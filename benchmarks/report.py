@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import (
-    cache_calls,
-    calls,
-    cpu,
-    latency,
-    report_cache,
-    report_calls,
-    report_transports,
-    security,
-    transports,
-)
-from .latency import percentile
-from .markdown import machine_line, table, yes
+from .cache import cache_calls, report_cache
+from .calls import calls, report_calls
+from .cpu import cpu, latency, security
+from .cpu.latency import percentile
+from .harness.markdown import machine_line, table, yes
+from .transports import report_transports, transports
 
 TARGET_CPU_STARSESSIONS = 1.0
 TARGET_CPU_STARLETTE = 0.9

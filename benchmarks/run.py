@@ -10,22 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import (
-    cache_calls,
-    calls,
-    cpu,
-    hybrid_calls,
-    latency,
-    machine,
-    plot,
-    report,
-    report_cache,
-    report_hybrid,
-    report_transports,
-    security,
-    splice,
-    transports,
-)
+from . import plot, report
+from .cache import cache_calls, hybrid_calls, report_cache, report_hybrid
+from .calls import calls, splice
+from .cpu import cpu, latency, security
+from .harness import machine
+from .transports import report_transports, transports
 
 HERE = Path(__file__).resolve().parent
 

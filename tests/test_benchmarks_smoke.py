@@ -10,27 +10,12 @@ from typing import Any
 import anyio
 import pytest
 
-from benchmarks import (
-    cache_calls,
-    calls,
-    cpu,
-    dynamo,
-    floor,
-    hybrid_calls,
-    latency,
-    mix,
-    report,
-    report_cache,
-    report_calls,
-    report_hybrid,
-    report_transports,
-    run,
-    security,
-    splice,
-    tls,
-    transport_calls,
-    transports,
-)
+from benchmarks import report, run
+from benchmarks.cache import cache_calls, hybrid_calls, report_cache, report_hybrid
+from benchmarks.calls import calls, mix, report_calls, splice
+from benchmarks.cpu import cpu, latency, security
+from benchmarks.harness import dynamo
+from benchmarks.transports import floor, report_transports, tls, transport_calls, transports
 from dynsession.stores.transport.signer import Credentials
 
 pytestmark = pytest.mark.bench_smoke

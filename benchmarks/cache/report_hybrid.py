@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from . import dynamo, markdown
+from ..harness import dynamo, markdown
+from ..harness.markdown import table
 from .hybrid_calls import HybridResult
-from .markdown import table
 
 BEGIN = "<!-- section 7 hybrid: begin -->"
 END = "<!-- section 7 hybrid: end -->"

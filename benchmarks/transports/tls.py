@@ -19,7 +19,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import servers
+from ..harness import servers
 from .transport_calls import TLS, Endpoints
 
 STUNNEL_INSTALL = "stunnel is not installed (`apt-get install stunnel4`)"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from . import cache_calls, markdown
+from ..harness import markdown
+from ..harness.markdown import machine_line, number, table, yes
+from . import cache_calls
 from .cache_calls import EVERY_GET, THROTTLED, CacheCallsResult
 from .cache_model import FLOOR, MINIMUM
-from .markdown import machine_line, number, table, yes
 
 BEGIN = "<!-- section 7: begin -->"
 END = "<!-- section 7: end -->"

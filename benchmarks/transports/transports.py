@@ -24,8 +24,9 @@ from dynsession import DynamoDBStore
 from dynsession.stores import transport as transport_module
 from dynsession.testing import FakeClock
 
-from . import apps, dynamo, servers, tls, transport_calls
-from .driver import Browser, request
+from ..harness import apps, dynamo, servers
+from ..harness.driver import Browser, request
+from . import tls, transport_calls
 from .timing import CountingTransport, Timed, interleave
 from .transport_calls import REDIS_PY, TLS, Endpoints, transport_label
 

@@ -20,7 +20,7 @@ from dynsession.stores.dynamodb_wire import item_size
 from dynsession.stores.transport import Transport
 from dynsession.testing import FakeClock
 
-from . import dynamo
+from ..harness import dynamo
 from .cache_model import FLOOR, MINIMUM, CacheModel
 
 if TYPE_CHECKING:

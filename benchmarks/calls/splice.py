@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
+from ..harness.markdown import yes
 from . import calls, report_calls
-from .markdown import yes
 
 _NOTE_START = "Sections 1–2 and their targets were rewritten by"
 NOTE_PREFIX = f"{_NOTE_START} `python -m benchmarks --section calls`"

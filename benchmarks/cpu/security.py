@@ -13,10 +13,10 @@ from starlette.applications import Starlette
 
 from dynsession import ClientBinding, MemoryStore
 
-from . import apps
-from .driver import Browser, request
-from .markdown import machine_line, table
-from .markdown import splice as splice_between
+from ..harness import apps
+from ..harness.driver import Browser, request
+from ..harness.markdown import machine_line, table
+from ..harness.markdown import splice as splice_between
 
 PLAIN = "defaults"
 ENCRYPTED = "encryption_key (AES-256-GCM)"

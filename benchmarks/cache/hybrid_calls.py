@@ -17,9 +17,10 @@ import anyio
 from dynsession.cache import HybridCache, MemoryCache
 from dynsession.testing import FakeClock
 
-from . import dynamo, hit_callgrind
+from ..harness import dynamo
+from ..harness.servers import redis_server, redis_unavailable
+from . import hit_callgrind
 from .hybrid_failures import Outage, StampedeRow, outage, shared_tier, stampede
-from .servers import redis_server, redis_unavailable
 
 SEED = 20261207
 VALUE = b"v" * 1000

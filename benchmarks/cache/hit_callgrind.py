@@ -1,6 +1,6 @@
 """Instructions per local HybridCache hit and per redis-py GET, counted by callgrind (load-independent).
 
-``python -m benchmarks.hit_callgrind`` runs this module under ``valgrind --tool=callgrind`` twice per
+``python -m benchmarks.cache.hit_callgrind`` runs this module under ``valgrind --tool=callgrind`` twice per
 variant, with ``SHORT`` and ``LONG`` operations after the same start-up, and divides the difference
 in instructions by the difference in operations: start-up and interpreter set-up cancel out.
 Needs valgrind, redis-server and redis-py; redis-server runs in its own process, uncounted.
@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .servers import redis_server
+from ..harness.servers import redis_server
 
 SHORT, LONG = 200, 2200
 VALUE = b"v" * 1000
@@ -45,7 +45,7 @@ def _instructions(variant: str, operations: int, url: str) -> int:
     with tempfile.TemporaryDirectory() as directory:
         out = Path(directory) / "callgrind.out"
         command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable]
-        command += ["-m", "benchmarks.hit_callgrind", "--run", variant, str(operations), url]
+        command += ["-m", "benchmarks.cache.hit_callgrind", "--run", variant, str(operations), url]
         subprocess.run(command, check=True, capture_output=True)
         totals = re.search(rb"^(?:summary|totals): (\d+)", out.read_bytes(), flags=re.MULTILINE)
         assert totals is not None, "callgrind wrote no totals"

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from dynsession.testing import FakeClock
 
-from . import apps, dynamo
+from ..harness import apps, dynamo
 from .lag import ReplicaLag
 from .replay import IDLE_TIMEOUT, KINDS, MIX, REFRESH_AFTER, RENEW_AFTER, Run, replay
 

@@ -14,8 +14,8 @@ from starlette.applications import Starlette
 
 from dynsession import MemoryStore, MovedRecord, SessionRecord
 
-from . import apps
-from .driver import Browser, request
+from ..harness import apps
+from ..harness.driver import Browser, request
 
 
 class LatencyStore:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..harness.markdown import machine_line, number, table, yes
 from . import calls, mix
-from .markdown import machine_line, number, table, yes
 
 TARGET_MIX = 0.05
 TARGET_INDEX = 0.05

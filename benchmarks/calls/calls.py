@@ -12,8 +12,8 @@ from starlette.types import ASGIApp
 
 from dynsession.testing import FakeClock
 
-from . import apps, dynamo
-from .driver import Browser, ok, session_cookies
+from ..harness import apps, dynamo
+from ..harness.driver import Browser, ok, session_cookies
 from .lag import ReplicaLag
 from .mix import ASSETS, EVENTUAL, SKIP_STATIC, MixResult, middleware_options, run_mix
 from .replay import IDLE_TIMEOUT, REFRESH_AFTER, RENEW_AFTER

@@ -1,5 +1,5 @@
 """Section 6, per call: each transport's ``call()`` alone, the floor client (the least a client can do
-per DynamoDB call, see benchmarks.floor) and redis-py's GET and SET of the same size, over plain
+per DynamoDB call, see benchmarks.transports.floor) and redis-py's GET and SET of the same size, over plain
 TCP and over TLS. The same callers run under callgrind (``python -m benchmarks.counted call``)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import anyio
 from dynsession import DynamoDBStore
 from dynsession.stores.transport.signer import Credentials
 
-from . import callgrind
+from ..harness import callgrind
 from .floor import FloorClient
 from .timing import Timed, interleave
 

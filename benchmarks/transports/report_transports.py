@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import markdown
-from .markdown import machine_line, table, yes
+from ..harness import markdown
+from ..harness.markdown import machine_line, table, yes
 from .transport_calls import FLOOR, REDIS_OPERATIONS, REDIS_PY, TLS
 from .transports import BARE, BOTO3, NATIVE, REDIS, TransportsResult
 
@@ -155,7 +155,8 @@ def _body(result: TransportsResult, machine: str) -> str:
         ),
         "### Per call",
         "Each transport's `call()` alone, same rounds; a 1 KB item; PutItem is conditional on the item's "
-        "version and asks for `ReturnValuesOnConditionCheckFailure`. The floor (`benchmarks/floor.py`) "
+        "version and asks for `ReturnValuesOnConditionCheckFailure`. "
+        "The floor (`benchmarks/transports/floor.py`) "
         "is the least a client can do per call: one keep-alive connection on an `asyncio.Protocol`, "
         "dynsession's signer and JSON codec, the answer's head parsed for status and Content-Length "
         "only, no retries, timeouts or checksum. redis-py's GET and SET of a 1 KB value stand beside "
@@ -164,7 +165,7 @@ def _body(result: TransportsResult, machine: str) -> str:
             f"Instructions per call were not counted: {result.instructions_note}."
             if result.instructions_note
             else "Instructions per call are callgrind's count, each row in a process of its own after a "
-            "warm-up (`benchmarks/callgrind.py`); over TLS for GetItem and GET only."
+            "warm-up (`benchmarks/harness/callgrind.py`); over TLS for GetItem and GET only."
         ),
         table(
             [

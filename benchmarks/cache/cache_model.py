@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from . import dynamo
+from ..harness import dynamo
 
 MINIMUM = "minimum (model)"
 FLOOR = "no refresh at all (model)"

@@ -11,8 +11,8 @@ from starlette.types import ASGIApp
 
 from dynsession.testing import FakeClock
 
-from . import dynamo
-from .driver import Browser, ok, session_cookies
+from ..harness import dynamo
+from ..harness.driver import Browser, ok, session_cookies
 from .model import TrafficModel
 
 IDLE_TIMEOUT = 1800

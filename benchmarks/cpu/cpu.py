@@ -13,8 +13,8 @@ from starlette.applications import Starlette
 
 from dynsession import MemoryStore
 
-from . import apps, callgrind
-from .driver import Browser, request
+from ..harness import apps, callgrind
+from ..harness.driver import Browser, request
 
 BASELINE = "no session middleware"
 DYNSESSION = "dynsession (MemoryStore)"
@@ -45,7 +45,7 @@ class CpuResult:
     requests_per_round: int
     rounds: int
     unavailable: dict[str, str]  # variant -> why it could not be measured
-    # Instructions per request by callgrind (see benchmarks.callgrind), where they were counted.
+    # Instructions per request by callgrind (see benchmarks.harness.callgrind), where they were counted.
     instructions: dict[str, float] = field(default_factory=dict)
     instructions_note: str | None = None  # why they were not, if they were not
 

@@ -1,0 +1,1 @@
+"""What the sections share: apps, ASGI driver, servers, DynamoDB call counting, callgrind, report helpers."""
