@@ -1,4 +1,4 @@
-"""Section 6: the distributed cache's DynamoDB calls and capacity units per operation, and what the
+"""Section 7: the distributed cache's DynamoDB calls and capacity units per operation, and what the
 throttled sliding refresh saves against a refresh on every read (the .NET provider's policy)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Section 6: the CPU the opt-in security features add per read and per write, in-process."""
+"""Section 8: the CPU the opt-in security features add per read and per write, in-process."""
 
 from __future__ import annotations
 
