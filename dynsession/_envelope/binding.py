@@ -14,7 +14,7 @@ from starlette.types import Scope
 from ..exceptions import ConfigurationError
 
 MismatchCallback = Callable[[HTTPConnection], "bool | Awaitable[bool]"]
-_DOMAIN = b"dynsession._envelope.binding.v1\x00"
+_DOMAIN = b"dynsession.binding.v1\x00"
 _V4_MAPPED = b"\x00" * 10 + b"\xff\xff"
 
 

@@ -19,8 +19,8 @@ _KEY_ID_BYTES = 4
 _NONCE_BYTES = 12
 _HEADER_BYTES = len(ENCRYPTED_MARKER) + _KEY_ID_BYTES + _NONCE_BYTES
 _TAG_BYTES = 16
-_KDF_INFO = b"dynsession._envelope.encryption.v1"
-_AAD_PREFIX = b"dynsession._request.session.v1\x00"
+_KDF_INFO = b"dynsession.encryption.v1"
+_AAD_PREFIX = b"dynsession.session.v1\x00"
 
 
 class SessionCipher:
