@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from dynsession import SessionStore, UserSessionStore, revoke_user_sessions
+from dynsession import (
+    MemoryStore,
+    MovedRecord,
+    SessionRecord,
+    SessionStore,
+    UserSessionStore,
+    revoke_user_sessions,
+)
+from dynsession._users import ending
 from dynsession._users.user_sessions import session_handle
 
 from .devices_app import SAFARI_IPHONE, devices_app
@@ -285,3 +293,63 @@ async def test_a_login_whose_anonymous_session_ends_meanwhile_answers_409_and_ke
     assert login.status_code == 409 and new_cookie(login) is None
     assert (await browser.send("GET", "/me", cookie=old)).json()["session"] == {}
     await browser.aclose()
+
+
+# -- 5. an end reads strongly, whatever the store reads by default ------------------------------
+
+
+class StaleByDefault:
+    """A MemoryStore whose default read is eventually consistent, as ``DynamoDBStore(...,
+    consistent_read=False)``'s is, with replicas frozen where ``stale`` says (None: not there
+    yet); a strongly consistent read, and every write, reach the real item."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.inner = MemoryStore(clock=clock)
+        self.stale: dict[str, SessionRecord | MovedRecord | None] = {}
+
+    async def load(self, key: str, *, consistent: bool | None = None) -> SessionRecord | MovedRecord | None:
+        if consistent is not True and key in self.stale:
+            return self.stale[key]
+        return await self.inner.load(key, consistent=True)
+
+    async def save(self, key: str, record: SessionRecord, *, expected_version: int | None) -> None:
+        await self.inner.save(key, record, expected_version=expected_version)
+
+    async def touch(self, key: str, expires: int) -> bool:
+        return await self.inner.touch(key, expires)
+
+    async def delete(self, key: str, *, expected_version: int | None = None) -> None:
+        await self.inner.delete(key, expected_version=expected_version)
+
+
+def _record(clock: FakeClock) -> SessionRecord:
+    now = int(clock())
+    return SessionRecord(b'{"user":"alice"}', 1, now, now + 600, None)
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def no_wait(attempt: int) -> None:
+        return None
+
+    monkeypatch.setattr(ending, "backoff", no_wait)
+
+
+@pytest.mark.usefixtures("no_backoff")
+async def test_an_end_after_another_request_ended_it_reads_strongly_and_returns() -> None:
+    clock = FakeClock()
+    store = StaleByDefault(clock)
+    await store.save("k", _record(clock), expected_version=None)
+    await store.delete("k")  # another request's logout
+    store.stale["k"] = _record(clock)  # a replica still has v1
+    assert await ending.end_session_item(store, "k", 1) is False
+
+
+@pytest.mark.usefixtures("no_backoff")
+async def test_an_end_of_an_unknown_version_finds_a_session_the_replica_lacks() -> None:
+    clock = FakeClock()
+    store = StaleByDefault(clock)
+    await store.save("k", _record(clock), expected_version=None)
+    store.stale["k"] = None  # written a moment ago: not on every replica yet
+    assert await ending.end_session_item(store, "k", None) is True
+    assert await store.inner.load("k") is None

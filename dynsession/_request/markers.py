@@ -17,8 +17,7 @@ import hmac
 
 from .._envelope.cookies import store_key
 from ..exceptions import SessionConflict
-from ..stores.base import MovedRecord, MovingStore, SessionRecord, SessionStore
-from .reads import strong_load
+from ..stores.base import MovedRecord, MovingStore, SessionRecord, SessionStore, strong_load
 from .session import RequestSession
 
 # How long an old session ID keeps forwarding (after a renewal) or stays marked as moved by a login.

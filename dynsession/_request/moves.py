@@ -12,11 +12,10 @@ from .. import _serialization as serialization
 from .._envelope.cookies import new_session_id, store_key
 from .._users.ending import ENDED_MEANWHILE
 from ..exceptions import SessionConflict
-from ..stores.base import MovedRecord, SessionOwner, SessionRecord, SessionStore
+from ..stores.base import MovedRecord, SessionOwner, SessionRecord, SessionStore, strong_load
 from . import conflict, markers
 from .conflict import ConflictPolicy
 from .markers import MOVED_FIRST, follow_alias, forward_pointer
-from .reads import strong_load
 from .session import EXPIRE, CookieChange, RequestSession, Timing
 
 logger = logging.getLogger("dynsession")

@@ -13,12 +13,11 @@ from .._users import ending
 from .._users.ending import ENDED_MEANWHILE, end_session_item
 from .._users.user_sessions import evict_over_cap
 from ..exceptions import ConfigurationError, DynSessionError, SessionConflict, SessionTooLarge
-from ..stores.base import MovedRecord, SessionOwner, SessionRecord, SessionStore, can_move
+from ..stores.base import MovedRecord, SessionOwner, SessionRecord, SessionStore, can_move, strong_load
 from . import conflict
 from .conflict import ConflictPolicy
 from .markers import DEFAULT_MOVE_GRACE, MOVED_BY_LOGIN, follow_alias
 from .moves import move, renew_id
-from .reads import strong_load
 from .session import EXPIRE, CookieChange, RequestSession, Timing
 
 logger = logging.getLogger("dynsession")

@@ -4,29 +4,10 @@ cookie carries the version of the last write the browser saw."""
 
 from __future__ import annotations
 
-import inspect
-from typing import Protocol, cast
+from typing import cast
 
 from ..exceptions import ConfigurationError
-from ..stores.base import MovedRecord, SessionRecord, SessionStore
-
-
-class _ChoosesConsistency(Protocol):
-    async def load(
-        self, key: str, *, consistent: bool | None = None
-    ) -> SessionRecord | MovedRecord | None: ...
-
-
-def chooses_consistency(store: SessionStore) -> bool:
-    """True when ``store.load`` takes the optional ``consistent`` keyword (DynamoDBStore and
-    MemoryStore do; a store written against the original contract need not)."""
-    try:
-        parameters = inspect.signature(store.load).parameters
-    except (TypeError, ValueError):
-        return False
-    return "consistent" in parameters or any(
-        parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters.values()
-    )
+from ..stores.base import ChoosesConsistency, MovedRecord, SessionRecord, SessionStore, chooses_consistency
 
 
 class SessionReads:
@@ -60,7 +41,7 @@ class SessionReads:
         write the browser saw may be missing from it, when its answers arrived out of order)."""
         if not self.eventually_consistent:
             return await self.store.load(key), False
-        store = cast("_ChoosesConsistency", self.store)
+        store = cast("ChoosesConsistency", self.store)
         if cookie_version is not None:
             record = await store.load(key, consistent=False)
             if isinstance(record, MovedRecord):
@@ -68,12 +49,3 @@ class SessionReads:
             if record is not None and record.version >= cookie_version:
                 return record, True
         return await store.load(key, consistent=True), False
-
-
-async def strong_load(store: SessionStore, key: str) -> SessionRecord | MovedRecord | None:
-    """``store.load(key)`` strongly consistent whatever the store's default, where the store can
-    choose: what a write builds on after losing a conditional write must include every completed
-    write. Raises what the store raises (StoreError)."""
-    if chooses_consistency(store):
-        return await cast("_ChoosesConsistency", store).load(key, consistent=True)
-    return await store.load(key)

@@ -16,7 +16,7 @@ import random
 import anyio
 
 from ..exceptions import SessionConflict
-from ..stores.base import MovedRecord, SessionStore
+from ..stores.base import MovedRecord, SessionStore, strong_load
 
 ENDED_MEANWHILE = (
     "the session was ended (a logout, a revoke or its timeout) while this request ran; "
@@ -52,13 +52,13 @@ async def end_session_item(store: SessionStore, key: str, version: int | None) -
     losses = hops = 0
     while True:
         if version is None:
-            found = await store.load(key)
+            found = await strong_load(store, key)
         else:
             try:
                 await store.delete(key, expected_version=version)
                 return True
             except SessionConflict as exc:
-                found = exc.current if exc.current is not None else await store.load(key)
+                found = exc.current if exc.current is not None else await strong_load(store, key)
         if found is None:
             return False
         if isinstance(found, MovedRecord):

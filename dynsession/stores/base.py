@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, cast, runtime_checkable
 
 from ..exceptions import ConfigurationError
 
@@ -156,6 +157,35 @@ class MovingStore(SessionStore, Protocol):
 def can_move(store: SessionStore) -> bool:
     """True when ``store`` implements ``move``."""
     return callable(getattr(store, "move", None))
+
+
+class ChoosesConsistency(Protocol):
+    """A store whose ``load`` takes the optional ``consistent`` keyword."""
+
+    async def load(
+        self, key: str, *, consistent: bool | None = None
+    ) -> SessionRecord | MovedRecord | None: ...
+
+
+def chooses_consistency(store: SessionStore) -> bool:
+    """True when ``store.load`` takes the optional ``consistent`` keyword (DynamoDBStore and
+    MemoryStore do; a store written against the original contract need not)."""
+    try:
+        parameters = inspect.signature(store.load).parameters
+    except (TypeError, ValueError):
+        return False
+    return "consistent" in parameters or any(
+        parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters.values()
+    )
+
+
+async def strong_load(store: SessionStore, key: str) -> SessionRecord | MovedRecord | None:
+    """``store.load(key)`` strongly consistent whatever the store's default, where the store can
+    choose: what a write builds on after losing a conditional write must include every completed
+    write. Raises what the store raises (StoreError)."""
+    if chooses_consistency(store):
+        return await cast("ChoosesConsistency", store).load(key, consistent=True)
+    return await store.load(key)
 
 
 def session_store(value: object) -> SessionStore:
