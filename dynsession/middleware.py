@@ -20,12 +20,13 @@ from ._request.failures import StoreErrorResponse
 from ._request.lazy import Autoload, PendingSession, autoload_rule, install
 from ._request.loading import Loader, renewal_settings
 from ._request.markers import DEFAULT_MOVE_GRACE
-from ._request.persistence import DEFAULT_CONFLICT_ATTEMPTS, Writer
+from ._request.persistence import Writer
 from ._request.plain_http import PlainHttpWarning
 from ._request.reads import SessionReads
 from ._request.session import RequestSession, Timing
 from ._request.startup import StorePreparation
 from ._request.websocket import websocket_session
+from ._users.ending import DEFAULT_CONFLICT_ATTEMPTS
 from .clock import Clock, checked_clock, system_clock
 from .exceptions import ConfigurationError, DynSessionError, StoreError
 from .stores.base import SessionStore, session_store

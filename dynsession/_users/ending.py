@@ -23,6 +23,11 @@ ENDED_MEANWHILE = (
     "its change was not stored"
 )
 
+# Measured with 50 simultaneous writers on one session in 50 separate middlewares (moto's server on
+# loopback): 5 attempts with waits capped at 0.2 s lost 41 of 50; 10 attempts from 20 ms capped at
+# 1 s (the backoff below) lost 1 in 250; 12 attempts lost none in 300. Writers in one process take
+# turns and need two. A write's default (``conflict_attempts``), and the deletes an end may lose.
+DEFAULT_CONFLICT_ATTEMPTS = 12
 _BACKOFF_SECONDS = 0.02
 _BACKOFF_CAP_SECONDS = 1.0
 
@@ -33,8 +38,6 @@ async def backoff(attempt: int) -> None:
     await anyio.sleep(random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_SECONDS * 2**attempt)))
 
 
-# Deletes that may lose to writers of the session before giving up; as many as a write's attempts.
-_ATTEMPTS = 12
 # Renewals of one session that can happen while one end runs are few; the bound only stops a loop.
 _MAX_HOPS = 16
 
@@ -69,7 +72,7 @@ async def end_session_item(store: SessionStore, key: str, version: int | None) -
             continue
         if version is not None:
             losses += 1
-            if losses == _ATTEMPTS:
+            if losses == DEFAULT_CONFLICT_ATTEMPTS:
                 raise SessionConflict("the session kept changing; it was not ended")
             if losses > 1:
                 # Losing again means writers in other processes: give them room.
