@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 from .. import tables
 from .._version import __version__
 from ..exceptions import StoreError
-from ..stores.dynamodb import DynamoDBStore, translate_errors
+from ..stores.dynamodb import translate_errors
 from ..tables.explain import CLI, explain
 from . import local
 from . import sessions as cli_sessions
-from .flags import add_table_flags
+from .flags import add_table_flags, table_store
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,16 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.command == "sessions":
         return cli_sessions.run(args)
-    store = DynamoDBStore(
-        args.table,
-        partition_key=args.partition_key,
-        ttl_attribute=args.ttl_attribute,
-        endpoint_url=args.endpoint_url,
-        region_name=args.region,
-        table_wait_timeout=getattr(args, "wait", 60.0),
-        user_index=args.user_index,
-        user_index_name=args.user_index_name,
-    )
+    store = table_store(args, table_wait_timeout=getattr(args, "wait", 60.0), user_index=args.user_index)
     try:
         with translate_errors(args.command, args.table):
             report = store.table_report(create=args.command == "create-table")

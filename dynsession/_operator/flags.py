@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from typing import Any
 
+from ..stores.dynamodb import DynamoDBStore
 from ..tables.index import DEFAULT_USER_INDEX
 
 
@@ -22,6 +24,19 @@ def add_table_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--endpoint-url", metavar="URL", help="a DynamoDB-compatible endpoint (default: AWS)")
     parser.add_argument("--region", metavar="REGION", help="the AWS region (default: from the environment)")
+
+
+def table_store(args: argparse.Namespace, **options: Any) -> DynamoDBStore:
+    """A DynamoDBStore on the table the flags name, where they say; ``options`` add the rest."""
+    return DynamoDBStore(
+        args.table,
+        partition_key=args.partition_key,
+        ttl_attribute=args.ttl_attribute,
+        endpoint_url=args.endpoint_url,
+        region_name=args.region,
+        user_index_name=args.user_index_name,
+        **options,
+    )
 
 
 def command_line(command: str, args: argparse.Namespace, *extra: str) -> str:

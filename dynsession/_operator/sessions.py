@@ -18,7 +18,7 @@ from .._users.user_sessions import UserSession, list_user_sessions, revoke_user_
 from ..exceptions import DynSessionError, StoreError
 from ..stores.dynamodb import DynamoDBStore, translate_errors
 from ..tables.explain import CLI, explain
-from .flags import add_table_flags, command_line
+from .flags import add_table_flags, command_line, table_store
 
 DEFAULT_RECHECK_AFTER = 1.0
 
@@ -64,16 +64,7 @@ def run(args: argparse.Namespace) -> int:
         problem = f"--recheck-after must be a number of seconds, 0 or more (got {recheck:g})"
         print(f"dynsession: error: {problem}", file=sys.stderr)
         return 2
-    store = DynamoDBStore(
-        args.table,
-        partition_key=args.partition_key,
-        ttl_attribute=args.ttl_attribute,
-        key_prefix=args.key_prefix,
-        endpoint_url=args.endpoint_url,
-        region_name=args.region,
-        user_index=True,
-        user_index_name=args.user_index_name,
-    )
+    store = table_store(args, key_prefix=args.key_prefix, user_index=True)
     try:
         if args.action == "list":
             sessions = anyio.run(list_user_sessions, store, args.user)
