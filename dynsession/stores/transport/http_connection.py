@@ -19,14 +19,12 @@ class HTTPConnection(asyncio.Protocol):
 
     ``closed`` turns true as soon as the peer closes its side or the connection is lost, so an idle
     connection the server closed is never picked for a request once the loop has seen the close.
-    ``reused`` counts the requests it carried before the current one.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self.transport: asyncio.Transport | None = None
         self.closed = False
-        self.reused = 0
         self._parser: AnswerParser | None = None
         self._waiter: asyncio.Future[Answer] | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -92,11 +90,6 @@ class HTTPConnection(asyncio.Protocol):
             self._timer = self._loop.call_later(read_timeout, self._timed_out, read_timeout)
         transport.write(request)
         return waiter
-
-    @property
-    def busy(self) -> bool:
-        """Whether a request is waiting for its answer (a cancelled caller leaves one behind)."""
-        return self._parser is not None
 
     def abort(self) -> None:
         """Drop the connection at once (no TLS goodbye): after a failure, or at close."""

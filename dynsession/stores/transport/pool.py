@@ -103,7 +103,6 @@ class Pool:
             raise ConnectionClosed(f"sending failed: {exc!r}", received=False) from exc
         finally:
             if kept:
-                connection.reused += 1
                 self._idle.append(connection)
             else:
                 self._discard(connection)
