@@ -155,18 +155,7 @@ class DynamoDBStore(Connected):
         try:
             await self._table.call("PutItem", render(request))
         except ConditionFailed as exc:
-            current = exc.item
-            if current is None:
-                # The server did not send the item back (dynalite never does): read it.
-                current = await self._get_item(key, consistent=True)
-            if token_of(current) == token:
-                # A retry of this very write, whose first attempt applied but whose answer was lost.
-                return
-            raise SessionConflict(
-                "session was changed by another request",
-                original=exc.original,
-                current=self._live(key, current),
-            ) from None
+            await self._refused(key, exc, token)
 
     async def move(self, key: str, marker: MovedRecord, *, expected_version: int) -> None:
         token = new_token()
@@ -178,14 +167,7 @@ class DynamoDBStore(Connected):
         try:
             await self._table.call("PutItem", render(request))
         except ConditionFailed as exc:
-            current = exc.item if exc.item is not None else await self._get_item(key, consistent=True)
-            if token_of(current) == token:
-                return  # a retry of this very move, whose first attempt applied
-            raise SessionConflict(
-                "session was changed by another request",
-                original=exc.original,
-                current=self._live(key, current),
-            ) from None
+            await self._refused(key, exc, token)
 
     async def touch(self, key: str, expires: int) -> bool:
         try:
@@ -219,14 +201,22 @@ class DynamoDBStore(Connected):
         try:
             await self._table.call("DeleteItem", render({**request, **self._condition(expected_version)}))
         except ConditionFailed as exc:
-            # A logout that lost to a renewal follows the marker it finds: read it where the
-            # server did not send it back (dynalite never does).
-            current = exc.item if exc.item is not None else await self._get_item(key, consistent=True)
-            raise SessionConflict(
-                "session was changed by another request",
-                original=exc.original,
-                current=self._live(key, current),
-            ) from None
+            # A logout that lost to a renewal follows the marker it finds.
+            await self._refused(key, exc, None)
+
+    async def _refused(self, key: str, exc: ConditionFailed, token: bytes | None) -> None:
+        """A conditional write was refused. Return when it was a retry of this very write (``token``
+        is stored: its first attempt applied but its answer was lost); otherwise raise
+        SessionConflict with what is stored, read where the server did not send it back (dynalite
+        never does)."""
+        current = exc.item if exc.item is not None else await self._get_item(key, consistent=True)
+        if token is not None and token_of(current) == token:
+            return
+        raise SessionConflict(
+            "session was changed by another request",
+            original=exc.original,
+            current=self._live(key, current),
+        ) from None
 
     def _condition(self, expected_version: int | None) -> dict[str, Any]:
         # The item that beat us comes back with the failure (at no extra cost): a merge needs no
