@@ -177,11 +177,16 @@ def create_table_command(
         words += ["--partition-key", partition_key]
     if ttl_attribute != "ttl":
         words += ["--ttl-attribute", ttl_attribute]
-    if region:
-        words += ["--region", region]
+    return shlex.join(words + location_flags(region, endpoint_url))
+
+
+def location_flags(region: str | None, endpoint_url: str | None) -> list[str]:
+    """``--region`` and ``--endpoint-url`` (not for AWS's own endpoints, which the region selects)
+    as the ``dynsession`` and ``aws`` commands both spell them, for what is known."""
+    flags = ["--region", region] if region else []
     if endpoint_url and not is_aws_endpoint(endpoint_url):
-        words += ["--endpoint-url", endpoint_url]
-    return shlex.join(words)
+        flags += ["--endpoint-url", endpoint_url]
+    return flags
 
 
 def _aws_files() -> tuple[str, str, str]:

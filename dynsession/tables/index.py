@@ -11,7 +11,7 @@ import json
 import shlex
 from typing import Any
 
-from .explain import is_aws_endpoint
+from .explain import location_flags
 from .report import TableFinding
 
 USER_ATTRIBUTE = "uid"
@@ -46,14 +46,7 @@ def update_table_command(
     ``endpoint_url`` when they are given). It repeats the hash key's definition, which DynamoDB
     accepts and some local implementations need to keep it."""
     create = json.dumps([{"Create": index_definition(name)}], separators=(",", ":"))
-    where = "".join(
-        (
-            f" --region {shlex.quote(region)}" if region else "",
-            f" --endpoint-url {shlex.quote(endpoint_url)}"
-            if endpoint_url and not is_aws_endpoint(endpoint_url)
-            else "",
-        )
-    )
+    where = "".join(" " + shlex.quote(word) for word in location_flags(region, endpoint_url))
     return (
         f"aws dynamodb update-table --table-name {table_name} --attribute-definitions "
         f"AttributeName={partition_key},AttributeType=S AttributeName={USER_ATTRIBUTE},AttributeType=S "
