@@ -114,7 +114,12 @@ async def read_tag(shared: DistributedCache, tag: str) -> int | None:
         return None
 
 
+def tag_deadline(now: int) -> int:
+    """When a tag removal recorded at ``now`` is forgotten: a tagged entry set at ``now`` must end
+    by then, or it would outlive the record that removes it."""
+    return now + int(TAG_RETENTION.total_seconds())
+
+
 async def write_tag(shared: DistributedCache, tag: str, now: int) -> None:
     """Record that ``tag`` was removed at ``now`` (one PutItem). Raises StoreError."""
-    deadline = now + int(TAG_RETENTION.total_seconds())
-    await shared.set(reserved_key(TAG_PREFIX, tag), str(now).encode("ascii"), absolute=at(deadline))
+    await shared.set(reserved_key(TAG_PREFIX, tag), str(now).encode("ascii"), absolute=at(tag_deadline(now)))

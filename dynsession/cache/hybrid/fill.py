@@ -68,7 +68,7 @@ class Filler(Tiers):
         if outage and self.local_ttl:
             copy.outage = True
             end = None if copy.expires is None or self.fail_safe is None else copy.expires + self.fail_safe
-            copy.fresh_until = now + self.local_ttl if end is None else min(now + self.local_ttl, end)
+            copy.fresh_until = self._fresh_until(now, now, end)
             copy.refresh_at = None
         return copy.value
 

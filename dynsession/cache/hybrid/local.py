@@ -85,10 +85,6 @@ class LocalTier:
     def drop(self, key: str) -> None:
         self._copies.pop(key, None)
 
-    def clear(self) -> None:
-        self._copies.clear()
-        self._tags.clear()
-
     # -- tags ------------------------------------------------------------------------------------
 
     def removed(self, copy: Copy) -> bool:

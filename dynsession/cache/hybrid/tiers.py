@@ -21,7 +21,7 @@ from ..errors import InvalidExpiry
 from ..expiry import Duration, Expiry, duration, resolve
 from ..flight import SingleFlight
 from ..shared import BaseCache
-from .coordination import TAG_RETENTION, at, read_tag
+from .coordination import at, read_tag, tag_deadline
 from .envelope import Envelope, decode
 from .local import Copy, LocalTier
 from .stats import HybridCacheStats
@@ -180,7 +180,7 @@ class Tiers:
             default_sliding=self._default_sliding,
         )
         if plan.tags:
-            cap = now + int(TAG_RETENTION.total_seconds())
+            cap = tag_deadline(now)
             expiry = Expiry(expiry.window, cap if expiry.deadline is None else min(cap, expiry.deadline))
         return expiry
 
@@ -213,7 +213,7 @@ class Tiers:
             value,
             fresh_until=self._fresh_until(now, now, expires),
             expires=expires,
-            set_at=now if plan.tags else set_at,
+            set_at=set_at,
             tags=plan.tags,
             refresh_at=self.refresh_at(set_at, expires),
         )
