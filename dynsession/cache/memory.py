@@ -7,6 +7,7 @@ from collections import OrderedDict
 from ..clock import Clock, system_clock
 from ..exceptions import ConfigurationError
 from ..stores.dynamodb_wire import MAX_ITEM_BYTES
+from ..stores.item_format import TOKEN_BYTES
 from .entry import CacheEntry, refresh_target
 from .expiry import Duration, Expiry
 from .item import ItemLayout
@@ -79,9 +80,11 @@ class MemoryCache(BaseCache):
     async def remove(self, key: str) -> None:
         self._drop(check_key(key))
 
-    async def _put(self, key: str, value: bytes, expiry: Expiry) -> None:
+    async def _put(self, key: str, value: bytes, expiry: Expiry, *, token: bytes | None = None) -> None:
         entry = CacheEntry.create(value, expiry, self._clock())
-        self._layout.item(key, entry)  # the size guard DynamoDB would apply; raises before storing
+        # The size guard DynamoDB would apply (to an add's item, with its write token); raises
+        # before storing.
+        self._layout.item(key, entry, token)
         self._drop(key)
         self._entries[key] = entry
         self._bytes += _cost(key, entry)
@@ -92,7 +95,7 @@ class MemoryCache(BaseCache):
     async def _add(self, key: str, value: bytes, expiry: Expiry) -> bool:
         if self._live(key) is not None:
             return False
-        await self._put(key, value, expiry)
+        await self._put(key, value, expiry, token=bytes(TOKEN_BYTES))
         return True
 
     def _live(self, key: str) -> CacheEntry | None:

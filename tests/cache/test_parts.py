@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -10,12 +11,13 @@ import pytest
 from botocore.config import Config
 
 from dynsession import ConfigurationError, StoreUnavailable
-from dynsession.cache import DynamoDBCache, InvalidCacheKey, InvalidExpiry, MemoryCache
+from dynsession.cache import CacheValueTooLarge, DynamoDBCache, InvalidCacheKey, InvalidExpiry, MemoryCache
 from dynsession.cache.entry import CacheEntry, refresh_target
 from dynsession.cache.expiry import Expiry, resolve
 from dynsession.cache.flight import SingleFlight
 from dynsession.cache.keys import check_key
 from dynsession.cache.timespan import format_timespan, parse_timespan
+from dynsession.stores.dynamodb_wire import MAX_ITEM_BYTES
 
 from ..clients import free_port
 from ..support import FakeClock
@@ -212,3 +214,24 @@ async def test_an_unreachable_endpoint_fails_the_startup_check_saying_what_to_se
             pass
     assert "pass endpoint_url= to DynamoDBCache" in str(raised.value)
     assert raised.value.original is not None
+
+
+@pytest.mark.anyio
+async def test_memory_cache_measures_an_add_with_its_write_token_as_dynamodb_does() -> None:
+    """DynamoDBCache's add stores an 8-byte write token (``tok``) beside the value, 11 bytes more
+    than a set's item: MemoryCache refuses the same adds, so a value that fits in memory fits in
+    DynamoDB."""
+    value = random.Random(20261207).randbytes(MAX_ITEM_BYTES)  # incompressible
+    cache = MemoryCache()
+    low, high = 0, MAX_ITEM_BYTES  # the longest value a set stores: low fits, high does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        try:
+            await cache.set("a", value[:middle])
+            low = middle
+        except CacheValueTooLarge:
+            high = middle
+    assert await cache.add("b", value[: low - 11])
+    with pytest.raises(CacheValueTooLarge):
+        await cache.add("c", value[: low - 10])
+    assert await cache.get("c") is None
